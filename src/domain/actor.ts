@@ -1,0 +1,30 @@
+/** Who did something, as the event log records it. */
+export type Actor =
+  | { readonly kind: 'user'; readonly id: string; readonly name: string }
+  | {
+      readonly kind: 'api-token';
+      readonly id: string;
+      readonly name: string;
+      readonly scopes: readonly string[];
+      readonly linkIds: readonly string[];
+      readonly connectionIds: readonly string[];
+    }
+  | { readonly kind: 'cli' }
+  | { readonly kind: 'system' };
+
+export function actorLabel(actor: Actor): string {
+  switch (actor.kind) {
+    case 'user':
+      return actor.name;
+    case 'api-token':
+      return `api-token:${actor.name}`;
+    case 'cli':
+      return 'cli';
+    case 'system':
+      return 'system';
+  }
+}
+
+export function isAdmin(actor: Actor): boolean {
+  return actor.kind !== 'api-token' || actor.scopes.includes('admin');
+}

@@ -1,0 +1,72 @@
+/**
+ * The one error catalog. Every error a user can see has a code here, an HTTP status, and a
+ * message and remedy in `src/ui/i18n/{en,ja}.json` under `errors.<code>`.
+ */
+export const ErrorCodes = {
+  body_malformed: 400,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  field_required: 422,
+  field_type: 422,
+  field_invalid: 422,
+  field_too_long: 422,
+  field_empty: 422,
+  unknown_field: 422,
+  field_not_applicable: 422,
+  unknown_provider: 422,
+  endpoint_not_https: 422,
+  endpoints_required: 422,
+  scopes_empty: 422,
+  provider_immutable: 422,
+  discovery_failed: 422,
+  not_authenticated: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  csrf_token_invalid: 403,
+  password_incorrect: 403,
+  not_found: 404,
+  link_not_found: 404,
+  api_token_not_found: 404,
+  link_name_taken: 409,
+  insecure_base_url: 409,
+  link_in_use: 409,
+  rate_limited: 429,
+  master_key_missing: 500,
+  master_key_mismatch: 500,
+  internal: 500,
+  database_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Values substituted into a catalog message: `{field}` and the like. */
+export type ErrorParams = Readonly<Record<string, string | number>>;
+
+/** An error whose code, status and localised text come from the catalog. */
+export class OutlinkError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly params: ErrorParams;
+  /** Extra machine-readable detail returned with the error (never a secret). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    params: ErrorParams = {},
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(`${code}${Object.keys(params).length ? ` ${JSON.stringify(params)}` : ''}`, {
+      cause: options.cause,
+    });
+    this.name = 'OutlinkError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+    this.params = params;
+    this.details = options.details;
+  }
+}
+
+/** Type guard used by the error handler and the CLI. */
+export function isOutlinkError(value: unknown): value is OutlinkError {
+  return value instanceof OutlinkError;
+}

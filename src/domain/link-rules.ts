@@ -1,0 +1,137 @@
+import { GOOGLE_MAIL_SCOPE, normalizeGoogleScope } from '../providers/google.js';
+import { adjustMicrosoftScope, MICROSOFT_DEFAULT_TENANT } from '../providers/microsoft.js';
+import { presetFor } from '../providers/registry.js';
+import type { MicrosoftCloud, ProviderId, ProviderOptions } from '../providers/types.js';
+import { OutlinkError } from './errors.js';
+import { cleanScopes, isIpLiteralHost, type Warning } from './link.js';
+
+/** The settings of a link once provider rules have been applied; what is stored. */
+export interface ResolvedLinkSettings {
+  provider: ProviderId;
+  scopes: string[];
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  issuer: string | null;
+  tenant: string | null;
+  cloud: MicrosoftCloud | null;
+  clientAuthMethod: 'client_secret_post' | 'client_secret_basic';
+}
+
+/** What the administrator asked for, after merging an update onto the stored link. */
+export interface RequestedLinkSettings {
+  provider: ProviderId;
+  scopes?: readonly string[];
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  issuer?: string | null;
+  tenant?: string | null;
+  cloud?: MicrosoftCloud | null;
+  clientAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+}
+
+/**
+ * Applies the provider's rules (DESIGN §4–5) to requested settings: preset endpoints and
+ * scopes, Google's scope spelling, Microsoft's tenant, cloud and `offline_access`. Pure:
+ * a custom provider's issuer discovery happens before this, in the link service.
+ */
+export function applyProviderRules(requested: RequestedLinkSettings): {
+  settings: ResolvedLinkSettings;
+  warnings: Warning[];
+} {
+  const { provider } = requested;
+  const preset = presetFor(provider);
+  const warnings: Warning[] = [];
+  for (const field of ['tenant', 'cloud'] as const) {
+    if (requested[field] != null && !preset.options.includes(field)) {
+      throw new OutlinkError('field_not_applicable', { field, provider }, { details: { field } });
+    }
+  }
+  if (requested.issuer != null && provider !== 'custom') {
+    throw new OutlinkError(
+      'field_not_applicable',
+      { field: 'issuer', provider },
+      { details: { field: 'issuer' } },
+    );
+  }
+  const options: ProviderOptions =
+    provider === 'microsoft'
+      ? { tenant: requested.tenant ?? MICROSOFT_DEFAULT_TENANT, cloud: requested.cloud ?? 'global' }
+      : {};
+  const presetEndpoints = preset.endpoints?.(options);
+  const authorizationEndpoint =
+    requested.authorizationEndpoint ?? presetEndpoints?.authorizationEndpoint;
+  const tokenEndpoint = requested.tokenEndpoint ?? presetEndpoints?.tokenEndpoint;
+  if (!authorizationEndpoint || !tokenEndpoint) throw new OutlinkError('endpoints_required');
+  assertHttps('authorizationEndpoint', authorizationEndpoint);
+  assertHttps('tokenEndpoint', tokenEndpoint);
+
+  const recommended = preset.scopes ? Object.values(preset.scopes(options)).flat() : [];
+  let scopes = cleanScopes(requested.scopes ?? recommended);
+  if (provider === 'google') {
+    scopes = cleanScopes(
+      scopes.map((scope) => {
+        const normalized = normalizeGoogleScope(scope);
+        if (!normalized) return scope;
+        warnings.push({ code: 'scope_normalized', params: { from: scope, to: GOOGLE_MAIL_SCOPE } });
+        return normalized;
+      }),
+    );
+  }
+  if (provider === 'microsoft' && options.cloud) {
+    const cloud = options.cloud;
+    scopes = cleanScopes(
+      scopes.map((scope) => {
+        const adjusted = adjustMicrosoftScope(scope, cloud);
+        if (adjusted !== scope)
+          warnings.push({
+            code: 'scope_cloud_adjusted',
+            params: { from: scope, to: adjusted, cloud },
+          });
+        return adjusted;
+      }),
+    );
+  }
+  if (scopes.length === 0)
+    throw new OutlinkError('scopes_empty', {}, { details: { field: 'scopes' } });
+  for (const scope of preset.requiredScopes ?? []) {
+    if (scopes.includes(scope)) continue;
+    scopes.push(scope);
+    warnings.push({ code: 'offline_access_added', params: { scope } });
+  }
+
+  return {
+    settings: {
+      provider,
+      scopes,
+      authorizationEndpoint,
+      tokenEndpoint,
+      issuer:
+        provider === 'custom' ? (requested.issuer ?? null) : (preset.issuer?.(options) ?? null),
+      tenant: options.tenant ?? null,
+      cloud: options.cloud ?? null,
+      clientAuthMethod: requested.clientAuthMethod ?? 'client_secret_post',
+    },
+    warnings,
+  };
+}
+
+/** Google refuses redirect hosts that are IP literals; `localhost` is its one exception. */
+export function baseUrlWarnings(provider: ProviderId, baseUrl: URL): Warning[] {
+  if (provider !== 'google') return [];
+  if (!isIpLiteralHost(baseUrl.hostname)) return [];
+  return [{ code: 'redirect_host_ip_literal', params: { host: baseUrl.hostname } }];
+}
+
+function assertHttps(field: string, value: string): void {
+  const url = new URL(value);
+  if (url.protocol !== 'https:') {
+    throw new OutlinkError('endpoint_not_https', { field }, { details: { field } });
+  }
+  if (url.hash || url.username || url.password) {
+    throw new OutlinkError(
+      'field_invalid',
+      { field, problem: 'an endpoint must not carry a fragment or credentials' },
+      { details: { field } },
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type {} from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Services } from '../../compose.js';
+import type { Actor } from '../../domain/actor.js';
+import { isAdmin } from '../../domain/actor.js';
+import { OutlinkError } from '../../domain/errors.js';
+
+export const SESSION_COOKIE = 'outlink_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** Who may call a route: nobody checked, an admin, or a `token:read` credential. */
+export type RouteAuth = 'public' | 'admin' | 'token:read';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    actor: Actor | undefined;
+    sessionToken: string | undefined;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Authentication for `/api/v1`: a route is admin-only unless it says otherwise, so a new
+ * route cannot forget. Bearer API tokens or the session cookie; a state-changing request
+ * made with the cookie must carry the session's CSRF token (DESIGN §8).
+ */
+export function registerAuth(app: FastifyInstance, services: Services): void {
+  app.decorateRequest('actor', undefined);
+  app.decorateRequest('sessionToken', undefined);
+
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1')) return;
+    route.config = { ...(route.config ?? {}), auth: route.config?.auth ?? 'admin' };
+  });
+
+  app.addHook('preHandler', async (request) => {
+    const auth = request.routeOptions.config.auth;
+    if (!auth || auth === 'public') return;
+    request.actor = await authenticate(request, services);
+    if (!request.actor) throw new OutlinkError('not_authenticated');
+    if (auth === 'admin' && !isAdmin(request.actor)) throw new OutlinkError('forbidden');
+  });
+}
+
+async function authenticate(
+  request: FastifyRequest,
+  services: Services,
+): Promise<Actor | undefined> {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) return undefined;
+    return services.apiTokens.authenticate(match[1]);
+  }
+  const token = request.cookies[SESSION_COOKIE];
+  if (!token) return undefined;
+  const session = await services.users.resolveSession(token);
+  if (!session) return undefined;
+  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken) {
+    throw new OutlinkError('csrf_token_invalid');
+  }
+  request.sessionToken = token;
+  return { kind: 'user', id: session.userId, name: session.username };
+}
+
+/** The authenticated actor of a route that required one. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new OutlinkError('not_authenticated');
+  return request.actor;
+}

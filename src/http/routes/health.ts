@@ -1,0 +1,40 @@
+import type {} from '@fastify/swagger';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../compose.js';
+
+const Check = Type.Object({
+  status: Type.String(),
+  checks: Type.Record(Type.String(), Type.String()),
+});
+
+/** Probes and the OpenAPI document; public, and outside `/api/v1`. */
+export function healthRoutes(app: FastifyInstance, { store }: Services): void {
+  app.get('/healthz', {
+    schema: { tags: ['health'], summary: 'The process answers', response: { 200: Check } },
+    handler: async () => ({ status: 'ok', checks: {} }),
+  });
+
+  app.get('/readyz', {
+    schema: {
+      tags: ['health'],
+      summary: 'The database answers and every migration is applied',
+      response: { 200: Check, 503: Check },
+    },
+    handler: async (_req, reply) => {
+      const checks: Record<string, string> = {};
+      try {
+        await store.ping();
+        checks.database = 'ok';
+        const pending = await store.pendingMigrations();
+        checks.migrations = pending.length === 0 ? 'ok' : `pending: ${pending.join(', ')}`;
+      } catch {
+        checks.database = 'unreachable';
+      }
+      const ok = Object.values(checks).every((v) => v === 'ok') && checks.migrations !== undefined;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
+    },
+  });
+
+  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,35 @@
+import type { ProviderPreset } from './types.js';
+
+/** The one Gmail scope that covers IMAP, POP3 and SMTP; the trailing slash is required. */
+export const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
+
+/** @see https://developers.google.com/identity/protocols/oauth2/web-server */
+export const google: ProviderPreset = Object.freeze({
+  id: 'google',
+  name: 'Google',
+  endpoints: () => ({
+    authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
+    tokenEndpoint: 'https://oauth2.googleapis.com/token',
+  }),
+  issuer: () => 'https://accounts.google.com',
+  scopes: () => ({
+    imap: [GOOGLE_MAIL_SCOPE],
+    pop3: [GOOGLE_MAIL_SCOPE],
+    smtp: [GOOGLE_MAIL_SCOPE],
+  }),
+  // Without both, Google issues no refresh token on a repeated consent.
+  authorizationParams: Object.freeze({ access_type: 'offline', prompt: 'consent' }),
+  identityScopes: Object.freeze(['openid', 'email']),
+  refreshTokenRequired: true,
+  options: Object.freeze([]),
+});
+
+/**
+ * Google only accepts the Gmail scope with its trailing slash; admins often type it
+ * without (and Google's own docs show both). Returns the normalised scope or undefined.
+ */
+export function normalizeGoogleScope(scope: string): string | undefined {
+  return scope === 'https://mail.google.com' || scope === 'http://mail.google.com/'
+    ? GOOGLE_MAIL_SCOPE
+    : undefined;
+}

@@ -1,0 +1,49 @@
+import type { MicrosoftCloud, ProviderOptions, ProviderPreset } from './types.js';
+
+export const MICROSOFT_DEFAULT_TENANT = 'common';
+
+/** Exchange Online resource hosts per cloud (GCC uses the office365.com host). */
+export const MICROSOFT_SCOPE_HOSTS: Readonly<Record<MicrosoftCloud, string>> = Object.freeze({
+  global: 'https://outlook.office.com/',
+  gcc: 'https://outlook.office365.com/',
+});
+
+/** `common`, `organizations`, `consumers`, a tenant GUID or a verified domain. */
+export const MICROSOFT_TENANT_PATTERN =
+  '^(common|organizations|consumers|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$';
+
+const scopeHost = (options: ProviderOptions) => MICROSOFT_SCOPE_HOSTS[options.cloud ?? 'global'];
+
+/** @see https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth */
+export const microsoft: ProviderPreset = Object.freeze({
+  id: 'microsoft',
+  name: 'Microsoft',
+  endpoints: (options: ProviderOptions) => {
+    const base = `https://login.microsoftonline.com/${encodeURIComponent(options.tenant ?? MICROSOFT_DEFAULT_TENANT)}/oauth2/v2.0`;
+    return { authorizationEndpoint: `${base}/authorize`, tokenEndpoint: `${base}/token` };
+  },
+  // The v2.0 issuer names the tenant id, unknown for `common`; RFC 9207 `iss` is then
+  // recorded at the first authorization instead (DESIGN §4).
+  issuer: () => undefined,
+  scopes: (options: ProviderOptions) => ({
+    imap: [`${scopeHost(options)}IMAP.AccessAsUser.All`],
+    pop3: [`${scopeHost(options)}POP.AccessAsUser.All`],
+    smtp: [`${scopeHost(options)}SMTP.Send`],
+  }),
+  requiredScopes: Object.freeze(['offline_access']),
+  authorizationParams: Object.freeze({}),
+  identityScopes: Object.freeze(['openid', 'email', 'profile']),
+  refreshTokenRequired: true,
+  options: Object.freeze(['tenant', 'cloud'] as const),
+});
+
+/**
+ * Moves an Exchange Online scope onto the host of the chosen cloud, e.g.
+ * `https://outlook.office.com/SMTP.Send` → `https://outlook.office365.com/SMTP.Send` for GCC.
+ */
+export function adjustMicrosoftScope(scope: string, cloud: MicrosoftCloud): string {
+  for (const host of Object.values(MICROSOFT_SCOPE_HOSTS)) {
+    if (scope.startsWith(host)) return MICROSOFT_SCOPE_HOSTS[cloud] + scope.slice(host.length);
+  }
+  return scope;
+}

@@ -1,0 +1,439 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { Config } from '../config/config.js';
+import type { Cipher } from '../crypto/cipher.js';
+import type { Actor } from '../domain/actor.js';
+import type { Clock } from '../domain/clock.js';
+import { OutlinkError } from '../domain/errors.js';
+import {
+  type CreateLinkInput,
+  redirectUrlFor,
+  type UpdateLinkInput,
+  type Warning,
+} from '../domain/link.js';
+import {
+  applyProviderRules,
+  baseUrlWarnings,
+  type RequestedLinkSettings,
+  type ResolvedLinkSettings,
+} from '../domain/link-rules.js';
+import type { Discover } from '../oauth/discovery.js';
+import { presetFor } from '../providers/registry.js';
+import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
+import { isUniqueViolation } from '../store/db.js';
+import type { Database, LinksTable } from '../store/schema.js';
+import type { EventService } from './events.js';
+
+/** A connection as a link shows it: never a token. */
+export interface LinkConnectionView {
+  id: string;
+  account: string;
+  status: string;
+  expiresAt: string | null;
+  scopes: string[];
+  lastRefreshedAt: string | null;
+  lastError?: unknown;
+}
+
+/** A link as the API and CLI show it: the client secret only as `clientSecretSet`. */
+export interface LinkView {
+  id: string;
+  name: string;
+  description: string;
+  direction: 'outgoing';
+  applicationType: 'external';
+  provider: ProviderId;
+  clientId: string;
+  clientSecretSet: boolean;
+  scopes: string[];
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  issuer: string | null;
+  tenant: string | null;
+  cloud: MicrosoftCloud | null;
+  clientAuthMethod: string;
+  clientSecretExpiresAt: string | null;
+  redirectUrl: string;
+  createdAt: string;
+  updatedAt: string;
+  connections: LinkConnectionView[];
+}
+
+export interface LinkWithWarnings {
+  link: LinkView;
+  warnings: Warning[];
+}
+
+export interface LinkService {
+  create(actor: Actor, input: CreateLinkInput): Promise<LinkWithWarnings>;
+  update(actor: Actor, id: string, input: UpdateLinkInput): Promise<LinkWithWarnings>;
+  remove(actor: Actor, id: string): Promise<void>;
+  get(id: string): Promise<LinkView>;
+  /** Finds a link by id or, failing that, by name (the CLI accepts either). */
+  find(idOrName: string): Promise<LinkView>;
+  list(page: {
+    limit: number;
+    cursor?: string;
+  }): Promise<{ items: LinkView[]; nextCursor?: string }>;
+  /** The decrypted client secret, for the OAuth client only. */
+  clientSecret(id: string): Promise<string>;
+}
+
+/** The AAD that binds a link's encrypted client secret to its row. */
+export const clientSecretAad = (linkId: string) => `links.client_secret:${linkId}`;
+
+export function createLinkService(deps: {
+  db: Kysely<Database>;
+  cipher: Cipher;
+  clock: Clock;
+  config: Config;
+  events: EventService;
+  discover: Discover;
+}): LinkService {
+  const { db, cipher, clock, config, events } = deps;
+
+  const assertSecureBaseUrl = () => {
+    if (!config.baseUrlIsHttps) {
+      throw new OutlinkError('insecure_base_url', { baseUrl: config.baseUrl.href });
+    }
+  };
+
+  /** Discovery fills a custom provider's missing endpoints from its issuer. */
+  const withDiscovery = async (
+    requested: RequestedLinkSettings,
+  ): Promise<RequestedLinkSettings> => {
+    if (requested.provider !== 'custom' || !requested.issuer) return requested;
+    if (requested.authorizationEndpoint && requested.tokenEndpoint) return requested;
+    if (new URL(requested.issuer).protocol !== 'https:') {
+      throw new OutlinkError(
+        'endpoint_not_https',
+        { field: 'issuer' },
+        { details: { field: 'issuer' } },
+      );
+    }
+    const found = await deps.discover(requested.issuer);
+    return {
+      ...requested,
+      issuer: found.issuer,
+      authorizationEndpoint: requested.authorizationEndpoint ?? found.authorizationEndpoint,
+      tokenEndpoint: requested.tokenEndpoint ?? found.tokenEndpoint,
+    };
+  };
+
+  const resolve = async (
+    requested: RequestedLinkSettings,
+    expiresAt: string | null | undefined,
+  ) => {
+    const { settings, warnings } = applyProviderRules(await withDiscovery(requested));
+    warnings.push(...baseUrlWarnings(settings.provider, config.baseUrl));
+    if (expiresAt && Date.parse(expiresAt) <= clock.now().getTime()) {
+      warnings.push({ code: 'client_secret_expired', params: { date: expiresAt } });
+    }
+    return { settings, warnings };
+  };
+
+  const loadRow = async (id: string) => {
+    const row = await db.selectFrom('links').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new OutlinkError('link_not_found', { id });
+    return row;
+  };
+
+  const present = async (rows: Selectable<LinksTable>[]): Promise<LinkView[]> => {
+    if (rows.length === 0) return [];
+    const connections = await db
+      .selectFrom('connections')
+      .select([
+        'id',
+        'link_id',
+        'account',
+        'status',
+        'expires_at',
+        'scopes',
+        'last_refreshed_at',
+        'last_error',
+      ])
+      .where(
+        'link_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('created_at')
+      .execute();
+    return rows.map((row) => ({
+      ...toView(row, config.baseUrl),
+      connections: connections
+        .filter((c) => c.link_id === row.id)
+        .map((c) => ({
+          id: c.id,
+          account: c.account,
+          status: c.status,
+          expiresAt: c.expires_at,
+          scopes: JSON.parse(c.scopes) as string[],
+          lastRefreshedAt: c.last_refreshed_at,
+          ...(c.last_error ? { lastError: JSON.parse(c.last_error) as unknown } : {}),
+        })),
+    }));
+  };
+
+  const nameTaken = async (name: string, exceptId?: string) => {
+    let q = db.selectFrom('links').select('id').where('name_key', '=', nameKey(name));
+    if (exceptId) q = q.where('id', '!=', exceptId);
+    return (await q.executeTakeFirst()) !== undefined;
+  };
+
+  const service: LinkService = {
+    async create(actor, input) {
+      assertSecureBaseUrl();
+      const name = input.name.trim();
+      if (await nameTaken(name)) throw new OutlinkError('link_name_taken', { name });
+      const { settings, warnings } = await resolve(
+        {
+          provider: input.provider,
+          scopes: input.scopes,
+          authorizationEndpoint: input.authorizationEndpoint,
+          tokenEndpoint: input.tokenEndpoint,
+          issuer: input.issuer,
+          tenant: input.tenant,
+          cloud: input.cloud,
+          clientAuthMethod: input.clientAuthMethod,
+        },
+        input.clientSecretExpiresAt,
+      );
+      const id = randomUUID();
+      const now = clock.now().toISOString();
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('links')
+            .values({
+              id,
+              name,
+              name_key: nameKey(name),
+              description: input.description?.trim() ?? '',
+              direction: 'outgoing',
+              application_type: 'external',
+              client_id: input.clientId.trim(),
+              client_secret_enc: cipher.encrypt(input.clientSecret, clientSecretAad(id)),
+              client_secret_expires_at: input.clientSecretExpiresAt ?? null,
+              created_at: now,
+              updated_at: now,
+              ...settingsColumns(settings),
+            })
+            .execute();
+          await events.record(trx, {
+            type: 'link.created',
+            actor,
+            linkId: id,
+            data: { name, provider: settings.provider },
+          });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new OutlinkError('link_name_taken', { name });
+        throw error;
+      }
+      return { link: await service.get(id), warnings };
+    },
+
+    async update(actor, id, input) {
+      assertSecureBaseUrl();
+      const row = await loadRow(id);
+      if (input.provider !== undefined && input.provider !== row.provider) {
+        throw new OutlinkError('provider_immutable', {}, { details: { field: 'provider' } });
+      }
+      const provider = row.provider as ProviderId;
+      const name = input.name?.trim() ?? row.name;
+      if (input.name !== undefined && (await nameTaken(name, id))) {
+        throw new OutlinkError('link_name_taken', { name });
+      }
+      const tenantChanged = input.tenant !== undefined && input.tenant !== row.tenant;
+      const cloudChanged = input.cloud !== undefined && input.cloud !== row.cloud;
+      const issuerChanged = input.issuer !== undefined && input.issuer !== row.issuer;
+      // Endpoints that came from the preset (or discovery) follow a new tenant or issuer;
+      // endpoints the administrator typed stay as typed.
+      const storedFromPreset =
+        presetFor(provider).endpoints?.({
+          tenant: row.tenant ?? undefined,
+          cloud: (row.cloud as MicrosoftCloud | null) ?? undefined,
+        }).authorizationEndpoint === row.authorization_endpoint;
+      const keepEndpoints = !((tenantChanged && storedFromPreset) || issuerChanged);
+      const { settings, warnings } = await resolve(
+        {
+          provider,
+          scopes: input.scopes ?? (cloudChanged ? undefined : (JSON.parse(row.scopes) as string[])),
+          authorizationEndpoint:
+            input.authorizationEndpoint ?? (keepEndpoints ? row.authorization_endpoint : undefined),
+          tokenEndpoint: input.tokenEndpoint ?? (keepEndpoints ? row.token_endpoint : undefined),
+          issuer:
+            input.issuer !== undefined ? input.issuer : provider === 'custom' ? row.issuer : null,
+          tenant: input.tenant ?? row.tenant,
+          cloud: (input.cloud ?? row.cloud) as MicrosoftCloud | null,
+          clientAuthMethod:
+            input.clientAuthMethod ??
+            (row.client_auth_method as ResolvedLinkSettings['clientAuthMethod']),
+        },
+        input.clientSecretExpiresAt !== undefined
+          ? input.clientSecretExpiresAt
+          : row.client_secret_expires_at,
+      );
+      const changed = Object.keys(input).filter((k) => k !== 'provider');
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('links')
+            .set({
+              name,
+              name_key: nameKey(name),
+              description: input.description?.trim() ?? row.description,
+              client_id: input.clientId?.trim() ?? row.client_id,
+              ...(input.clientSecret !== undefined
+                ? { client_secret_enc: cipher.encrypt(input.clientSecret, clientSecretAad(id)) }
+                : {}),
+              client_secret_expires_at:
+                input.clientSecretExpiresAt !== undefined
+                  ? input.clientSecretExpiresAt
+                  : row.client_secret_expires_at,
+              updated_at: clock.now().toISOString(),
+              ...settingsColumns(settings),
+            })
+            .where('id', '=', id)
+            .execute();
+          await events.record(trx, {
+            type: 'link.updated',
+            actor,
+            linkId: id,
+            data: { name, changed },
+          });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new OutlinkError('link_name_taken', { name });
+        throw error;
+      }
+      return { link: await service.get(id), warnings };
+    },
+
+    async remove(actor, id) {
+      const row = await loadRow(id);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('connections').where('link_id', '=', id).execute();
+        await trx.deleteFrom('links').where('id', '=', id).execute();
+        await events.record(trx, {
+          type: 'link.deleted',
+          actor,
+          linkId: id,
+          data: { name: row.name, provider: row.provider },
+        });
+      });
+    },
+
+    async get(id) {
+      const [view] = await present([await loadRow(id)]);
+      return view!;
+    },
+
+    async find(idOrName) {
+      const row = await db
+        .selectFrom('links')
+        .selectAll()
+        .where((eb) => eb.or([eb('id', '=', idOrName), eb('name_key', '=', nameKey(idOrName))]))
+        .orderBy('created_at')
+        .executeTakeFirst();
+      if (!row) throw new OutlinkError('link_not_found', { id: idOrName });
+      const [view] = await present([row]);
+      return view!;
+    },
+
+    async list({ limit, cursor }) {
+      let q = db
+        .selectFrom('links')
+        .selectAll()
+        .orderBy('name_key')
+        .orderBy('id')
+        .limit(limit + 1);
+      const after = cursor ? decodeCursor(cursor) : undefined;
+      if (cursor && !after) {
+        throw new OutlinkError('field_invalid', {
+          field: 'cursor',
+          problem: 'not a cursor this server issued',
+        });
+      }
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('name_key', '>', after.key),
+            eb.and([eb('name_key', '=', after.key), eb('id', '>', after.id)]),
+          ]),
+        );
+      }
+      const rows = await q.execute();
+      const page = rows.slice(0, limit);
+      const items = await present(page);
+      const last = page.at(-1);
+      return rows.length > limit && last
+        ? { items, nextCursor: encodeCursor(last.name_key, last.id) }
+        : { items };
+    },
+
+    async clientSecret(id) {
+      const row = await loadRow(id);
+      return cipher.decrypt(row.client_secret_enc, clientSecretAad(id));
+    },
+  };
+  return service;
+}
+
+function nameKey(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+function settingsColumns(s: ResolvedLinkSettings) {
+  return {
+    provider: s.provider,
+    scopes: JSON.stringify(s.scopes),
+    authorization_endpoint: s.authorizationEndpoint,
+    token_endpoint: s.tokenEndpoint,
+    issuer: s.issuer,
+    tenant: s.tenant,
+    cloud: s.cloud,
+    client_auth_method: s.clientAuthMethod,
+  };
+}
+
+function toView(row: Selectable<LinksTable>, baseUrl: URL): Omit<LinkView, 'connections'> {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    direction: 'outgoing',
+    applicationType: 'external',
+    provider: row.provider as ProviderId,
+    clientId: row.client_id,
+    clientSecretSet: row.client_secret_enc.length > 0,
+    scopes: JSON.parse(row.scopes) as string[],
+    authorizationEndpoint: row.authorization_endpoint,
+    tokenEndpoint: row.token_endpoint,
+    issuer: row.issuer,
+    tenant: row.tenant,
+    cloud: row.cloud as MicrosoftCloud | null,
+    clientAuthMethod: row.client_auth_method,
+    clientSecretExpiresAt: row.client_secret_expires_at,
+    redirectUrl: redirectUrlFor(baseUrl, row.authorization_endpoint),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function encodeCursor(key: string, id: string): string {
+  return Buffer.from(JSON.stringify([key, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { key: string; id: string } | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      return { key: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through: not a cursor we issued
+  }
+  return undefined;
+}

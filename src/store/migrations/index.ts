@@ -1,0 +1,14 @@
+import type { Kysely, Migration } from 'kysely';
+import type { Dialect } from '../db.js';
+import * as m0001 from './0001-initial.js';
+
+/** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
+const ordered: ReadonlyArray<
+  readonly [string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }]
+> = [['0001-initial', m0001]];
+
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return Object.fromEntries(
+    ordered.map(([name, m]) => [name, { up: (db: Kysely<unknown>) => m.up(db, dialect) }]),
+  );
+}

@@ -1,0 +1,94 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes shared by SQLite and PostgreSQL. Timestamps are ISO-8601 UTC text
+ * (`2026-01-02T03:04:05.678Z`), which sorts correctly in both; JSON is text.
+ */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  links: LinksTable;
+  connections: ConnectionsTable;
+  events: EventsTable;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  scopes: string;
+  link_ids: string;
+  connection_ids: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface LinksTable {
+  id: string;
+  name: string;
+  /** Lower-cased name: the unique key, so "Gmail" and "gmail" cannot both exist. */
+  name_key: string;
+  description: string;
+  direction: string;
+  application_type: string;
+  provider: string;
+  client_id: string;
+  client_secret_enc: string;
+  scopes: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  issuer: string | null;
+  tenant: string | null;
+  cloud: string | null;
+  client_auth_method: string;
+  client_secret_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConnectionsTable {
+  id: string;
+  link_id: string;
+  account: string;
+  status: string;
+  access_token_enc: string | null;
+  refresh_token_enc: string | null;
+  token_type: string | null;
+  expires_at: string | null;
+  scopes: string;
+  last_refreshed_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: string;
+  seq: Generated<number>;
+  type: string;
+  at: string;
+  actor: string;
+  link_id: string | null;
+  connection_id: string | null;
+  mail_server_id: string | null;
+  data: string;
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { compose, type Services } from '../../src/compose.js';
+import { type Config, loadConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/domain/clock.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/log.js';
+import type { Fetch } from '../../src/oauth/discovery.js';
+
+export const ADMIN_PASSWORD = 'test-admin-password-1';
+export const Dialects = ['sqlite', 'postgres'] as const;
+export type TestDialect = (typeof Dialects)[number];
+
+/** The PostgreSQL server of the development machines (DESIGN §9). */
+export const PG_ADMIN_URL =
+  process.env.OUTLINK_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, empty database of the given dialect, dropped by `drop()`. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly dataDir: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'outlink-test-'));
+  if (dialect === 'sqlite') {
+    return {
+      url: `sqlite:${join(dataDir, 'outlink.db')}`,
+      dataDir,
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const name = `outlink_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    dataDir,
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects every log line the app writes, so tests can search them for secrets. */
+export function captureLog(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+export interface TestOutlink {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  readonly config: Config;
+  readonly database: TestDatabase;
+  readonly logLines: string[];
+  /** Headers of a signed-in admin session: cookie and CSRF token. */
+  adminHeaders(): Promise<Record<string, string>>;
+  /** Headers carrying a fresh admin API token. */
+  tokenHeaders(): Promise<Record<string, string>>;
+  /** Closes the app and services; keeps the database unless `drop` is true. */
+  close(options?: { drop?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly fetch?: Fetch;
+  /** Reuse a database (e.g. to restart on the same data); a new one otherwise. */
+  readonly database?: TestDatabase;
+}
+
+/** Builds the real app over a real database of `dialect`, ready for `inject()`. */
+export async function startOutlink(
+  dialect: TestDialect,
+  options: StartOptions = {},
+): Promise<TestOutlink> {
+  const database = options.database ?? (await createTestDatabase(dialect));
+  const config = loadConfig({
+    OUTLINK_DATA_DIR: database.dataDir,
+    OUTLINK_DATABASE_URL: database.url,
+    OUTLINK_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    OUTLINK_LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const log = captureLog();
+  const services = await compose(config, {
+    log: createLogger({ level: config.logLevel, destination: log.stream }),
+    clock: options.clock,
+    fetch: options.fetch,
+  });
+  const app = await buildApp(services);
+  let session: Record<string, string> | undefined;
+  const outlink: TestOutlink = {
+    app,
+    services,
+    config,
+    database,
+    logLines: log.lines,
+    async adminHeaders() {
+      if (session) return session;
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { username: 'admin', password: ADMIN_PASSWORD },
+      });
+      if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+      const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+      session = { cookie, 'x-csrf-token': (res.json() as { csrfToken: string }).csrfToken };
+      return session;
+    },
+    async tokenHeaders() {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/api-tokens',
+        headers: await outlink.adminHeaders(),
+        payload: { name: `test-${randomBytes(3).toString('hex')}` },
+      });
+      if (res.statusCode !== 201) throw new Error(`token failed: ${res.statusCode} ${res.body}`);
+      return { authorization: `Bearer ${(res.json() as { token: string }).token}` };
+    },
+    async close({ drop = true } = {}) {
+      await app.close();
+      await services.close();
+      if (drop) await database.drop();
+    },
+  };
+  return outlink;
+}
+
+/** A valid Google link body; tests override fields. */
+export function googleLink(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: `Gmail ${randomBytes(3).toString('hex')}`,
+    provider: 'google',
+    clientId: '123-abc.apps.googleusercontent.com',
+    clientSecret: 'GOCSPX-test-secret',
+    ...overrides,
+  };
+}
