@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,13 +14,23 @@ import {
 } from './crypto/keyring.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { OutlinkError } from './domain/errors.js';
+import { createScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.js';
+import { type AuthorizationFlows, createAuthorizationFlows } from './oauth/authorization-flow.js';
 import { createDiscovery, type Fetch } from './oauth/discovery.js';
 import { type ApiTokenService, createApiTokenService } from './services/api-tokens.js';
+import { type ConnectionService, createConnectionService } from './services/connections.js';
 import { createEventService, type EventService } from './services/events.js';
 import { createKeyService, type KeyService, SECRET_COLUMNS } from './services/keys.js';
 import { createLinkService, type LinkService } from './services/links.js';
 import { createUserService, type UserService } from './services/users.js';
+import { createWebhookService, type WebhookService } from './services/webhooks.js';
 import { openStore, type Store } from './store/db.js';
+import { createLeases } from './tokens/leases.js';
+import {
+  createTokenService,
+  type TokenService,
+  type TokenServiceOptions,
+} from './tokens/token-service.js';
 
 /** Everything the HTTP server and the CLI share; built once per process. */
 export interface Services {
@@ -33,6 +44,11 @@ export interface Services {
   readonly apiTokens: ApiTokenService;
   readonly links: LinkService;
   readonly keys: KeyService;
+  readonly tokens: TokenService;
+  readonly connections: ConnectionService;
+  readonly flows: AuthorizationFlows;
+  readonly webhooks: WebhookService;
+  readonly scheduler: Scheduler;
   close(): Promise<void>;
 }
 
@@ -42,6 +58,10 @@ export interface ComposeOptions {
   readonly fetch?: Fetch;
   /** Called once with a generated admin password, which is never logged. */
   readonly onGeneratedAdminPassword?: (password: string, file: string) => void;
+  /** Waits between token request retries; tests pass a fast one. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly tokenOptions?: Partial<TokenServiceOptions>;
+  readonly schedulerOptions?: Partial<SchedulerOptions>;
 }
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -59,7 +79,18 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     const keyring = await openKeyring(config, store);
     const cipher = createCipher(keyring);
     const db = store.db;
-    const events = createEventService({ db, clock });
+    const fetch = options.fetch ?? globalThis.fetch;
+    const owner = `${process.pid}:${randomUUID()}`;
+    let events: EventService | undefined;
+    const webhooks = createWebhookService({
+      db,
+      cipher,
+      clock,
+      fetch,
+      log: options.log,
+      events: () => events as EventService,
+    });
+    events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
     const keys = createKeyService({ db, cipher, events });
     await keys.verify();
     const users = createUserService({ db, clock, events });
@@ -70,7 +101,29 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       writeFileSync(file, `${boot.generatedPassword}\n`, { mode: 0o600 });
       options.onGeneratedAdminPassword?.(boot.generatedPassword, file);
     }
-    const discover = createDiscovery({ fetch: options.fetch ?? globalThis.fetch });
+    const discover = createDiscovery({ fetch });
+    const leases = createLeases({ db, clock });
+    const tokens = createTokenService({
+      db,
+      cipher,
+      clock,
+      events,
+      leases,
+      fetch,
+      sleep: options.sleep,
+      options: options.tokenOptions,
+    });
+    const connections = createConnectionService({ db, events, tokens });
+    const scheduler = createScheduler({
+      db,
+      clock,
+      log: options.log,
+      tokens,
+      webhooks,
+      leases,
+      owner,
+      options: options.schedulerOptions,
+    });
     return {
       config,
       store,
@@ -80,10 +133,43 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       events,
       users,
       keys,
+      tokens,
+      connections,
+      webhooks,
+      scheduler,
+      flows: createAuthorizationFlows({ db, cipher, clock, config, events, fetch }),
       apiTokens: createApiTokenService({ db, clock, events }),
-      links: createLinkService({ db, cipher, clock, config, events, discover }),
-      close: () => store.close(),
+      links: createLinkService({
+        db,
+        cipher,
+        clock,
+        config,
+        events,
+        discover,
+        onCredentialsChanged: (linkId) => retryLinkFailures(linkId),
+      }),
+      close: async () => {
+        await scheduler.stop();
+        await store.close();
+      },
     };
+
+    /**
+     * DESIGN §7: after the link is fixed (new secret), connections that failed because of the
+     * link are retried at once and recover if their grants are still good.
+     */
+    async function retryLinkFailures(linkId: string): Promise<void> {
+      const failed = await db
+        .selectFrom('connections')
+        .select(['id', 'last_error'])
+        .where('link_id', '=', linkId)
+        .where('status', '=', 'reauthorization_required')
+        .execute();
+      const linkFaults = failed.filter(
+        (c) => c.last_error && (JSON.parse(c.last_error) as { scope?: string }).scope === 'link',
+      );
+      await Promise.allSettled(linkFaults.map((c) => tokens.refreshNow(c.id, { kind: 'system' })));
+    }
   } catch (error) {
     await store.close();
     throw error;

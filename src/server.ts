@@ -41,6 +41,7 @@ export async function startServer(config: Config, options: ServeOptions): Promis
       fastify: tls ? { https: { cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2' } } : {},
     });
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    services.scheduler.start();
     const bound = app.server.address();
     const address =
       typeof bound === 'object' && bound

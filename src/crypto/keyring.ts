@@ -70,13 +70,14 @@ export function writeKeyFile(path: string, keys: readonly Buffer[]): void {
   renameSync(temp, path);
 }
 
-/** A keyring over a key file that it re-reads whenever the file's mtime or size changes. */
+/** A keyring over a key file that it re-reads whenever the file is replaced or changes. */
 export function createFileKeyring(path: string): Keyring {
   let stamp = '';
   let list: MasterKey[] = [];
   const refresh = () => {
     const st = statSync(path);
-    const next = `${st.mtimeMs}:${st.size}`;
+    // The inode too: a key file replaced by rename can keep both size and mtime.
+    const next = `${st.ino}:${st.mtimeMs}:${st.size}`;
     if (next === stamp) return;
     list = toMasterKeys(readKeyFile(path));
     stamp = next;

@@ -53,6 +53,7 @@ export function applyProviderRules(requested: RequestedLinkSettings): {
       { details: { field: 'issuer' } },
     );
   }
+  if (requested.issuer != null) assertIssuer(requested.issuer);
   const options: ProviderOptions =
     provider === 'microsoft'
       ? { tenant: requested.tenant ?? MICROSOFT_DEFAULT_TENANT, cloud: requested.cloud ?? 'global' }
@@ -120,6 +121,21 @@ export function baseUrlWarnings(provider: ProviderId, baseUrl: URL): Warning[] {
   if (provider !== 'google') return [];
   if (!isIpLiteralHost(baseUrl.hostname)) return [];
   return [{ code: 'redirect_host_ip_literal', params: { host: baseUrl.hostname } }];
+}
+
+/**
+ * An issuer identifier is an https URL without query or fragment (RFC 8414 §2); it is
+ * compared with the RFC 9207 `iss` parameter, so it must be exactly what the server names.
+ */
+export function assertIssuer(value: string): void {
+  assertHttps('issuer', value);
+  if (new URL(value).search) {
+    throw new OutlinkError(
+      'field_invalid',
+      { field: 'issuer', problem: 'an issuer must not carry a query' },
+      { details: { field: 'issuer' } },
+    );
+  }
 }
 
 function assertHttps(field: string, value: string): void {

@@ -87,6 +87,13 @@ function toOutlinkError(error: ValueError): OutlinkError {
     );
   }
   const detail = { details: { field } };
+  // An empty string fails a format or pattern check too; "empty" says more than "invalid".
+  if (
+    error.value === '' &&
+    (error.type === ValueErrorType.StringFormat || error.type === ValueErrorType.StringPattern)
+  ) {
+    return new OutlinkError('field_empty', { field }, detail);
+  }
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return new OutlinkError('field_required', { field }, detail);

@@ -8,16 +8,34 @@ import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
+import { authorizationRoutes } from './routes/authorizations.js';
+import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { providerRoutes } from './routes/providers.js';
 import { sessionRoutes } from './routes/session.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorResponse } from './schemas/common.js';
 import { LinkResponse } from './schemas/links.js';
 
 /** No field of any route needs more; larger bodies answer 413 `body_too_large`. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** One registered route, as `routesOf` lists it. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  /** Who may call it, as the auth plugin decided; undefined outside `/api/v1`. */
+  readonly auth: string | undefined;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route the app registered (HEAD twins included), so tests can walk the table. */
+export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
 
 export interface AppOptions {
   /** Extra Fastify options: `https` for the listener, and the like. */
@@ -41,6 +59,8 @@ export async function buildApp(
     ...(options.fastify as object),
   }) as unknown as FastifyInstance;
 
+  // The API speaks JSON only; a text/plain body (a CORS "simple" request) answers 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.addSchema(ErrorResponse);
   app.addSchema(LinkResponse);
@@ -84,12 +104,23 @@ export async function buildApp(
   });
 
   registerAuth(app, services);
+  // After the auth plugin's own onRoute hook, so each entry shows the auth it settled on.
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, auth: route.config?.auth });
+    }
+  });
   healthRoutes(app, services);
   sessionRoutes(app, services);
   apiTokenRoutes(app, services);
   providerRoutes(app, services);
   linkRoutes(app, services);
   eventRoutes(app, services);
+  authorizationRoutes(app, services);
+  connectionRoutes(app, services);
+  webhookRoutes(app, services);
   await app.ready();
   return app;
 }

@@ -62,11 +62,16 @@ export function createApiTokenService(deps: {
       const linkIds = input.linkIds ?? [];
       const connectionIds = input.connectionIds ?? [];
       if (scopes.includes('admin') && (linkIds.length || connectionIds.length)) {
-        throw new OutlinkError('field_invalid', {
-          field: 'linkIds',
-          problem:
-            'an admin token reaches every link; give linkIds or connectionIds only with token:read',
-        });
+        const field = linkIds.length ? 'linkIds' : 'connectionIds';
+        throw new OutlinkError(
+          'field_invalid',
+          {
+            field,
+            problem:
+              'an admin token reaches every link; give linkIds or connectionIds only with token:read',
+          },
+          { details: { field } },
+        );
       }
       await assertExist(db, 'links', linkIds, 'linkIds');
       await assertExist(db, 'connections', connectionIds, 'connectionIds');
@@ -170,6 +175,10 @@ async function assertExist(
   const known = new Set(found.map((r) => r.id));
   const missing = ids.find((id) => !known.has(id));
   if (missing) {
-    throw new OutlinkError('field_invalid', { field, problem: `${missing} does not exist` });
+    throw new OutlinkError(
+      'field_invalid',
+      { field, problem: `${missing} does not exist` },
+      { details: { field } },
+    );
   }
 }

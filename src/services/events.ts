@@ -65,22 +65,40 @@ export interface EventService {
   list(filter: EventFilter): Promise<{ items: EventView[]; nextCursor?: string }>;
 }
 
-export function createEventService(deps: { db: Kysely<Database>; clock: Clock }): EventService {
+/** Called inside the recording transaction, e.g. to queue webhook deliveries with the event. */
+export type EventSubscriber = (db: Kysely<Database>, event: EventView) => Promise<void>;
+
+export function createEventService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  subscribers?: readonly EventSubscriber[];
+}): EventService {
   return {
     async record(db, event) {
+      const view: EventView = {
+        id: randomUUID(),
+        type: event.type,
+        at: deps.clock.now().toISOString(),
+        actor: actorLabel(event.actor),
+        ...(event.linkId ? { linkId: event.linkId } : {}),
+        ...(event.connectionId ? { connectionId: event.connectionId } : {}),
+        ...(event.mailServerId ? { mailServerId: event.mailServerId } : {}),
+        data: event.data ?? {},
+      };
       await db
         .insertInto('events')
         .values({
-          id: randomUUID(),
-          type: event.type,
-          at: deps.clock.now().toISOString(),
-          actor: actorLabel(event.actor),
-          link_id: event.linkId ?? null,
-          connection_id: event.connectionId ?? null,
-          mail_server_id: event.mailServerId ?? null,
-          data: JSON.stringify(event.data ?? {}),
+          id: view.id,
+          type: view.type,
+          at: view.at,
+          actor: view.actor,
+          link_id: view.linkId ?? null,
+          connection_id: view.connectionId ?? null,
+          mail_server_id: view.mailServerId ?? null,
+          data: JSON.stringify(view.data),
         })
         .execute();
+      for (const subscriber of deps.subscribers ?? []) await subscriber(db, view);
     },
     async list(filter) {
       let q = deps.db

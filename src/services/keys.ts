@@ -23,9 +23,18 @@ export const SECRET_COLUMNS = [
     column: 'refresh_token_enc',
     aad: (id: string) => `connections.refresh_token:${id}`,
   },
+  {
+    table: 'authorization_flows',
+    column: 'code_verifier_enc',
+    aad: (id: string) => `authorization_flows.code_verifier:${id}`,
+  },
+  { table: 'webhooks', column: 'secret_enc', aad: (id: string) => `webhooks.secret:${id}` },
 ] as const;
 
 type SecretColumn = (typeof SECRET_COLUMNS)[number];
+
+/** Enough for writers that raced one pass; a writer cannot keep using a superseded key. */
+const MAX_ROTATION_PASSES = 5;
 
 export interface RotationProgress {
   readonly done: number;
@@ -45,7 +54,7 @@ export interface KeyService {
    */
   rotate(
     actor: Actor,
-    onProgress?: (p: RotationProgress) => void,
+    onProgress?: (p: RotationProgress) => void | Promise<void>,
   ): Promise<{ keyId: string; reencrypted: number }>;
 }
 
@@ -104,20 +113,25 @@ export function createKeyService(deps: {
         writeKeyFile(source.path, [generateMasterKey(), ...readKeyFile(source.path)]);
       }
       const target = cipher.keyring.current().id;
-      const work: { col: SecretColumn; id: string; value: string }[] = [];
-      for (const col of SECRET_COLUMNS) {
-        for (const row of await rowsOf(col)) work.push({ col, ...row });
-      }
-      let done = 0;
       let reencrypted = 0;
-      for (const item of work) {
-        // Each value is swapped only if unchanged since it was read: a secret the server
-        // wrote meanwhile is already under the current key and is left alone.
-        if (safeKeyId(cipher, item.value) !== target) {
+      // Passes until no value names an old key: a server that encrypted under the old key just
+      // before it saw the new key file may commit after a pass read its rows.
+      for (let pass = 0; pass < MAX_ROTATION_PASSES; pass += 1) {
+        const work: { col: SecretColumn; id: string; value: string }[] = [];
+        for (const col of SECRET_COLUMNS) {
+          for (const row of await rowsOf(col)) {
+            if (safeKeyId(cipher, row.value) !== target) work.push({ col, ...row });
+          }
+        }
+        if (work.length === 0) break;
+        let done = 0;
+        for (const item of work) {
           const fresh = cipher.encrypt(
             cipher.decrypt(item.value, item.col.aad(item.id)),
             item.col.aad(item.id),
           );
+          // Swapped only if unchanged since it was read, so a secret written meanwhile is not
+          // overwritten with the old value; the next pass looks at it again.
           const result = await db
             .updateTable(item.col.table)
             .set({ [item.col.column]: fresh })
@@ -125,10 +139,11 @@ export function createKeyService(deps: {
             .where(item.col.column, '=', item.value)
             .executeTakeFirst();
           reencrypted += Number(result.numUpdatedRows);
+          done += 1;
+          if (onProgress && (done % 100 === 0 || done === work.length)) {
+            await onProgress({ done, total: work.length });
+          }
         }
-        done += 1;
-        if (onProgress && (done % 100 === 0 || done === work.length))
-          onProgress({ done, total: work.length });
       }
       await events.record(db, { type: 'key.rotated', actor, data: { keyId: target, reencrypted } });
       return { keyId: target, reencrypted };

@@ -13,6 +13,7 @@ import {
 } from '../domain/link.js';
 import {
   applyProviderRules,
+  assertIssuer,
   baseUrlWarnings,
   type RequestedLinkSettings,
   type ResolvedLinkSettings,
@@ -89,6 +90,8 @@ export function createLinkService(deps: {
   config: Config;
   events: EventService;
   discover: Discover;
+  /** Called after an update that changed what the provider authenticates the link by. */
+  onCredentialsChanged?: (linkId: string) => Promise<void>;
 }): LinkService {
   const { db, cipher, clock, config, events } = deps;
 
@@ -103,14 +106,9 @@ export function createLinkService(deps: {
     requested: RequestedLinkSettings,
   ): Promise<RequestedLinkSettings> => {
     if (requested.provider !== 'custom' || !requested.issuer) return requested;
+    // Checked before anything is fetched, and even when both endpoints are typed in.
+    assertIssuer(requested.issuer);
     if (requested.authorizationEndpoint && requested.tokenEndpoint) return requested;
-    if (new URL(requested.issuer).protocol !== 'https:') {
-      throw new OutlinkError(
-        'endpoint_not_https',
-        { field: 'issuer' },
-        { details: { field: 'issuer' } },
-      );
-    }
     const found = await deps.discover(requested.issuer);
     return {
       ...requested,
@@ -185,7 +183,7 @@ export function createLinkService(deps: {
     async create(actor, input) {
       assertSecureBaseUrl();
       const name = input.name.trim();
-      if (await nameTaken(name)) throw new OutlinkError('link_name_taken', { name });
+      if (await nameTaken(name)) throw nameTakenError(name);
       const { settings, warnings } = await resolve(
         {
           provider: input.provider,
@@ -228,7 +226,7 @@ export function createLinkService(deps: {
           });
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new OutlinkError('link_name_taken', { name });
+        if (isUniqueViolation(error)) throw nameTakenError(name);
         throw error;
       }
       return { link: await service.get(id), warnings };
@@ -243,7 +241,7 @@ export function createLinkService(deps: {
       const provider = row.provider as ProviderId;
       const name = input.name?.trim() ?? row.name;
       if (input.name !== undefined && (await nameTaken(name, id))) {
-        throw new OutlinkError('link_name_taken', { name });
+        throw nameTakenError(name);
       }
       const tenantChanged = input.tenant !== undefined && input.tenant !== row.tenant;
       const cloudChanged = input.cloud !== undefined && input.cloud !== row.cloud;
@@ -305,8 +303,19 @@ export function createLinkService(deps: {
           });
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new OutlinkError('link_name_taken', { name });
+        if (isUniqueViolation(error)) throw nameTakenError(name);
         throw error;
+      }
+      const credentials = [
+        'clientId',
+        'clientSecret',
+        'tokenEndpoint',
+        'tenant',
+        'clientAuthMethod',
+        'issuer',
+      ];
+      if (deps.onCredentialsChanged && changed.some((k) => credentials.includes(k))) {
+        await deps.onCredentialsChanged(id);
       }
       return { link: await service.get(id), warnings };
     },
@@ -351,10 +360,11 @@ export function createLinkService(deps: {
         .limit(limit + 1);
       const after = cursor ? decodeCursor(cursor) : undefined;
       if (cursor && !after) {
-        throw new OutlinkError('field_invalid', {
-          field: 'cursor',
-          problem: 'not a cursor this server issued',
-        });
+        throw new OutlinkError(
+          'field_invalid',
+          { field: 'cursor', problem: 'not a cursor this server issued' },
+          { details: { field: 'cursor' } },
+        );
       }
       if (after) {
         q = q.where((eb) =>
@@ -379,6 +389,11 @@ export function createLinkService(deps: {
     },
   };
   return service;
+}
+
+/** 409 naming the field, so a form can mark it. */
+function nameTakenError(name: string): OutlinkError {
+  return new OutlinkError('link_name_taken', { name }, { details: { field: 'name' } });
 }
 
 function nameKey(name: string): string {

@@ -21,16 +21,19 @@ export interface Store {
   close(): Promise<void>;
 }
 
+export interface StoreOptions {
+  /** Told when the server drops an idle PostgreSQL connection (restart, failover). */
+  readonly onIdleError?: (error: Error) => void;
+}
+
 /** Opens the configured database: SQLite in WAL mode by default, or a PostgreSQL pool. */
-export function openStore(target: DatabaseTarget): Store {
+export function openStore(target: DatabaseTarget, options: StoreOptions = {}): Store {
   const dialect: Dialect = target.kind;
   const db =
     target.kind === 'sqlite'
       ? new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(target.file) }) })
       : new Kysely<Database>({
-          dialect: new PostgresDialect({
-            pool: new pg.Pool({ connectionString: target.url, max: 10 }),
-          }),
+          dialect: new PostgresDialect({ pool: openPool(target.url, options) }),
         });
   const migrator = new Migrator({
     db,
@@ -58,6 +61,14 @@ export function openStore(target: DatabaseTarget): Store {
       await db.destroy();
     },
   };
+}
+
+function openPool(url: string, options: StoreOptions): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // Without a listener, an idle connection the server drops is an uncaught 'error' that ends
+  // the process; the pool has already discarded it and the next query opens a new one.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return pool;
 }
 
 function openSqlite(file: string): SQLite.Database {

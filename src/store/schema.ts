@@ -11,6 +11,10 @@ export interface Database {
   links: LinksTable;
   connections: ConnectionsTable;
   events: EventsTable;
+  authorization_flows: AuthorizationFlowsTable;
+  leases: LeasesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface UsersTable {
@@ -79,6 +83,14 @@ export interface ConnectionsTable {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+  /** The `iss` of the ID token seen at authorization (Microsoft's names the tenant). */
+  issuer: string | null;
+  /** Consecutive transient refresh failures, for backoff. */
+  refresh_failures: Generated<number>;
+  /** Not before this time may the scheduler retry a failing refresh. */
+  retry_at: string | null;
+  /** Bumped on every token change, so waiters can tell a fresh token from the one they saw. */
+  token_version: Generated<number>;
 }
 
 export interface EventsTable {
@@ -91,4 +103,51 @@ export interface EventsTable {
   connection_id: string | null;
   mail_server_id: string | null;
   data: string;
+}
+
+export interface AuthorizationFlowsTable {
+  id: string;
+  state_hash: string;
+  link_id: string;
+  connection_id: string | null;
+  code_verifier_enc: string;
+  nonce: string | null;
+  redirect_uri: string;
+  session_hash: string | null;
+  actor: string;
+  account_label: string | null;
+  status: string;
+  result_connection_id: string | null;
+  error: string | null;
+  expires_at: string;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface LeasesTable {
+  name: string;
+  owner: string;
+  expires_at: string;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  secret_enc: string;
+  event_types: string;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
 }

@@ -37,7 +37,9 @@ export function registerAuth(app: FastifyInstance, services: Services): void {
     route.config = { ...(route.config ?? {}), auth: route.config?.auth ?? 'admin' };
   });
 
-  app.addHook('preHandler', async (request) => {
+  // onRequest, before the body is parsed or validated: a stranger learns nothing about a
+  // route's schema and cannot make the server parse a large body.
+  app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (!auth || auth === 'public') return;
     request.actor = await authenticate(request, services);

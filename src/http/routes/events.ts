@@ -40,10 +40,11 @@ export function eventRoutes(app: FastifyInstance, { events }: Services): void {
       const { cursor, limit, type, linkId } = req.query;
       const after = cursor === undefined ? undefined : decodeEventCursor(cursor);
       if (cursor !== undefined && after === undefined) {
-        throw new OutlinkError('field_invalid', {
-          field: 'cursor',
-          problem: 'not a cursor this server issued',
-        });
+        throw new OutlinkError(
+          'field_invalid',
+          { field: 'cursor', problem: 'not a cursor this server issued' },
+          { details: { field: 'cursor' } },
+        );
       }
       return events.list({ limit: limit ?? 50, cursor: after, type, linkId });
     },

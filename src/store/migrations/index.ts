@@ -1,11 +1,15 @@
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../db.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-token-lifecycle.js';
 
 /** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
 const ordered: ReadonlyArray<
   readonly [string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }]
-> = [['0001-initial', m0001]];
+> = [
+  ['0001-initial', m0001],
+  ['0002-token-lifecycle', m0002],
+];
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return Object.fromEntries(

@@ -1,0 +1,56 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../compose.js';
+import { CreateWebhookBody } from '../../services/webhooks.js';
+import { actorOf } from '../plugins/auth.js';
+import { authErrors, ErrorResponse, IdParams, validationErrors } from '../schemas/common.js';
+
+const Webhook = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  eventTypes: Type.Array(Type.String()),
+  createdAt: Type.String(),
+});
+
+/** Webhook endpoints for connection events, signed the Standard Webhooks way. */
+export function webhookRoutes(app: FastifyInstance, { webhooks }: Services): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post('/api/v1/webhooks', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Add a webhook endpoint; its signing secret is in this answer only',
+      body: CreateWebhookBody,
+      response: {
+        201: Type.Composite([Webhook, Type.Object({ secret: Type.String() })]),
+        ...authErrors,
+        ...validationErrors,
+      },
+    },
+    handler: async (req, reply) =>
+      reply.status(201).send(await webhooks.create(actorOf(req), req.body)),
+  });
+
+  r.get('/api/v1/webhooks', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'List webhook endpoints (never their secrets)',
+      response: { 200: Type.Object({ items: Type.Array(Webhook) }), ...authErrors },
+    },
+    handler: async () => ({ items: await webhooks.list() }),
+  });
+
+  r.delete('/api/v1/webhooks/:id', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Remove a webhook endpoint',
+      params: IdParams,
+      response: { 204: Type.Null(), 404: Type.Ref(ErrorResponse), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await webhooks.remove(actorOf(req), req.params.id);
+      return reply.status(204).send(null);
+    },
+  });
+}

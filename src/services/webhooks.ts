@@ -1,0 +1,242 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Cipher } from '../crypto/cipher.js';
+import type { Actor } from '../domain/actor.js';
+import type { Clock } from '../domain/clock.js';
+import { OutlinkError } from '../domain/errors.js';
+import type { Fetch } from '../oauth/discovery.js';
+import type { Database } from '../store/schema.js';
+import type { EventService, EventSubscriber, EventView } from './events.js';
+
+/** The connection events webhooks carry (issue 3). */
+export const WebhookEventTypes = [
+  'connection.authorized',
+  'connection.refresh_failed',
+  'connection.recovered',
+  'connection.reauthorization_required',
+] as const;
+
+export const CreateWebhookBody = Type.Object(
+  {
+    url: Type.String({ format: 'uri', maxLength: 2048 }),
+    eventTypes: Type.Optional(
+      Type.Array(Type.Union(WebhookEventTypes.map((t) => Type.Literal(t))), {
+        minItems: 1,
+        uniqueItems: true,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateWebhookInput = Static<typeof CreateWebhookBody>;
+
+export interface WebhookView {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  createdAt: string;
+}
+
+/** Delivery attempts before a delivery is given up; backoff doubles from 5 s to 1 h. */
+export const WEBHOOK_MAX_ATTEMPTS = 8;
+
+const secretAad = (id: string) => `webhooks.secret:${id}`;
+
+/**
+ * Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(secret, "<id>.<timestamp>.<body>"))
+ * where the secret is the base64 part of `whsec_…`.
+ * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+ */
+export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+export interface WebhookService {
+  create(actor: Actor, input: CreateWebhookInput): Promise<WebhookView & { secret: string }>;
+  list(): Promise<WebhookView[]>;
+  remove(actor: Actor, id: string): Promise<void>;
+  /** Queues deliveries for an event, inside the event's transaction. */
+  readonly subscriber: EventSubscriber;
+  /** Sends what is due; returns how many were attempted. */
+  deliverDue(limit?: number): Promise<number>;
+}
+
+export function createWebhookService(deps: {
+  db: Kysely<Database>;
+  cipher: Cipher;
+  clock: Clock;
+  fetch: Fetch;
+  log: Logger;
+  /** Set after construction: the event service depends on this service's subscriber. */
+  events: () => EventService;
+  timeoutMs?: number;
+}): WebhookService {
+  const { db, cipher, clock } = deps;
+  const toView = (r: {
+    id: string;
+    url: string;
+    event_types: string;
+    created_at: string;
+  }): WebhookView => ({
+    id: r.id,
+    url: r.url,
+    eventTypes: JSON.parse(r.event_types) as string[],
+    createdAt: r.created_at,
+  });
+
+  const attempt = async (delivery: {
+    id: string;
+    webhook_id: string;
+    event_id: string;
+    event_type: string;
+    payload: string;
+    attempts: number;
+  }) => {
+    const hook = await db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', delivery.webhook_id)
+      .executeTakeFirst();
+    if (!hook) return;
+    const secret = cipher.decrypt(hook.secret_enc, secretAad(hook.id));
+    const timestamp = Math.floor(clock.now().getTime() / 1000);
+    let problem: string | undefined;
+    try {
+      const response = await deps.fetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': delivery.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook(secret, delivery.id, timestamp, delivery.payload),
+        },
+        body: delivery.payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+      });
+      await response.body?.cancel();
+      if (response.status < 200 || response.status >= 300) problem = `HTTP ${response.status}`;
+    } catch (error) {
+      problem =
+        error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : 'request failed';
+    }
+    const attempts = delivery.attempts + 1;
+    const now = clock.now();
+    const final = !problem || attempts >= WEBHOOK_MAX_ATTEMPTS;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          attempts,
+          status: problem ? (final ? 'failed' : 'pending') : 'delivered',
+          last_error: problem ?? null,
+          next_attempt_at: new Date(
+            now.getTime() + Math.min(3_600_000, 5_000 * 2 ** (attempts - 1)),
+          ).toISOString(),
+          delivered_at: problem ? null : now.toISOString(),
+        })
+        .where('id', '=', delivery.id)
+        .execute();
+      await deps.events().record(trx, {
+        type: problem ? 'webhook.failed' : 'webhook.delivered',
+        actor: { kind: 'system' },
+        data: {
+          webhookId: hook.id,
+          deliveryId: delivery.id,
+          eventId: delivery.event_id,
+          eventType: delivery.event_type,
+          attempt: attempts,
+          ...(problem ? { error: problem, final } : {}),
+        },
+      });
+    });
+  };
+
+  return {
+    async create(actor, input) {
+      if (new URL(input.url).protocol !== 'https:') {
+        throw new OutlinkError(
+          'endpoint_not_https',
+          { field: 'url' },
+          { details: { field: 'url' } },
+        );
+      }
+      const id = randomUUID();
+      const secret = `whsec_${randomBytes(24).toString('base64')}`;
+      const eventTypes = input.eventTypes ?? [...WebhookEventTypes];
+      const row = {
+        id,
+        url: input.url,
+        event_types: JSON.stringify(eventTypes),
+        created_at: clock.now().toISOString(),
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('webhooks')
+          .values({ ...row, secret_enc: cipher.encrypt(secret, secretAad(id)) })
+          .execute();
+      });
+      deps.log.info({ webhookId: id, url: input.url, actor: actor.kind }, 'webhook created');
+      return { ...toView(row), secret };
+    },
+    async list() {
+      const rows = await db
+        .selectFrom('webhooks')
+        .select(['id', 'url', 'event_types', 'created_at'])
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toView);
+    },
+    async remove(_actor, id) {
+      const result = await db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw new OutlinkError('webhook_not_found', { id });
+    },
+    subscriber: async (trx, event: EventView) => {
+      if (!(WebhookEventTypes as readonly string[]).includes(event.type)) return;
+      const hooks = await trx.selectFrom('webhooks').select(['id', 'event_types']).execute();
+      for (const hook of hooks) {
+        if (!(JSON.parse(hook.event_types) as string[]).includes(event.type)) continue;
+        await trx
+          .insertInto('webhook_deliveries')
+          .values({
+            id: `msg_${randomUUID()}`,
+            webhook_id: hook.id,
+            event_id: event.id,
+            event_type: event.type,
+            payload: JSON.stringify({
+              type: event.type,
+              timestamp: event.at,
+              data: {
+                ...event.data,
+                eventId: event.id,
+                linkId: event.linkId,
+                connectionId: event.connectionId,
+              },
+            }),
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: event.at,
+            last_error: null,
+            created_at: event.at,
+            delivered_at: null,
+          })
+          .execute();
+      }
+    },
+    async deliverDue(limit = 50) {
+      const due = await db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', clock.now().toISOString())
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .execute();
+      for (const delivery of due) await attempt(delivery);
+      return due.length;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import { type TestTls, testTls } from './ca.js';
+
+/** A small HTTPS server on 127.0.0.1 with the test CA's certificate. */
+export interface HttpsPeer {
+  /** `https://127.0.0.1:<port>` */
+  readonly origin: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `handler` over HTTPS on 127.0.0.1 with a random port: for peers that only need a
+ * few fixed answers (a discovery document that lies about its issuer, and the like).
+ */
+export async function startHttpsPeer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: TestTls,
+): Promise<HttpsPeer> {
+  const { server: pair } = tls ?? (await testTls());
+  const server = createServer({ cert: pair.certPem, key: pair.keyPem }, handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `https://127.0.0.1:${port}`,
+    port,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Answers every request with `body` as JSON. */
+export function jsonHandler(body: unknown, status = 200) {
+  return (_req: IncomingMessage, res: ServerResponse) => {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+}
+
+/**
+ * A loopback port where nothing listens: bound once by the OS, then released. Connecting
+ * to it is refused at once, like an issuer that is down.
+ */
+export async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
