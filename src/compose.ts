@@ -73,7 +73,9 @@ export const INITIAL_ADMIN_PASSWORD_FILE = 'initial-admin-password';
  */
 export async function compose(config: Config, options: ComposeOptions): Promise<Services> {
   const clock = options.clock ?? systemClock;
-  const store = openStore(config.database);
+  const store = openStore(config.database, {
+    onIdleError: (error) => options.log.warn({ err: error }, 'idle database connection lost'),
+  });
   try {
     await store.migrate();
     const keyring = await openKeyring(config, store);

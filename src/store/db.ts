@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/config.js';
 import { migrationsFor } from './migrations/index.js';
@@ -31,7 +31,9 @@ export function openStore(target: DatabaseTarget, options: StoreOptions = {}): S
   const dialect: Dialect = target.kind;
   const db =
     target.kind === 'sqlite'
-      ? new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(target.file) }) })
+      ? new Kysely<Database>({
+          dialect: new SqliteDialect({ database: withStatementCache(openSqlite(target.file)) }),
+        })
       : new Kysely<Database>({
           dialect: new PostgresDialect({ pool: openPool(target.url, options) }),
         });
@@ -81,6 +83,30 @@ function openSqlite(file: string): SQLite.Database {
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
   return database;
+}
+
+/** Statements kept prepared; past this the oldest is dropped (`IN (…)` lists vary in length). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing costs more than running
+ * the small queries Outlink makes. Statements are reusable and SQLite re-prepares them itself
+ * after a schema change, so one prepared statement per SQL text is kept.
+ */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = database.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** True when `error` is a unique-constraint violation in either dialect. */
