@@ -1,12 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchLinkShow } from './link-show.js';
+import { benchTokens } from './tokens.js';
 
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the
- * same run. `--seconds=N` sets the length of each round (default 5).
+ * same run. `--seconds=N` sets the length of each throughput round (default 5); `--quick`
+ * runs smaller sizes as a smoke test.
  */
-const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 5);
-const results = [await benchLinkShow({ seconds, rounds: 3, connections: 10 })];
+const quick = process.argv.includes('--quick');
+const secondsArg = process.argv.find((a) => a.startsWith('--seconds='))?.slice(10);
+const seconds = secondsArg ? Number(secondsArg) : quick ? 1 : 5;
+
+const results: { summary: string }[] = [];
+results.push(await benchLinkShow({ seconds, rounds: quick ? 1 : 3, connections: 10 }));
+results.push(...(await benchTokens({ quick, seconds })));
 for (const r of results) console.log(r.summary);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync('bench/results/latest.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -139,7 +139,17 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       connections,
       webhooks,
       scheduler,
-      flows: createAuthorizationFlows({ db, cipher, clock, config, events, fetch }),
+      flows: createAuthorizationFlows({
+        db,
+        cipher,
+        clock,
+        config,
+        events,
+        fetch,
+        ...(options.tokenOptions?.requestTimeoutMs
+          ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
+          : {}),
+      }),
       apiTokens: createApiTokenService({ db, clock, events }),
       links: createLinkService({
         db,

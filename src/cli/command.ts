@@ -41,12 +41,15 @@ export interface CommandSpec<O extends OptionSpecs> {
   readonly path: readonly string[];
   /** i18n key of the one-line summary. */
   readonly summary: string;
-  /** Synopsis after the command words, e.g. `--name <name> [options]`. */
-  readonly synopsis?: string;
+  /**
+   * Synopsis after the command words, e.g. `--name <name> [options]`; several for commands
+   * used in more than one way, one usage line each.
+   */
+  readonly synopsis?: string | readonly string[];
   /** i18n key of a longer explanation shown by `--help`. */
   readonly details?: string;
-  /** A single required positional argument. */
-  readonly positional?: { readonly name: string; readonly help: string };
+  /** A single positional argument, required unless `optional`. */
+  readonly positional?: Positional;
   readonly options: O;
   run(ctx: CliContext, args: ParsedArgs<O>): Promise<number>;
 }
@@ -55,12 +58,22 @@ export interface CommandSpec<O extends OptionSpecs> {
 export interface Command {
   readonly path: readonly string[];
   readonly summary: string;
-  readonly synopsis?: string;
+  readonly synopsis?: string | readonly string[];
   readonly details?: string;
-  readonly positional?: { readonly name: string; readonly help: string };
+  readonly positional?: Positional;
   readonly options: OptionSpecs;
   /** Parses `argv` (the words after the command path), then runs; returns the exit code. */
   execute(ctx: CliContext, argv: readonly string[]): Promise<number>;
+}
+
+/**
+ * A positional argument: its placeholder, e.g. `<link>`, and the i18n key of its help line.
+ * An optional one is left out of the generated synopsis: the command's `synopsis` places it.
+ */
+export interface Positional {
+  readonly name: string;
+  readonly help: string;
+  readonly optional?: boolean;
 }
 
 /** A named set of commands such as `links`. */
@@ -153,7 +166,7 @@ export function parseCommandArgs(
   if (positionals.length > wanted) {
     throw new UsageError('unexpected_argument', { argument: positionals[wanted]! }, command);
   }
-  if (spec.positional && positionals.length === 0) {
+  if (spec.positional && !spec.positional.optional && positionals.length === 0) {
     throw new UsageError('missing_argument', { argument: spec.positional.name }, command);
   }
   return { values, target: positionals[0] ?? '' };
@@ -164,14 +177,21 @@ export function renderCommandHelp(
   ctx: CliContext,
   spec: Pick<Command, 'path' | 'summary' | 'synopsis' | 'details' | 'positional' | 'options'>,
 ): string {
-  const synopsis = [
-    'outlink',
-    ...spec.path,
-    ...(spec.positional ? [spec.positional.name] : []),
-    spec.synopsis ?? (Object.keys(spec.options).length ? '[options]' : ''),
-  ]
-    .filter(Boolean)
-    .join(' ');
+  const usages = (
+    typeof spec.synopsis === 'string' || spec.synopsis === undefined
+      ? [spec.synopsis ?? (Object.keys(spec.options).length ? '[options]' : '')]
+      : spec.synopsis
+  ).map((tail) =>
+    [
+      'outlink',
+      ...spec.path,
+      ...(spec.positional && !spec.positional.optional ? [spec.positional.name] : []),
+      tail,
+    ]
+      .filter(Boolean)
+      .join(' '),
+  );
+  const label = ctx.t('cli.help.usage');
   const rows: [string, string][] = [];
   if (spec.positional) rows.push([spec.positional.name, ctx.t(spec.positional.help)]);
   for (const [name, o] of Object.entries({ ...spec.options, help: HELP_OPTION })) {
@@ -180,7 +200,8 @@ export function renderCommandHelp(
     rows.push([flag, `${ctx.t(o.help)}${repeat}`]);
   }
   return [
-    `${ctx.t('cli.help.usage')} ${synopsis}`,
+    `${label} ${usages[0]}`,
+    ...usages.slice(1).map((usage) => `${padEnd('', displayWidth(label))} ${usage}`),
     '',
     ctx.t(spec.summary),
     ...(spec.details ? ['', ctx.t(spec.details)] : []),
@@ -202,6 +223,18 @@ export function renderGroupHelp(ctx: CliContext, group: CommandGroup): string {
     '',
     ctx.t('cli.help.more', { command: `${group.name} <command>` }),
   ].join('\n');
+}
+
+/** Rows padded into aligned columns; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  if (rows.length === 0) return [];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : padEnd(cell, widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** `show <link>` for the command list. */

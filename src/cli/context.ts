@@ -1,6 +1,8 @@
 import type { Services } from '../compose.js';
 import { type Config, loadConfig } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
 import { createLogger } from '../log.js';
+import type { Fetch } from '../oauth/discovery.js';
 import { type Locale, translate } from '../ui/i18n/i18n.js';
 
 /** The process edges a command may touch, passed in by `main.ts`. */
@@ -11,6 +13,13 @@ export interface CliIo {
   readonly stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
+  /**
+   * What the composed services reach providers with and tell time by: the global `fetch` and
+   * the system clock unless given. Tests give a `fetch` that trusts their CA and a clock they
+   * can move; `main.ts` gives neither.
+   */
+  readonly fetch?: Fetch;
+  readonly clock?: Clock;
 }
 
 /** What every command gets: output channels, translation and the environment. */
@@ -24,6 +33,9 @@ export interface CliContext {
   /** A line of diagnostics (progress, warnings, errors) on stderr. */
   err(line: string): void;
   t(key: string, params?: Readonly<Record<string, string | number>>): string;
+  /** See `CliIo.fetch` and `CliIo.clock`. */
+  readonly fetch?: Fetch;
+  readonly clock?: Clock;
 }
 
 export function createContext(io: CliIo): CliContext {
@@ -36,6 +48,8 @@ export function createContext(io: CliIo): CliContext {
     out: (line) => io.stdout.write(`${line}\n`),
     err: (line) => io.stderr.write(`${line}\n`),
     t: (key, params) => translate(locale, key, params),
+    ...(io.fetch ? { fetch: io.fetch } : {}),
+    ...(io.clock ? { clock: io.clock } : {}),
   };
 }
 
@@ -65,7 +79,10 @@ export async function withServices<T>(
   // Loaded on demand: `--help` and usage errors should not pay for the whole server.
   const { compose } = await import('../compose.js');
   const services = await compose(config, {
+    // pino writes to fd 2: stdout carries only a command's data (`outlink token` relies on it).
     log: createLogger({ level: config.logLevel }),
+    fetch: ctx.fetch,
+    clock: ctx.clock,
     onGeneratedAdminPassword: (password, file) =>
       ctx.err(ctx.t('cli.admin_password_generated', { password, file })),
   });

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/config.js';
 import { isOutlinkError, OutlinkError } from '../domain/errors.js';
+import type { FailureText } from '../ui/presenters.js';
 import type { CliContext } from './context.js';
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself was wrong. */
@@ -12,6 +13,7 @@ export type UsageProblem =
   | 'unknown_option'
   | 'option_value_missing'
   | 'option_takes_no_value'
+  | 'option_value_invalid'
   | 'option_repeated'
   | 'options_conflict'
   | 'missing_argument'
@@ -34,7 +36,7 @@ export class UsageError extends Error {
 }
 
 /** Failures only the CLI has; texts under `cli.errors.<code>`. */
-export type CliErrorCode = 'secret_file_unreadable' | 'listen_failed';
+export type CliErrorCode = 'secret_file_unreadable' | 'listen_failed' | 'authorization_timeout';
 
 /** A CLI-side failure with a catalog text: exit code 1. */
 export class CliError extends Error {
@@ -82,6 +84,25 @@ export function reportError(ctx: CliContext, raw: unknown): number {
   ctx.err(`error unexpected: ${ctx.t('cli.errors.unexpected.message', { detail })}`);
   printRemedy(ctx, 'cli.errors.unexpected.remedy', {});
   return ExitCode.failed;
+}
+
+/**
+ * Prints a provider or flow failure the way `reportError` prints a catalog error, plus what
+ * the provider itself said. The provider's text is not ours: control characters are dropped
+ * so that it cannot rewrite the terminal.
+ */
+export function printFailure(ctx: CliContext, failure: FailureText): void {
+  ctx.err(`error ${failure.code}: ${failure.message}`);
+  ctx.err(`remedy: ${failure.remedy}`);
+  if (!failure.providerError) return;
+  const said = [failure.providerError, failure.providerDescription].filter(Boolean).join(': ');
+  ctx.err(`provider: ${printable(said)}`);
+}
+
+/** Text from outside with C0/C1 control characters (escape sequences, newlines) blanked. */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 }
 
 /**

@@ -3,14 +3,14 @@ import type { Actor } from '../domain/actor.js';
 import { CreateLinkBody, UpdateLinkBody, type Warning } from '../domain/link.js';
 import { compileValidator } from '../domain/validation.js';
 import type { LinkView } from '../services/links.js';
+import { authorizeCommand } from './authorize.js';
 import {
   type CommandGroup,
   columns,
   defineCommand,
-  displayWidth,
   type OptionSpecs,
   type OptionValues,
-  padEnd,
+  table,
 } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { CliError, UsageError, withFlagNames } from './failures.js';
@@ -193,7 +193,7 @@ const remove = defineCommand({
 export const linksGroup: CommandGroup = {
   name: 'links',
   summary: 'cli.links.summary',
-  commands: [list, show, create, update, remove],
+  commands: [list, show, create, update, remove, authorizeCommand],
 };
 
 /** The API body from the flags that were given; the validator judges it as the API would. */
@@ -312,15 +312,4 @@ function describeLink(ctx: CliContext, link: LinkView): string {
   const connections = link.connections.map((c) => [c.account, c.status, c.expiresAt ?? none, c.id]);
   if (connections.length > 0) lines.push(...table(connections).map((line) => `  ${line}`));
   return lines.join('\n');
-}
-
-/** Rows padded into aligned columns. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : padEnd(cell, widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
 }

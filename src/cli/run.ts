@@ -7,15 +7,17 @@ import {
   renderCommandHelp,
   renderGroupHelp,
 } from './command.js';
+import { connectionsGroup } from './connections.js';
 import { type CliContext, type CliIo, createContext } from './context.js';
 import { ExitCode, reportError, UsageError } from './failures.js';
 import { keysGroup } from './keys.js';
 import { linksGroup } from './links.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, migrateCommand];
-const GROUPS: readonly CommandGroup[] = [linksGroup, keysGroup, apiTokensGroup];
+const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, tokenCommand];
+const GROUPS: readonly CommandGroup[] = [linksGroup, connectionsGroup, keysGroup, apiTokensGroup];
 
 /**
  * Runs one command line and returns the exit code: 0 done, 1 failed, 2 usage error.

@@ -1,9 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import type { Warning } from '../domain/link.js';
-import { type Locale, pickLocale, translate } from '../ui/i18n/i18n.js';
+import { type Locale, translate } from '../ui/i18n/i18n.js';
+import { chooseLocale, LANG_COOKIE } from '../ui/locale-choice.js';
 
+/** The language chosen in the UI (its cookie), else `Accept-Language`. */
 export function localeOf(request: FastifyRequest): Locale {
-  return pickLocale(request.headers['accept-language']);
+  return chooseLocale({
+    cookie: request.cookies?.[LANG_COOKIE],
+    acceptLanguage: request.headers['accept-language'],
+  }).locale;
 }
 
 /** `{code, params}` → `{code, message}` in the request's language. */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import type { WebhookService } from '../services/webhooks.js';
+import { WEBHOOK_BATCH, WEBHOOK_TIMEOUT_MS, type WebhookService } from '../services/webhooks.js';
 import type { Database } from '../store/schema.js';
 import type { Leases } from '../tokens/leases.js';
 import type { TokenService } from '../tokens/token-service.js';
@@ -39,6 +39,12 @@ export interface Scheduler {
 
 /** The refresh window: a token is never fresh with five minutes or less to go (DESIGN §7). */
 const MAX_MARGIN_MS = 5 * 60_000;
+
+/**
+ * The delivery lease outlasts a whole batch against endpoints that never answer, so another
+ * process cannot take it over and send the same deliveries a second time.
+ */
+const WEBHOOK_LEASE_MS = WEBHOOK_BATCH * WEBHOOK_TIMEOUT_MS + 60_000;
 
 /**
  * The job loop. Its state is the database (expiry, last refresh, retry time, delivery rows),
@@ -93,7 +99,9 @@ export function createScheduler(deps: {
       while (next < ids.length) {
         const id = ids[next++]!;
         try {
-          if ((await tokens.refreshIfDue(id, options.keepAliveMs)) === 'refreshed') refreshed++;
+          const outcome = await tokens.refreshIfDue(id, options.keepAliveMs);
+          if (outcome === 'refreshed') refreshed++;
+          if (outcome === 'failed') failed++;
         } catch (error) {
           failed++;
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
@@ -102,7 +110,7 @@ export function createScheduler(deps: {
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, worker));
     let webhookDeliveries = 0;
-    if (await deps.leases.tryAcquire('webhook-delivery', deps.owner, 5 * 60_000)) {
+    if (await deps.leases.tryAcquire('webhook-delivery', deps.owner, WEBHOOK_LEASE_MS)) {
       try {
         webhookDeliveries = await deps.webhooks.deliverDue();
       } finally {
@@ -112,25 +120,30 @@ export function createScheduler(deps: {
     return { due: ids.length, refreshed, failed, webhookDeliveries };
   };
 
+  let active = false;
   const loop = () => {
+    timer = undefined;
     running = tick()
       .catch((error: unknown) => log.error({ err: error }, 'scheduler tick failed'))
       .finally(() => {
         running = undefined;
-        if (timer) timer = setTimeout(loop, options.intervalMs).unref();
+        if (active) timer = setTimeout(loop, options.intervalMs).unref();
       });
   };
 
   return {
     tick,
     start() {
-      if (timer) return;
-      timer = setTimeout(loop, 0).unref();
+      if (active) return;
+      active = true;
+      // A tick still running from before a stop() schedules the next one when it ends:
+      // starting another loop now would run two.
+      if (!running) timer = setTimeout(loop, 0).unref();
     },
     async stop() {
-      const t = timer;
+      active = false;
+      if (timer) clearTimeout(timer);
       timer = undefined;
-      if (t) clearTimeout(t);
       await running;
     },
   };

@@ -400,6 +400,8 @@ export function createAuthorizationFlows(deps: {
     state: string,
     sentIss: string | undefined,
   ) {
+    // RFC 9207 §2.4: an `iss` that is not the expected issuer is refused before anything else.
+    if (link.issuer && sentIss !== undefined && sentIss !== link.issuer) fail('iss_mismatch');
     try {
       return oauth.validateAuthResponse(
         authorizationServerOf(link, link.issuer ?? sentIss),
@@ -418,7 +420,13 @@ export function createAuthorizationFlows(deps: {
             : {}),
         });
       }
-      if (parameters.has('iss') || link.issuer) fail('iss_mismatch');
+      // Not an authorization code response (RFC 6749 §4.1.2): implicit or hybrid tokens, JARM.
+      if (
+        error instanceof oauth.OperationProcessingError ||
+        error instanceof oauth.UnsupportedOperationError
+      ) {
+        fail('callback_invalid', { detail: error.message.slice(0, 200) });
+      }
       throw error;
     }
   }

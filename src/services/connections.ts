@@ -23,8 +23,16 @@ export interface ConnectionService {
   get(id: string): Promise<ConnectionView>;
   remove(actor: Actor, id: string): Promise<void>;
   refresh(actor: Actor, id: string): Promise<ConnectionView>;
-  /** The link's only connection, or the one of `account` (DESIGN §8 link token route). */
-  resolveForLink(linkId: string, account?: string): Promise<ConnectionView>;
+  /**
+   * The link's only connection, or the one of `account` (DESIGN §8 link token route).
+   * `visible` narrows the choice to the connections the caller may read (a `token:read`
+   * token granted single connections): the others are neither chosen nor named.
+   */
+  resolveForLink(
+    linkId: string,
+    account?: string,
+    visible?: (connection: ConnectionView) => boolean,
+  ): Promise<ConnectionView>;
 }
 
 export function toConnectionView(row: Selectable<ConnectionsTable>): ConnectionView {
@@ -91,12 +99,16 @@ export function createConnectionService(deps: {
       await tokens.refreshNow(id, actor);
       return service.get(id);
     },
-    async resolveForLink(linkId, account) {
-      const rows = await service.list(linkId);
+    async resolveForLink(linkId, account, visible) {
+      const all = await service.list(linkId);
+      const rows = visible ? all.filter(visible) : all;
+      if (visible && rows.length === 0) throw new OutlinkError('forbidden');
       if (account !== undefined) {
         const hit = rows.find((r) => r.account.toLowerCase() === account.toLowerCase());
-        if (!hit) throw new OutlinkError('connection_not_found', { id: account });
-        return hit;
+        if (hit) return hit;
+        // Whether another account the caller may not read exists is not the caller's business.
+        if (visible) throw new OutlinkError('forbidden');
+        throw new OutlinkError('connection_not_found', { id: account });
       }
       if (rows.length === 0) throw new OutlinkError('not_authorized', { id: linkId });
       if (rows.length > 1) {

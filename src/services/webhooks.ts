@@ -42,6 +42,10 @@ export interface WebhookView {
 /** Delivery attempts before a delivery is given up; backoff doubles from 5 s to 1 h. */
 export const WEBHOOK_MAX_ATTEMPTS = 8;
 
+/** Deliveries one `deliverDue` call attempts, one after the other, and each one's timeout. */
+export const WEBHOOK_BATCH = 50;
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
 const secretAad = (id: string) => `webhooks.secret:${id}`;
 
 /**
@@ -52,6 +56,17 @@ const secretAad = (id: string) => `webhooks.secret:${id}`;
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+/**
+ * What went wrong with a request, for the administrator: fetch's own "fetch failed" says
+ * nothing, the system error code under it (ECONNREFUSED, ENOTFOUND, a TLS code) does.
+ */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return 'request failed';
+  const cause = error.cause as { code?: unknown } | undefined;
+  const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
+  return `${error.name}: ${error.message}${code}`.slice(0, 300);
 }
 
 export interface WebhookService {
@@ -115,13 +130,12 @@ export function createWebhookService(deps: {
         },
         body: delivery.payload,
         redirect: 'manual',
-        signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+        signal: AbortSignal.timeout(deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
       });
       await response.body?.cancel();
       if (response.status < 200 || response.status >= 300) problem = `HTTP ${response.status}`;
     } catch (error) {
-      problem =
-        error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : 'request failed';
+      problem = describeFailure(error);
     }
     const attempts = delivery.attempts + 1;
     const now = clock.now();
@@ -226,13 +240,17 @@ export function createWebhookService(deps: {
           .execute();
       }
     },
-    async deliverDue(limit = 50) {
+    async deliverDue(limit = WEBHOOK_BATCH) {
+      // Events of one instant share a due time; their log order (seq) keeps a receiver's
+      // view in the order things happened (authorized before refresh_failed …).
       const due = await db
-        .selectFrom('webhook_deliveries')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', clock.now().toISOString())
-        .orderBy('next_attempt_at')
+        .selectFrom('webhook_deliveries as d')
+        .leftJoin('events as e', 'e.id', 'd.event_id')
+        .selectAll('d')
+        .where('d.status', '=', 'pending')
+        .where('d.next_attempt_at', '<=', clock.now().toISOString())
+        .orderBy('d.next_attempt_at')
+        .orderBy('e.seq')
         .limit(limit)
         .execute();
       for (const delivery of due) await attempt(delivery);

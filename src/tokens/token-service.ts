@@ -77,8 +77,13 @@ export interface TokenService {
   /**
    * The scheduler's refresh: only when the token is inside its refresh margin, or when it was
    * last refreshed longer ago than `keepAliveMs` (providers expire unused refresh tokens).
+   * `refreshed`: this process refreshed it; `fresh`: nothing to do, or another process did
+   * it meanwhile; `failed`: a transient failure was recorded (the token is still usable).
    */
-  refreshIfDue(connectionId: string, keepAliveMs: number): Promise<'refreshed' | 'fresh'>;
+  refreshIfDue(
+    connectionId: string,
+    keepAliveMs: number,
+  ): Promise<'refreshed' | 'fresh' | 'failed'>;
   /** True when the token counts as fresh at `now` (DESIGN §7 refresh margin). */
   isFresh(row: Pick<Selectable<ConnectionsTable>, 'expires_at' | 'last_refreshed_at'>): boolean;
 }
@@ -119,6 +124,9 @@ export function createTokenService(deps: {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const owner = `${process.pid}:${randomUUID()}`;
   const inFlight = new Map<string, Promise<ConnectionRow>>();
+  // Rows read back right after this process's own successful refresh, so the scheduler can
+  // tell its refreshes from those another process made while it waited for the lease.
+  const refreshedHere = new WeakSet<ConnectionRow>();
 
   const load = async (id: string): Promise<ConnectionRow> => {
     const row = await db
@@ -128,6 +136,17 @@ export function createTokenService(deps: {
       .executeTakeFirst();
     if (!row) throw new OutlinkError('connection_not_found', { id });
     return row;
+  };
+
+  // Concurrent callers share one read of a row: 1,000 callers arriving together cost one
+  // query, not a queue of 1,000 behind the database connection (SQLite has just one).
+  const reading = new Map<string, Promise<ConnectionRow>>();
+  const loadShared = (id: string): Promise<ConnectionRow> => {
+    const pending = reading.get(id);
+    if (pending) return pending;
+    const promise = load(id).finally(() => reading.delete(id));
+    reading.set(id, promise);
+    return promise;
   };
 
   const isFresh: TokenService['isFresh'] = (row) => {
@@ -140,19 +159,40 @@ export function createTokenService(deps: {
   const notExpired = (row: ConnectionRow) =>
     !row.expires_at || Date.parse(row.expires_at) > clock.now().getTime();
 
+  /** A transient failure set a time before which the provider is not asked again. */
+  const backingOff = (row: ConnectionRow) =>
+    row.status === 'refresh_failing' &&
+    row.retry_at !== null &&
+    Date.parse(row.retry_at) > clock.now().getTime();
+
+  /** Seconds until the connection's next retry (at least 1), for `Retry-After`. */
+  const secondsUntilRetry = (row: ConnectionRow) =>
+    Math.max(
+      1,
+      Math.ceil(((row.retry_at ? Date.parse(row.retry_at) : 0) - clock.now().getTime()) / 1000),
+    );
+
   const accessTokenOf = (row: ConnectionRow): string => {
     if (!row.access_token_enc) throw new OutlinkError('not_authorized', { id: row.link_id });
     return cipher.decrypt(row.access_token_enc, `connections.access_token:${row.id}`);
   };
 
-  const view = (row: ConnectionRow): AccessTokenView => ({
-    connectionId: row.id,
-    accessToken: accessTokenOf(row),
-    tokenType: row.token_type ?? 'bearer',
-    expiresAt: row.expires_at,
-    scopes: JSON.parse(row.scopes) as string[],
-    account: row.account,
-  });
+  // One decryption per row read, however many callers share that read.
+  const views = new WeakMap<ConnectionRow, AccessTokenView>();
+  const view = (row: ConnectionRow): AccessTokenView => {
+    const known = views.get(row);
+    if (known) return { ...known, scopes: [...known.scopes] };
+    const made: AccessTokenView = {
+      connectionId: row.id,
+      accessToken: accessTokenOf(row),
+      tokenType: row.token_type ?? 'bearer',
+      expiresAt: row.expires_at,
+      scopes: JSON.parse(row.scopes) as string[],
+      account: row.account,
+    };
+    views.set(row, made);
+    return { ...made, scopes: [...made.scopes] };
+  };
 
   const assertUsable = (row: ConnectionRow) => {
     if (row.status === 'reauthorization_required') {
@@ -318,9 +358,8 @@ export function createTokenService(deps: {
   const refreshHeld = async (row: ConnectionRow, actor: Actor): Promise<ConnectionRow> => {
     if (!row.refresh_token_enc) {
       const error: StoredError = {
-        id: 'invalid_grant',
+        id: 'refresh_token_missing',
         scope: 'connection',
-        description: 'no refresh token was issued',
         at: clock.now().toISOString(),
       };
       await db.transaction().execute((trx) => markReauthorization(trx, row, error, actor));
@@ -339,7 +378,9 @@ export function createTokenService(deps: {
           refreshToken,
         );
         await persistSuccess(row, set, actor);
-        return load(row.id);
+        const fresh = await load(row.id);
+        refreshedHere.add(fresh);
+        return fresh;
       } catch (error) {
         const failure = error as OAuthFailure;
         if (failure.name !== 'OAuthFailure') throw error;
@@ -364,7 +405,7 @@ export function createTokenService(deps: {
           if (after.access_token_enc && notExpired(after)) return after;
           throw new OutlinkError('provider_unavailable', {
             reason: failure.entry.id,
-            retryAfter: Math.ceil((failure.retryAfterMs ?? options.baseDelayMs) / 1000),
+            retryAfter: secondsUntilRetry(after),
           });
         }
         throw new OutlinkError('reauthorization_required', { account: row.account });
@@ -418,15 +459,18 @@ export function createTokenService(deps: {
   return {
     isFresh,
     async getAccessToken(connectionId, opts = {}) {
-      const row = await load(connectionId);
+      const row = await loadShared(connectionId);
       assertUsable(row);
       const rejected =
         opts.rejectedToken !== undefined && accessTokenOf(row) === opts.rejectedToken;
-      if (!rejected && isFresh(row)) return view(row);
+      // While a failing provider's wait (Retry-After, backoff) runs and the stored token is
+      // still usable, callers get it without asking the provider again (DESIGN §7).
+      const usable = (r: ConnectionRow) => isFresh(r) || (backingOff(r) && notExpired(r));
+      if (!rejected && usable(row)) return view(row);
       const seenVersion = row.token_version;
       const fresh = await singleFlight(connectionId, () =>
         refreshShared(connectionId, { kind: 'system' }, (r) =>
-          rejected ? r.token_version > seenVersion : isFresh(r),
+          rejected ? r.token_version > seenVersion : usable(r),
         ),
       );
       return view(fresh);
@@ -440,7 +484,8 @@ export function createTokenService(deps: {
       const after = await singleFlight(connectionId, () =>
         refreshShared(connectionId, { kind: 'system' }, (r) => isFresh(r) && recent(r)),
       );
-      return after.token_version > before.token_version ? 'refreshed' : 'fresh';
+      if (refreshedHere.has(after)) return 'refreshed';
+      return after.refresh_failures > before.refresh_failures ? 'failed' : 'fresh';
     },
     async refreshNow(connectionId, actor) {
       const row = await load(connectionId);

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { runCli as runCliInProcess } from '../../src/cli/run.js';
 import { compose, type Services } from '../../src/compose.js';
 import { loadConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/log.js';
+import type { Fetch } from '../../src/oauth/discovery.js';
 import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';
 
 /** The repository root: the CLI runs from there, as `npm run outlink` does. */
@@ -118,16 +120,105 @@ export async function servicesFor(database: TestDatabase): Promise<Services> {
  */
 export async function runInProcess(
   args: readonly string[],
-  options: { env: Record<string, string>; input?: string },
+  options: InProcessOptions,
 ): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCliInProcess(args, {
+  return startInProcess(args, options).done;
+}
+
+export interface InProcessOptions {
+  readonly env: Record<string, string>;
+  readonly input?: string;
+  /** What the composed services fetch with: one that trusts the test CA (`as.fetch`). */
+  readonly fetch?: Fetch;
+  /** The services' clock, for expiry shown relative to "now". */
+  readonly clock?: Clock;
+}
+
+/** A command line that is still running, with what it printed so far. */
+export interface RunningCli {
+  /** stdout and stderr up to now. */
+  output(): { readonly stdout: string; readonly stderr: string };
+  /** Resolves with the first match of `pattern` in `stream`, once it has been printed. */
+  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<string>;
+  readonly done: Promise<CliResult>;
+}
+
+/** `runInProcess` without waiting: for commands a test must answer while they run. */
+export function startInProcess(args: readonly string[], options: InProcessOptions): RunningCli {
+  const out = { stdout: '', stderr: '' };
+  const done = runCliInProcess(args, {
     env: options.env,
     cwd: ROOT,
     stdin: Readable.from(options.input ? [options.input] : []),
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stdout: { write: (text: string) => (out.stdout += text) },
+    stderr: { write: (text: string) => (out.stderr += text) },
+    fetch: options.fetch,
+    clock: options.clock,
+  }).then((code) => ({ code, ...out }));
+  return running(out, done);
+}
+
+/**
+ * `outlink <args>` as a child process that a test answers while it runs; killed by its pid
+ * after `timeoutMs` or by `kill()`.
+ */
+export function startChild(
+  args: readonly string[],
+  options: { env: Record<string, string>; timeoutMs?: number },
+): RunningCli & { kill(): void } {
+  const child = spawnCli(args, options.env);
+  child.stdin.end();
+  const out = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stdout += chunk;
   });
-  return { code, stdout, stderr };
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stderr += chunk;
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGKILL');
+    }
+  };
+  const timer = setTimeout(kill, options.timeoutMs ?? 60_000);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, ...out });
+    });
+  });
+  return { ...running(out, done), kill };
+}
+
+function running(
+  out: { readonly stdout: string; readonly stderr: string },
+  done: Promise<CliResult>,
+): RunningCli {
+  let finished = false;
+  void done.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
+  return {
+    output: () => ({ stdout: out.stdout, stderr: out.stderr }),
+    async waitFor(pattern, stream = 'stdout', timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = pattern.exec(out[stream]);
+        if (match) return match[0];
+        if (finished || Date.now() > deadline) {
+          throw new Error(
+            `${pattern} never appeared on ${stream}\nstdout: ${out.stdout}\nstderr: ${out.stderr}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    done,
+  };
 }

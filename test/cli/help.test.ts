@@ -28,9 +28,51 @@ const HELP_CASES: readonly (readonly [string[], string, string])[] = [
   [['api-tokens', '-h'], 'Usage: outlink api-tokens <command>', 'api-tokens create'],
   [['api-tokens', 'create', '--help'], 'Usage: outlink api-tokens create', '--connection'],
   [['help', 'links', 'create'], 'Usage: outlink links create', '--client-secret-file'],
+  [
+    ['links', 'authorize', '--help'],
+    'Usage: outlink links authorize <link> [options]',
+    '--timeout',
+  ],
+  [['connections', '--help'], 'Usage: outlink connections <command>', 'connections refresh <id>'],
+  [['connections', 'list', '--help'], 'Usage: outlink connections list <link>', '--json'],
+  [['connections', 'show', '-h'], 'Usage: outlink connections show <id>', '--json'],
+  [['connections', 'refresh', '--help'], 'Usage: outlink connections refresh <id>', '--json'],
+  [['connections', 'delete', '--help'], 'Usage: outlink connections delete <id>', '--json'],
+  [
+    ['token', '--help'],
+    'Usage: outlink token <link> [--account <account>]\n       outlink token --connection <id>\n',
+    'passwordeval',
+  ],
+  [['help', 'token'], 'Usage: outlink token <link>', '--connection <id>'],
 ];
 
 describe('outlink --help', () => {
+  test('the command list names every command', async () => {
+    const result = await runInProcess(['--help'], { env });
+    const listed = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('  '))
+      .map((line) => line.trim().split(/ {2,}/)[0]);
+    assert.deepEqual(listed, [
+      'serve',
+      'migrate',
+      'token <link>',
+      'links list',
+      'links show <link>',
+      'links create',
+      'links update <link>',
+      'links delete <link>',
+      'links authorize <link>',
+      'connections list <link>',
+      'connections show <id>',
+      'connections refresh <id>',
+      'connections delete <id>',
+      'keys rotate',
+      'api-tokens create',
+      'help [<command>]',
+    ]);
+  });
+
   for (const [args, usage, mentions] of HELP_CASES) {
     test(`outlink ${args.join(' ')} exits 0 with its usage`, async () => {
       const result = await runInProcess(args, { env });
@@ -75,6 +117,10 @@ const USAGE_CASES: readonly (readonly [string[], string, string])[] = [
   [['api-tokens', 'create', '--scope'], 'The option --scope needs a value', 'api-tokens create'],
   [['migrate', 'now'], 'Unexpected argument "now".', 'outlink migrate --help'],
   [['serve', '--port', '1'], 'Unknown option --port.', 'outlink serve --help'],
+  [['connections'], 'A command is missing after "connections".', 'outlink connections --help'],
+  [['connections', 'show'], 'The argument <id> is missing.', 'outlink connections show --help'],
+  [['connections', 'revoke', 'x'], 'Unknown command "connections revoke".', 'connections --help'],
+  [['connections', 'list', 'a', '--all'], 'Unknown option --all.', 'connections list --help'],
 ];
 
 describe('usage errors', () => {

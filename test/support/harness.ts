@@ -9,8 +9,10 @@ import { compose, type Services } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
+import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
 import { createLogger } from '../../src/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password-1';
 export const Dialects = ['sqlite', 'postgres'] as const;
@@ -88,6 +90,10 @@ export interface StartOptions {
   readonly fetch?: Fetch;
   /** Reuse a database (e.g. to restart on the same data); a new one otherwise. */
   readonly database?: TestDatabase;
+  /** Waits between token request retries (compose's `sleep`): tests pass a fast, recording one. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly tokenOptions?: Partial<TokenServiceOptions>;
+  readonly schedulerOptions?: Partial<SchedulerOptions>;
 }
 
 /** Builds the real app over a real database of `dialect`, ready for `inject()`. */
@@ -108,6 +114,9 @@ export async function startOutlink(
     log: createLogger({ level: config.logLevel, destination: log.stream }),
     clock: options.clock,
     fetch: options.fetch,
+    sleep: options.sleep,
+    tokenOptions: options.tokenOptions,
+    schedulerOptions: options.schedulerOptions,
   });
   const app = await buildApp(services);
   let session: Record<string, string> | undefined;

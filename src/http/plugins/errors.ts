@@ -35,7 +35,8 @@ export function errorBody(request: FastifyRequest, error: OutlinkError): ErrorBo
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: OutlinkError) {
-  if (error.code === 'rate_limited' && error.params.retryAfter !== undefined) {
+  // RFC 9110 §10.2.3: a 429 or 503 says when to come back, when Outlink knows.
+  if (error.params.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
     reply.header('retry-after', String(error.params.retryAfter));
   }
   return reply.status(error.status).type('application/json').send(errorBody(request, error));

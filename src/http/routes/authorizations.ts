@@ -6,6 +6,7 @@ import { OutlinkError } from '../../domain/errors.js';
 import type { FlowOutcome } from '../../oauth/authorization-flow.js';
 import { renderCallbackPage } from '../../ui/callback-page.js';
 import { translate } from '../../ui/i18n/i18n.js';
+import { presentFlowOutcome } from '../../ui/presenters.js';
 import { localeOf } from '../locale.js';
 import { actorOf } from '../plugins/auth.js';
 import { authErrors, ErrorResponse, IdParams, validationErrors } from '../schemas/common.js';
@@ -36,19 +37,7 @@ const StartBody = Type.Object(
 
 /** A flow's outcome with the failure's cause and remedy in the request's language. */
 export function presentFlow(request: FastifyRequest, outcome: FlowOutcome) {
-  const locale = localeOf(request);
-  const { error, account: _, ...rest } = outcome;
-  if (!error) return rest;
-  return {
-    ...rest,
-    error: {
-      code: error.id,
-      message: translate(locale, `providerErrors.${error.id}.cause`, error.params ?? {}),
-      remedy: translate(locale, `providerErrors.${error.id}.remedy`, error.params ?? {}),
-      ...(error.error ? { providerError: error.error } : {}),
-      ...(error.description ? { providerDescription: error.description } : {}),
-    },
-  };
+  return presentFlowOutcome(localeOf(request), outcome);
 }
 
 /** Starting the dance (DESIGN §6), reading its outcome, and the provider's redirect back. */

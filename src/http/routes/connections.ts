@@ -6,7 +6,10 @@ import { type Actor, isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
 import type { ConnectionView } from '../../services/connections.js';
 import type { StoredError } from '../../tokens/token-service.js';
-import { translate } from '../../ui/i18n/i18n.js';
+import {
+  presentConnection as presentConnectionIn,
+  presentStoredError,
+} from '../../ui/presenters.js';
 import { localeOf } from '../locale.js';
 import { actorOf } from '../plugins/auth.js';
 import { authErrors, ErrorResponse, IdParams } from '../schemas/common.js';
@@ -46,21 +49,11 @@ const errors = (...codes: (404 | 409 | 503)[]) =>
 
 /** A stored failure with the catalog's cause and remedy in the request's language. */
 export function presentError(request: FastifyRequest, error: StoredError) {
-  const locale = localeOf(request);
-  return {
-    code: error.id,
-    scope: error.scope,
-    message: translate(locale, `providerErrors.${error.id}.cause`, {}),
-    remedy: translate(locale, `providerErrors.${error.id}.remedy`, {}),
-    ...(error.error ? { providerError: error.error } : {}),
-    ...(error.description ? { providerDescription: error.description } : {}),
-    at: error.at,
-  };
+  return presentStoredError(localeOf(request), error);
 }
 
 export function presentConnection(request: FastifyRequest, c: ConnectionView) {
-  const { lastError, ...rest } = c;
-  return { ...rest, ...(lastError ? { lastError: presentError(request, lastError) } : {}) };
+  return presentConnectionIn(localeOf(request), c);
 }
 
 /** `token:read` reaches the connections and links it was granted; admin reaches all. */
@@ -159,15 +152,20 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
     },
     handler: async (req, reply) => {
       const actor = actorOf(req);
-      if (
-        !isAdmin(actor) &&
-        !(actor.kind === 'api-token' && actor.linkIds.includes(req.params.id))
-      ) {
-        // A token granted single connections may still name its link, with the account.
-        if (actor.kind !== 'api-token' || actor.connectionIds.length === 0)
-          throw new OutlinkError('forbidden');
+      const wholeLink =
+        isAdmin(actor) || (actor.kind === 'api-token' && actor.linkIds.includes(req.params.id));
+      if (!wholeLink && (actor.kind !== 'api-token' || actor.connectionIds.length === 0)) {
+        throw new OutlinkError('forbidden');
       }
-      const connection = await connections.resolveForLink(req.params.id, req.query.account);
+      // A token granted single connections may still name their link: it then sees those
+      // connections only, so another account's name never reaches it.
+      const connection = await connections.resolveForLink(
+        req.params.id,
+        req.query.account,
+        wholeLink
+          ? undefined
+          : (c) => actor.kind === 'api-token' && actor.connectionIds.includes(c.id),
+      );
       assertMayRead(actor, connection);
       reply.header('cache-control', 'no-store');
       const { connectionId: _, ...token } = await tokens.getAccessToken(connection.id);

@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { createManualClock } from '../../src/domain/clock.js';
+import type { Fetch } from '../../src/oauth/discovery.js';
+import { oauthError } from '../peers/fault-proxy.js';
+import {
+  authorizeAccount,
+  createTestLink,
+  startTestProvider,
+  type TestProvider,
+} from '../support/authorized.js';
+import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+type ManualClock = ReturnType<typeof createManualClock>;
+
+async function connectionRow(outlink: TestOutlink, id: string) {
+  return outlink.services.store.db
+    .selectFrom('connections')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+async function eventsOf(outlink: TestOutlink, type: string, connectionId: string) {
+  const res = await outlink.app.inject({
+    method: 'GET',
+    url: `/api/v1/events?type=${type}&limit=100`,
+    headers: await outlink.adminHeaders(),
+  });
+  return (
+    res.json() as { items: { connectionId?: string; data: Record<string, unknown> }[] }
+  ).items.filter((e) => e.connectionId === connectionId);
+}
+
+/**
+ * Passes every request to `inner` and keeps the highest number of token requests that were
+ * in flight at once, as Outlink sent them.
+ */
+function gaugedFetch(inner: Fetch, tokenEndpoint: string) {
+  const gauge = { inFlight: 0, max: 0 };
+  const fetch: Fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith(tokenEndpoint)) return inner(input, init);
+    gauge.inFlight++;
+    gauge.max = Math.max(gauge.max, gauge.inFlight);
+    try {
+      const response = await inner(input, init);
+      // The body too: a request is over when its answer has been read.
+      const body = await response.arrayBuffer();
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    } finally {
+      gauge.inFlight--;
+    }
+  };
+  return { fetch, gauge };
+}
+
+for (const dialect of Dialects) {
+  describe(`scheduler on ${dialect}`, () => {
+    let provider: TestProvider;
+    let clock: ManualClock;
+    let outlink: TestOutlink;
+    let linkId: string;
+    const accounts = Array.from({ length: 20 }, (_, i) => `user${i}@example.test`);
+
+    before(async () => {
+      provider = await startTestProvider({ accounts });
+    });
+    after(async () => {
+      await provider?.close();
+    });
+    beforeEach(async () => {
+      clock = createManualClock();
+      provider.proxy.always({ kind: 'pass' });
+      outlink = await startOutlink(dialect, { clock, fetch: provider.as.fetch });
+      linkId = await createTestLink(outlink, provider);
+    });
+    afterEach(async () => {
+      await outlink?.close();
+    });
+
+    it('refreshes the connections inside the refresh margin and leaves fresh ones alone', async () => {
+      const a = await authorizeAccount(outlink, provider, linkId, accounts[0]!);
+      const b = await authorizeAccount(outlink, provider, linkId, accounts[1]!);
+      clock.advance(30 * MINUTE);
+      const c = await authorizeAccount(outlink, provider, linkId, accounts[2]!);
+      const { scheduler } = outlink.services;
+
+      // 55 min in: a and b have 5 minutes left, which is not more than the margin.
+      clock.advance(25 * MINUTE - 1);
+      assert.deepEqual(await scheduler.tick(), {
+        due: 0,
+        refreshed: 0,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      clock.advance(1);
+      const requests = provider.proxy.count(provider.tokenPath);
+      const before = await Promise.all([a, b, c].map((id) => connectionRow(outlink, id)));
+      assert.deepEqual(await scheduler.tick(), {
+        due: 2,
+        refreshed: 2,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
+      const now = clock.now().toISOString();
+      const after = await Promise.all([a, b, c].map((id) => connectionRow(outlink, id)));
+      for (const i of [0, 1]) {
+        assert.equal(after[i]?.token_version, (before[i]?.token_version ?? 0) + 1);
+        assert.equal(after[i]?.last_refreshed_at, now);
+        assert.equal(after[i]?.expires_at, new Date(clock.now().getTime() + HOUR).toISOString());
+        assert.equal(after[i]?.status, 'valid');
+      }
+      assert.deepEqual(after[2], before[2]);
+      // Nothing is due any more.
+      assert.deepEqual(await scheduler.tick(), {
+        due: 0,
+        refreshed: 0,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
+    });
+
+    it('refreshes an idle connection once a day even though its token is fresh', async () => {
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[3]!);
+      // A token that outlives the keep-alive period, as some providers issue.
+      const longLived = new Date(clock.now().getTime() + 3 * DAY).toISOString();
+      await outlink.services.store.db
+        .updateTable('connections')
+        .set({ expires_at: longLived })
+        .where('id', '=', id)
+        .execute();
+      const { scheduler } = outlink.services;
+      const requests = provider.proxy.count(provider.tokenPath);
+
+      clock.advance(DAY - 1);
+      assert.equal((await scheduler.tick()).due, 0);
+      assert.equal(provider.proxy.count(provider.tokenPath), requests);
+      const view = await outlink.services.tokens.getAccessToken(id);
+      assert.equal(view.expiresAt, longLived);
+
+      clock.advance(1);
+      assert.deepEqual(await scheduler.tick(), {
+        due: 1,
+        refreshed: 1,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
+      const row = await connectionRow(outlink, id);
+      assert.equal(row.last_refreshed_at, clock.now().toISOString());
+      assert.equal(row.expires_at, new Date(clock.now().getTime() + HOUR).toISOString());
+    });
+
+    it('runs at most `concurrency` refreshes at once', async () => {
+      const gauged = gaugedFetch(provider.as.fetch, provider.tokenEndpoint);
+      await outlink.close({ drop: false });
+      outlink = await startOutlink(dialect, {
+        clock,
+        fetch: gauged.fetch,
+        database: outlink.database,
+        schedulerOptions: { concurrency: 3 },
+      });
+      const ids: string[] = [];
+      for (const account of accounts) {
+        ids.push(await authorizeAccount(outlink, provider, linkId, account));
+      }
+      clock.advance(56 * MINUTE);
+      gauged.gauge.max = 0;
+      // A slow provider makes the overlap observable.
+      provider.proxy.always({ kind: 'delay', ms: 100 });
+      const requests = provider.proxy.count(provider.tokenPath);
+      const result = await outlink.services.scheduler.tick();
+      assert.deepEqual(result, { due: 20, refreshed: 20, failed: 0, webhookDeliveries: 0 });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 20);
+      assert.equal(gauged.gauge.max, 3);
+      assert.equal(gauged.gauge.inFlight, 0);
+    });
+
+    it('skips connections that need re-authorization', async () => {
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[4]!);
+      provider.proxy.queue(oauthError('invalid_grant', 400, 'grant revoked'));
+      await assert.rejects(
+        outlink.services.tokens.refreshNow(id, { kind: 'system' }),
+        (e: Error & { code?: string }) => e.code === 'reauthorization_required',
+      );
+      assert.equal((await connectionRow(outlink, id)).status, 'reauthorization_required');
+      const requests = provider.proxy.count(provider.tokenPath);
+      clock.advance(2 * DAY);
+      assert.deepEqual(await outlink.services.scheduler.tick(), {
+        due: 0,
+        refreshed: 0,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath), requests);
+    });
+
+    it('keeps its state in the database: after a restart it refreshes what became due', async () => {
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[5]!);
+      const database = outlink.database;
+      await outlink.close({ drop: false });
+      clock.advance(56 * MINUTE);
+      outlink = await startOutlink(dialect, { clock, fetch: provider.as.fetch, database });
+      const requests = provider.proxy.count(provider.tokenPath);
+      assert.deepEqual(await outlink.services.scheduler.tick(), {
+        due: 1,
+        refreshed: 1,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
+      assert.equal((await connectionRow(outlink, id)).last_refreshed_at, clock.now().toISOString());
+    });
+
+    it('honours retry_at after a transient failure, across a restart', async () => {
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[6]!);
+      clock.advance(56 * MINUTE);
+      const failedAt = clock.now().getTime();
+      provider.proxy.queue({
+        kind: 'respond',
+        status: 503,
+        headers: { 'retry-after': '120' },
+        body: 'down for maintenance',
+      });
+      const requests = provider.proxy.count(provider.tokenPath);
+      const first = await outlink.services.scheduler.tick();
+      assert.equal(first.due, 1);
+      assert.equal(first.refreshed, 0);
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
+      const failing = await connectionRow(outlink, id);
+      assert.equal(failing.status, 'refresh_failing');
+      assert.equal(failing.refresh_failures, 1);
+      // The provider asked for two minutes, more than the first backoff step.
+      assert.equal(failing.retry_at, new Date(failedAt + 2 * MINUTE).toISOString());
+      const [failedEvent] = await eventsOf(outlink, 'connection.refresh_failed', id);
+      assert.equal(failedEvent?.data.retryAt, failing.retry_at);
+      assert.equal(failedEvent?.data.status, 503);
+
+      const database: TestDatabase = outlink.database;
+      await outlink.close({ drop: false });
+      outlink = await startOutlink(dialect, { clock, fetch: provider.as.fetch, database });
+      const { scheduler } = outlink.services;
+
+      clock.advance(2 * MINUTE - 1);
+      assert.equal((await scheduler.tick()).due, 0);
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
+
+      clock.advance(1);
+      assert.deepEqual(await scheduler.tick(), {
+        due: 1,
+        refreshed: 1,
+        failed: 0,
+        webhookDeliveries: 0,
+      });
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
+      const recovered = await connectionRow(outlink, id);
+      assert.equal(recovered.status, 'valid');
+      assert.equal(recovered.retry_at, null);
+      assert.equal(recovered.refresh_failures, 0);
+      const [event] = await eventsOf(outlink, 'connection.recovered', id);
+      assert.deepEqual(event?.data, { account: accounts[6], from: 'refresh_failing' });
+    });
+
+    it('lets two processes tick at once without refreshing anything twice', async () => {
+      const ids: string[] = [];
+      for (const account of accounts.slice(7, 12)) {
+        ids.push(await authorizeAccount(outlink, provider, linkId, account));
+      }
+      const database = outlink.database;
+      await outlink.close({ drop: false });
+      const schedulerOptions = { concurrency: 2 };
+      outlink = await startOutlink(dialect, {
+        clock,
+        fetch: provider.as.fetch,
+        database,
+        schedulerOptions,
+      });
+      const other = await startOutlink(dialect, {
+        clock,
+        fetch: provider.as.fetch,
+        database,
+        schedulerOptions,
+      });
+      try {
+        clock.advance(56 * MINUTE);
+        provider.proxy.always({ kind: 'delay', ms: 50 });
+        const requests = provider.proxy.count(provider.tokenPath);
+        const [one, two] = await Promise.all([
+          outlink.services.scheduler.tick(),
+          other.services.scheduler.tick(),
+        ]);
+        assert.equal(provider.proxy.count(provider.tokenPath) - requests, 5);
+        // Each connection was refreshed by exactly one of them; the other found it fresh.
+        assert.equal((one?.refreshed ?? 0) + (two?.refreshed ?? 0), 5);
+        assert.equal((one?.failed ?? 0) + (two?.failed ?? 0), 0);
+        for (const id of ids) {
+          const row = await connectionRow(outlink, id);
+          assert.equal(row.status, 'valid');
+          assert.equal(row.last_refreshed_at, clock.now().toISOString());
+        }
+      } finally {
+        await other.close({ drop: false });
+      }
+    });
+
+    it('start() runs ticks in the background until stop()', async () => {
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[12]!);
+      clock.advance(56 * MINUTE);
+      await outlink.close({ drop: false });
+      outlink = await startOutlink(dialect, {
+        clock,
+        fetch: provider.as.fetch,
+        database: outlink.database,
+        schedulerOptions: { intervalMs: 10 },
+      });
+      const { scheduler } = outlink.services;
+      const version = (await connectionRow(outlink, id)).token_version;
+      scheduler.start();
+      const deadline = Date.now() + 10_000;
+      while ((await connectionRow(outlink, id)).token_version === version) {
+        assert.ok(Date.now() < deadline, 'the background tick never refreshed');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await scheduler.stop();
+      const requests = provider.proxy.count(provider.tokenPath);
+      clock.advance(56 * MINUTE);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(provider.proxy.count(provider.tokenPath), requests);
+    });
+  });
+}

@@ -1,0 +1,406 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { OutlinkError } from '../../src/domain/errors.js';
+import {
+  ALICE,
+  authorize,
+  BOB,
+  CLIENT_SECRET,
+  connect,
+  createLink,
+  type DanceWorld,
+  type EventRow,
+  eventsOf,
+  getConnection,
+  introspect,
+  moveIntoMargin,
+  movePastExpiry,
+  startDance,
+  storedTokens,
+  type TokenJson,
+  tokenOf,
+} from '../oauth/dance-support.js';
+import { type Fault, oauthError } from '../peers/fault-proxy.js';
+import { Dialects } from '../support/harness.js';
+
+const TTL_S = 600;
+const ATTEMPTS = 3;
+const BASE_DELAY_MS = 100;
+/** Short, so a hanging provider costs the suite little real time. */
+const TIMEOUT_MS = 1_200;
+
+const serverError = (status = 500, headers: Record<string, string> = {}): Fault => ({
+  kind: 'respond',
+  status,
+  contentType: 'text/html',
+  body: '<html><body>Internal Server Error</body></html>',
+  headers,
+});
+
+for (const dialect of Dialects) {
+  describe(`token refresh through a faulty provider on ${dialect}`, () => {
+    let world: DanceWorld;
+
+    before(async () => {
+      world = await startDance(dialect, {
+        accessTokenTtl: TTL_S,
+        tokenOptions: {
+          attempts: ATTEMPTS,
+          baseDelayMs: BASE_DELAY_MS,
+          maxDelayMs: 10_000,
+          requestTimeoutMs: TIMEOUT_MS,
+        },
+      });
+    });
+    after(async () => {
+      await world?.close();
+    });
+
+    const tokens = () => world.outlink.services.tokens;
+    const calls = () => world.proxy.count(world.tokenPath);
+
+    /** A fresh link with alice connected, the clock inside her refresh margin. */
+    const due = async () => {
+      const link = await createLink(world);
+      const id = await connect(world, link.id, ALICE);
+      const old = await storedTokens(world, id);
+      await moveIntoMargin(world, id);
+      return { linkId: link.id, id, old, calls: calls(), sleeps: world.sleeps.length };
+    };
+
+    const eventsFor = async (id: string, type: string): Promise<EventRow[]> =>
+      (await eventsOf(world, type)).filter((e) => e.connectionId === id);
+
+    /** The provider is fine again: the connection recovers on the next call, and says so. */
+    const recovers = async (id: string, from: string) => {
+      world.proxy.always({ kind: 'pass' });
+      // Until the retry time the stored token is handed out without asking the provider.
+      const { retry_at } = await world.outlink.services.store.db
+        .selectFrom('connections')
+        .select('retry_at')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      if (retry_at && Date.parse(retry_at) > world.clock.now().getTime()) {
+        world.clock.set(new Date(Date.parse(retry_at)));
+      }
+      const before = calls();
+      const res = await tokenOf(world, id);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(calls(), before + 1);
+      const c = await getConnection(world, id);
+      assert.equal(c.status, 'valid');
+      assert.equal(c.lastError, undefined);
+      const recovered = await eventsFor(id, 'connection.recovered');
+      assert.equal(recovered.length, 1);
+      assert.deepEqual(recovered[0]?.data, { account: ALICE, from });
+      const stored = await storedTokens(world, id);
+      assert.equal((res.json() as TokenJson).accessToken, stored.accessToken);
+      assert.equal((await introspect(world, stored.refreshToken ?? '')).active, true);
+    };
+
+    /** A transient fault on every attempt: refresh_failing, never reauthorization_required. */
+    const failsTransiently = async (fault: Fault, reason: string, status?: number) => {
+      const d = await due();
+      world.proxy.always(fault);
+      try {
+        // The stored token has not expired yet: the caller still gets it.
+        const got = await tokens().getAccessToken(d.id);
+        assert.equal(got.accessToken, d.old.accessToken);
+        assert.equal(calls(), d.calls + ATTEMPTS);
+        assert.equal(world.sleeps.length, d.sleeps + ATTEMPTS - 1);
+        const c = await getConnection(world, d.id);
+        assert.equal(c.status, 'refresh_failing');
+        assert.equal(c.lastError?.code, reason);
+        assert.equal(c.lastError?.scope, 'transient');
+        const failed = await eventsFor(d.id, 'connection.refresh_failed');
+        assert.equal(failed.length, 1);
+        assert.equal(failed[0]?.data.reason, reason);
+        assert.equal(failed[0]?.data.transient, true);
+        assert.equal(failed[0]?.data.status, status);
+        assert.deepEqual(await eventsFor(d.id, 'connection.reauthorization_required'), []);
+        // The refresh token was never consumed: the one stored is still the live one.
+        assert.equal((await storedTokens(world, d.id)).refreshToken, d.old.refreshToken);
+        return d;
+      } finally {
+        world.proxy.always({ kind: 'pass' });
+      }
+    };
+
+    it('retries a 500 within the call and succeeds when the next attempt passes', async () => {
+      const d = await due();
+      world.proxy.queue(serverError(500));
+      const got = await tokens().getAccessToken(d.id);
+      assert.notEqual(got.accessToken, d.old.accessToken);
+      assert.equal(calls(), d.calls + 2);
+      const waits = world.sleeps.slice(d.sleeps);
+      assert.equal(waits.length, 1);
+      assert.ok(waits[0]! >= BASE_DELAY_MS / 2 && waits[0]! <= BASE_DELAY_MS, String(waits[0]));
+      assert.equal((await getConnection(world, d.id)).status, 'valid');
+      assert.deepEqual(await eventsFor(d.id, 'connection.refresh_failed'), []);
+    });
+
+    it('marks refresh_failing after every attempt failed with 500; 503 once expired; recovers', async () => {
+      const d = await failsTransiently(serverError(500), 'provider_unavailable', 500);
+      const waits = world.sleeps.slice(d.sleeps);
+      assert.ok(waits[1]! > waits[0]! / 2, 'backoff grows');
+      // Once the stored token has expired there is nothing to hand out: 503 with Retry-After.
+      await movePastExpiry(world, d.id);
+      world.proxy.always(serverError(500));
+      const before = calls();
+      const res = await tokenOf(world, d.id);
+      world.proxy.always({ kind: 'pass' });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal(res.json().error.code, 'provider_unavailable');
+      assert.match(String(res.headers['retry-after']), /^\d+$/);
+      assert.equal(calls(), before + ATTEMPTS);
+      assert.equal((await getConnection(world, d.id)).status, 'refresh_failing');
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('honours Retry-After of a 503 within the call', async () => {
+      const d = await due();
+      world.proxy.queue(serverError(503, { 'retry-after': '3' }));
+      const got = await tokens().getAccessToken(d.id);
+      assert.notEqual(got.accessToken, d.old.accessToken);
+      assert.equal(calls(), d.calls + 2);
+      const waits = world.sleeps.slice(d.sleeps);
+      assert.equal(waits.length, 1);
+      assert.ok(waits[0]! >= 3_000, `waited ${waits[0]} ms`);
+      assert.equal((await getConnection(world, d.id)).status, 'valid');
+    });
+
+    it('does not wait in the call for a Retry-After beyond its limit: the next retry is not before it', async () => {
+      const d = await due();
+      world.proxy.queue(serverError(429, { 'retry-after': '120' }));
+      const got = await tokens().getAccessToken(d.id);
+      assert.equal(got.accessToken, d.old.accessToken);
+      assert.equal(calls(), d.calls + 1);
+      assert.equal(world.sleeps.length, d.sleeps);
+      const row = await world.outlink.services.store.db
+        .selectFrom('connections')
+        .selectAll()
+        .where('id', '=', d.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 'refresh_failing');
+      assert.ok(row.retry_at);
+      assert.ok(
+        Date.parse(row.retry_at) >= world.clock.now().getTime() + 120_000,
+        `retry at ${row.retry_at}`,
+      );
+      assert.equal((await getConnection(world, d.id)).lastError?.code, 'rate_limited_by_provider');
+      // While the stored token is usable, callers get it without asking the provider again.
+      assert.equal((await tokens().getAccessToken(d.id)).accessToken, d.old.accessToken);
+      assert.equal(calls(), d.calls + 1);
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('retries a connection reset, and marks refresh_failing (network_error) when it persists', async () => {
+      const once = await due();
+      world.proxy.queue({ kind: 'reset' });
+      const got = await tokens().getAccessToken(once.id);
+      assert.notEqual(got.accessToken, once.old.accessToken);
+      assert.equal(calls(), once.calls + 2);
+      const d = await failsTransiently({ kind: 'reset' }, 'network_error');
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('gives up on a hanging provider after the request timeout, retries, and recovers', async () => {
+      const once = await due();
+      world.proxy.queue({ kind: 'hang' });
+      const got = await tokens().getAccessToken(once.id);
+      assert.notEqual(got.accessToken, once.old.accessToken);
+      assert.equal(calls(), once.calls + 2);
+      const d = await failsTransiently({ kind: 'hang' }, 'timeout');
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('treats a malformed 200 answer as transient', async () => {
+      const malformed: Fault = {
+        kind: 'respond',
+        status: 200,
+        contentType: 'application/json',
+        body: '{"access_token": "abc", "token_type": ',
+      };
+      const once = await due();
+      world.proxy.queue(malformed);
+      const got = await tokens().getAccessToken(once.id);
+      assert.notEqual(got.accessToken, once.old.accessToken);
+      assert.equal(calls(), once.calls + 2);
+      const d = await failsTransiently(malformed, 'malformed_response', 200);
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('treats a 200 without an access token as transient (malformed_response)', async () => {
+      const d = await failsTransiently(
+        {
+          kind: 'respond',
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({ token_type: 'Bearer', expires_in: 600 }),
+        },
+        'malformed_response',
+        200,
+      );
+      await recovers(d.id, 'refresh_failing');
+    });
+
+    it('marks reauthorization_required at once on invalid_grant, without retrying', async () => {
+      const d = await due();
+      world.proxy.queue(oauthError('invalid_grant', 400, 'grant request is invalid'));
+      await assert.rejects(
+        tokens().getAccessToken(d.id),
+        (error: unknown) =>
+          error instanceof OutlinkError && error.code === 'reauthorization_required',
+      );
+      assert.equal(calls(), d.calls + 1);
+      assert.equal(world.sleeps.length, d.sleeps);
+      const c = await getConnection(world, d.id);
+      assert.equal(c.status, 'reauthorization_required');
+      assert.equal(c.lastError?.code, 'invalid_grant');
+      assert.equal(c.lastError?.scope, 'connection');
+      assert.equal(c.lastError?.providerError, 'invalid_grant');
+      assert.equal(c.lastError?.providerDescription, 'grant request is invalid');
+      assert.equal(c.lastError?.remedy, 'Re-authorize this account.');
+      const marked = await eventsFor(d.id, 'connection.reauthorization_required');
+      assert.equal(marked.length, 1);
+      assert.deepEqual(marked[0]?.data, {
+        account: ALICE,
+        reason: 'invalid_grant',
+        scope: 'connection',
+        error: 'invalid_grant',
+      });
+      // Consumers are told a human must act, without another token request.
+      const res = await tokenOf(world, d.id);
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().error.code, 'reauthorization_required');
+      assert.match(res.json().error.message, /alice@example\.test/);
+      assert.equal(calls(), d.calls + 1);
+      // Re-authorizing the account is the remedy; the connection is valid again.
+      const again = await authorize(world, d.linkId, ALICE, { connectionId: d.id });
+      assert.equal(again.flow.status, 'succeeded');
+      assert.equal((await getConnection(world, d.id)).status, 'valid');
+      const recovered = await eventsFor(d.id, 'connection.recovered');
+      assert.deepEqual(recovered[0]?.data, { account: ALICE, from: 'reauthorization_required' });
+      assert.equal((await tokenOf(world, d.id)).statusCode, 200);
+    });
+
+    it('marks every connection of the link on invalid_client; a new client secret brings them back', async () => {
+      const link = await createLink(world);
+      const alice = await connect(world, link.id, ALICE);
+      const bob = await connect(world, link.id, BOB);
+      const other = await connect(world, (await createLink(world)).id, BOB);
+      const patch = async (clientSecret: string) => {
+        const res = await world.outlink.app.inject({
+          method: 'PATCH',
+          url: `/api/v1/links/${link.id}`,
+          headers: await world.outlink.adminHeaders(),
+          payload: { clientSecret },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        return (res.json() as { connections: { id: string; status: string }[] }).connections;
+      };
+      // The provider's real answer to a wrong secret.
+      await patch('not-the-secret');
+      await moveIntoMargin(world, alice);
+      const before = calls();
+      await assert.rejects(
+        tokens().getAccessToken(alice),
+        (error: unknown) =>
+          error instanceof OutlinkError && error.code === 'reauthorization_required',
+      );
+      assert.equal(calls(), before + 1);
+      for (const id of [alice, bob]) {
+        const c = await getConnection(world, id);
+        assert.equal(c.status, 'reauthorization_required', id);
+        assert.equal(c.lastError?.code, 'invalid_client');
+        assert.equal(c.lastError?.scope, 'link');
+        assert.match(c.lastError?.remedy ?? '', /client secret in the link/);
+        assert.match(c.lastError?.remedy ?? '', /without re-authorizing/);
+        assert.equal((await eventsFor(id, 'connection.reauthorization_required')).length, 1);
+      }
+      // Another link's connection is untouched.
+      assert.equal((await getConnection(world, other)).status, 'valid');
+      const res = await world.outlink.app.inject({
+        method: 'GET',
+        url: `/api/v1/links/${link.id}/token?account=${encodeURIComponent(BOB)}`,
+        headers: await world.outlink.adminHeaders(),
+      });
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().error.code, 'reauthorization_required');
+
+      // Fixing the link retries both at once; their grants were never harmed.
+      const fixing = calls();
+      const shown = await patch(CLIENT_SECRET);
+      assert.equal(calls(), fixing + 2);
+      // The answer to the update already shows them recovered.
+      assert.deepEqual(
+        shown.map((c) => [c.id, c.status]),
+        [
+          [alice, 'valid'],
+          [bob, 'valid'],
+        ],
+      );
+      for (const id of [alice, bob]) {
+        const c = await getConnection(world, id);
+        assert.equal(c.status, 'valid', id);
+        assert.equal(c.lastError, undefined);
+        const recovered = await eventsFor(id, 'connection.recovered');
+        assert.equal(recovered.length, 1);
+        assert.equal(recovered[0]?.data.from, 'reauthorization_required');
+        assert.equal((await tokenOf(world, id)).statusCode, 200);
+      }
+    });
+
+    it('after the link is fixed, a connection whose grant died meanwhile now needs its own re-authorization', async () => {
+      const link = await createLink(world);
+      const alice = await connect(world, link.id, ALICE);
+      const bob = await connect(world, link.id, BOB);
+      await moveIntoMargin(world, alice);
+      world.proxy.queue(oauthError('invalid_client', 401, 'client authentication failed'));
+      await assert.rejects(tokens().getAccessToken(alice), OutlinkError);
+      // Bob removes the app's access at the provider (RFC 7009 revocation of the grant).
+      const bobTokens = await storedTokens(world, bob);
+      const revoked = await world.as.fetch(world.as.endpoints.revocation, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          token: bobTokens.refreshToken ?? '',
+          token_type_hint: 'refresh_token',
+          client_id: 'outlink',
+          client_secret: CLIENT_SECRET,
+        }).toString(),
+      });
+      assert.equal(revoked.status, 200);
+      assert.equal((await introspect(world, bobTokens.refreshToken ?? '')).active, false);
+      const res = await world.outlink.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/links/${link.id}`,
+        headers: await world.outlink.adminHeaders(),
+        payload: { clientSecret: CLIENT_SECRET },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((await getConnection(world, alice)).status, 'valid');
+      const b = await getConnection(world, bob);
+      assert.equal(b.status, 'reauthorization_required');
+      assert.equal(b.lastError?.code, 'invalid_grant');
+      assert.equal(b.lastError?.scope, 'connection');
+      assert.equal(b.lastError?.remedy, 'Re-authorize this account.');
+    });
+
+    it('marks every connection of the link on a proxied invalid_client (401), without retrying', async () => {
+      const link = await createLink(world);
+      const alice = await connect(world, link.id, ALICE);
+      const bob = await connect(world, link.id, BOB);
+      await moveIntoMargin(world, alice);
+      const before = calls();
+      const sleeps = world.sleeps.length;
+      world.proxy.queue(oauthError('invalid_client', 401, 'client authentication failed'));
+      await assert.rejects(tokens().getAccessToken(alice), OutlinkError);
+      assert.equal(calls(), before + 1);
+      assert.equal(world.sleeps.length, sleeps);
+      for (const id of [alice, bob]) {
+        assert.equal((await getConnection(world, id)).status, 'reauthorization_required');
+      }
+    });
+  });
+}
