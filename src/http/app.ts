@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
 import { providerRoutes } from './routes/providers.js';
 import { sessionRoutes } from './routes/session.js';
+import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorResponse } from './schemas/common.js';
 import { LinkResponse } from './schemas/links.js';
@@ -121,6 +122,7 @@ export async function buildApp(
   authorizationRoutes(app, services);
   connectionRoutes(app, services);
   webhookRoutes(app, services);
+  uiRoutes(app, services);
   await app.ready();
   return app;
 }

@@ -1,0 +1,201 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../../compose.js';
+import { isOutlinkError } from '../../domain/errors.js';
+import { isIpLiteralHost } from '../../domain/link.js';
+import { decodeEventCursor, EventTypes } from '../../services/events.js';
+import { assetUrls, loadAssets } from '../../ui/assets.js';
+import { type PageContext, type PageUser, pageContext } from '../../ui/context.js';
+import type { Html } from '../../ui/html.js';
+import { chooseLocale, LANG_COOKIE } from '../../ui/locale-choice.js';
+import { accountPage, notFoundPage } from '../../ui/pages/account.js';
+import { apiTokensPage } from '../../ui/pages/api-tokens.js';
+import { eventsPage } from '../../ui/pages/events.js';
+import { linkDetailPage } from '../../ui/pages/link-detail.js';
+import type { LinkDialogSettings } from '../../ui/pages/link-dialog.js';
+import { linksListPage } from '../../ui/pages/links-list.js';
+import { loginPage, safeNext } from '../../ui/pages/login.js';
+import { presentConnection } from '../../ui/presenters.js';
+import { SESSION_COOKIE } from '../plugins/auth.js';
+import { uiStaticRoutes } from './ui-static.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LANG_COOKIE_MAX_AGE = 365 * 24 * 3600;
+const PAGE_SIZE = 50;
+
+/** A page handler's inputs once the request is known to come from a signed-in admin. */
+type PageHandler = (
+  ctx: PageContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<Html | undefined>;
+
+/**
+ * The administration pages (DESIGN §8 UI routes): server-rendered HTML over the same
+ * services as the API; the client script calls the JSON API for every change. Pages are
+ * outside `/api/v1`; a request without a session is sent to `/login?next=…`.
+ */
+export function uiRoutes(app: FastifyInstance, services: Services): void {
+  const assets = loadAssets();
+  const urls = assetUrls(assets);
+  uiStaticRoutes(app, assets);
+  const { config } = services;
+  const settings: LinkDialogSettings = {
+    baseUrl: config.baseUrl.href,
+    baseUrlIsHttps: config.baseUrlIsHttps,
+    baseUrlIsIpLiteral: isIpLiteralHost(config.baseUrl.hostname),
+  };
+
+  const contextFor = (req: FastifyRequest, reply: FastifyReply, user?: PageUser) => {
+    const { locale, remember } = chooseLocale({
+      query: (req.query as Record<string, unknown>).lang,
+      cookie: req.cookies[LANG_COOKIE],
+      acceptLanguage: req.headers['accept-language'],
+    });
+    if (remember) {
+      reply.setCookie(LANG_COOKIE, locale, {
+        path: '/',
+        httpOnly: true,
+        secure: true,
+        sameSite: 'lax',
+        maxAge: LANG_COOKIE_MAX_AGE,
+      });
+    }
+    return pageContext({ locale, url: req.url, user, assets: urls, now: services.clock.now() });
+  };
+
+  const currentUser = async (req: FastifyRequest): Promise<PageUser | undefined> => {
+    const token = req.cookies[SESSION_COOKIE];
+    if (!token) return undefined;
+    const session = await services.users.resolveSession(token);
+    return session ? { name: session.username, csrfToken: session.csrfToken } : undefined;
+  };
+
+  const send = (reply: FastifyReply, page: Html, status = 200) =>
+    reply
+      .status(status)
+      .type('text/html; charset=utf-8')
+      // Pages carry the session's CSRF token: never cached, never stored.
+      .header('cache-control', 'no-store')
+      .send(page.value);
+
+  /** Registers an admin page: signed out → /login?next=<this page>. */
+  const page = (url: string, handler: PageHandler) => {
+    app.get(url, { schema: { hide: true } }, async (req, reply) => {
+      const user = await currentUser(req);
+      const ctx = contextFor(req, reply, user);
+      if (!user) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
+      const out = await handler(ctx, req, reply);
+      if (out === undefined) return reply;
+      return send(reply, out);
+    });
+  };
+  const query = (req: FastifyRequest, name: string): string | undefined => {
+    const value = (req.query as Record<string, unknown>)[name];
+    return typeof value === 'string' && value.length > 0 && value.length <= 2048
+      ? value
+      : undefined;
+  };
+  const notFound = (ctx: PageContext, reply: FastifyReply) => {
+    send(reply, notFoundPage(ctx), 404);
+    return undefined;
+  };
+
+  app.get('/', { schema: { hide: true } }, async (req, reply) =>
+    reply.redirect((await currentUser(req)) ? '/admin/applinks' : '/login'),
+  );
+  app.get('/admin', { schema: { hide: true } }, async (_req, reply) =>
+    reply.redirect('/admin/applinks'),
+  );
+
+  app.get('/login', { schema: { hide: true } }, async (req, reply) => {
+    const user = await currentUser(req);
+    const ctx = contextFor(req, reply);
+    const next = safeNext(query(req, 'next'));
+    if (user) return reply.redirect(next);
+    const notice = query(req, 'notice');
+    return send(
+      reply,
+      loginPage(ctx, {
+        next,
+        notice: notice === 'passwordChanged' || notice === 'signedOut' ? notice : undefined,
+      }),
+    );
+  });
+
+  const linksList =
+    (openCreate: boolean): PageHandler =>
+    async (ctx, req) => {
+      const cursor = query(req, 'cursor');
+      // A stale or hand-typed cursor shows the first page rather than a JSON error.
+      const list = await services.links
+        .list({ limit: PAGE_SIZE, cursor })
+        .catch((error: unknown) => {
+          if (cursor && isOutlinkError(error) && error.code === 'field_invalid') {
+            return services.links.list({ limit: PAGE_SIZE });
+          }
+          throw error;
+        });
+      return linksListPage(ctx, {
+        links: list.items,
+        nextCursor: list.nextCursor,
+        settings,
+        openCreate,
+      });
+    };
+  page('/admin/applinks', linksList(false));
+  page('/admin/applinks/new', linksList(true));
+
+  page('/admin/applinks/:id', async (ctx, req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!UUID.test(id)) return notFound(ctx, reply);
+    try {
+      const link = await services.links.get(id);
+      const connections = (await services.connections.list(id)).map((c) =>
+        presentConnection(ctx.locale, c),
+      );
+      const { items: events } = await services.events.list({ linkId: id, limit: 10 });
+      return linkDetailPage(ctx, { link, connections, events, settings });
+    } catch (error) {
+      if (isOutlinkError(error) && error.code === 'link_not_found') return notFound(ctx, reply);
+      throw error;
+    }
+  });
+
+  page('/admin/api-tokens', async (ctx) => {
+    const [tokens, links] = await Promise.all([services.apiTokens.list(), linkNames(services)]);
+    return apiTokensPage(ctx, { tokens, links });
+  });
+
+  page('/admin/events', async (ctx, req) => {
+    const type = EventTypes.find((t) => t === query(req, 'type'));
+    const linkParam = query(req, 'linkId');
+    const linkId = linkParam && UUID.test(linkParam) ? linkParam : undefined;
+    const cursorParam = query(req, 'cursor');
+    const after = cursorParam ? decodeEventCursor(cursorParam) : undefined;
+    const [{ items, nextCursor }, links] = await Promise.all([
+      services.events.list({ limit: PAGE_SIZE, type, linkId, cursor: after }),
+      linkNames(services),
+    ]);
+    return eventsPage(ctx, {
+      events: items,
+      nextCursor,
+      types: EventTypes,
+      links,
+      filter: { type, linkId, cursor: after === undefined ? undefined : cursorParam },
+    });
+  });
+
+  page('/admin/account', async (ctx) => accountPage(ctx));
+}
+
+/** Every link's id and name, for pickers and for naming links in tables. */
+async function linkNames(services: Services): Promise<{ id: string; name: string }[]> {
+  const names: { id: string; name: string }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await services.links.list({ limit: 200, cursor });
+    names.push(...page.items.map((l) => ({ id: l.id, name: l.name })));
+    cursor = page.nextCursor;
+  } while (cursor && names.length < 2000);
+  return names;
+}
