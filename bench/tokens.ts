@@ -10,7 +10,7 @@ import {
   TEST_CLIENT,
 } from '../test/support/authorized.js';
 import { startOutlink, type TestOutlink } from '../test/support/harness.js';
-import { formatRatio, listenLoopback, measure } from './support.js';
+import { compareWithBareRoute, listenLoopback } from './support.js';
 import { benchRefreshDue } from './tokens-refresh.js';
 
 export { benchRefreshDue, mintGrants } from './tokens-refresh.js';
@@ -83,25 +83,11 @@ export async function benchTokenApi(options: {
     const outlinkUrl = `${await listenLoopback(outlink.app)}${path}`;
     const bareUrl = `${await listenLoopback(bare)}${path}`;
 
-    const rounds: { outlink: number; bare: number }[] = [];
-    for (let i = 0; i < options.rounds; i++) {
-      const b = await measure(bareUrl, options);
-      const o = await measure(outlinkUrl, { ...options, headers });
-      if (o.errors || b.errors)
-        throw new Error(`errors during the run: outlink ${o.errors}, bare ${b.errors}`);
-      rounds.push({ outlink: o.requestsPerSecond, bare: b.requestsPerSecond });
-    }
-    const sum = (k: 'outlink' | 'bare') => rounds.reduce((s, r) => s + r[k], 0);
-    const ratio = sum('outlink') / sum('bare');
-    const outlinkRps = Math.round(sum('outlink') / rounds.length);
-    const bareRps = Math.round(sum('bare') / rounds.length);
-    return {
-      name: 'GET /api/v1/connections/:id/token vs bare Fastify route',
-      outlinkRps,
-      bareRps,
-      ratio,
-      summary: `GET /api/v1/connections/:id/token: ${outlinkRps} req/s = ${formatRatio(ratio)} of a bare Fastify route (${bareRps} req/s), ${options.connections} connections, ${rounds.length}×${options.seconds}s rounds`,
-    };
+    return await compareWithBareRoute(
+      'GET /api/v1/connections/:id/token',
+      { outlink: outlinkUrl, bare: bareUrl },
+      { ...options, headers },
+    );
   } finally {
     await bare.close();
     await peer.close();
