@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/config.js';
 import type { Cipher } from '../crypto/cipher.js';
@@ -269,6 +269,7 @@ export function createAuthorizationFlows(deps: {
           issuer: link.issuer,
         };
         const sentIss = parameters.get('iss') ?? undefined;
+        if (link.iss_required && sentIss === undefined) fail('iss_missing');
         const callbackParameters = validateCallback(oauthLink, parameters, state, sentIss);
         const tokens = await exchange(oauthLink, callbackParameters, flow, sentIss);
         const preset = presetFor(link.provider as ProviderId);
@@ -284,7 +285,8 @@ export function createAuthorizationFlows(deps: {
           .selectFrom('connections')
           .selectAll()
           .where('link_id', '=', link.id)
-          .where('account', '=', account)
+          // Mail addresses are compared as the providers treat them: without regard to case.
+          .where(sql`lower(account)`, '=', account.toLowerCase())
           .executeTakeFirst();
         if (flow.connection_id) {
           const target = await db
@@ -293,7 +295,7 @@ export function createAuthorizationFlows(deps: {
             .where('id', '=', flow.connection_id)
             .executeTakeFirst();
           if (!target) throw new OutlinkError('connection_not_found', { id: flow.connection_id });
-          if (target.account !== account)
+          if (target.account.toLowerCase() !== account.toLowerCase())
             fail('account_mismatch', { expected: target.account, actual: account });
         }
         const connectionId = existing?.id ?? randomUUID();
@@ -340,12 +342,11 @@ export function createAuthorizationFlows(deps: {
               .execute();
           }
           // RFC 9207 / DESIGN §4: an issuer first seen here is required from now on.
-          if (!link.issuer && sentIss) {
+          if (sentIss && (!link.issuer || !link.iss_required)) {
             await trx
               .updateTable('links')
-              .set({ issuer: sentIss })
+              .set({ issuer: link.issuer ?? sentIss, iss_required: 1 })
               .where('id', '=', link.id)
-              .where('issuer', 'is', null)
               .execute();
           }
           await trx

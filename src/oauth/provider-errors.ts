@@ -97,6 +97,7 @@ export const FlowFailureIds = [
   'session_mismatch',
   'callback_suffix_mismatch',
   'iss_mismatch',
+  'iss_missing',
   'callback_invalid',
   'code_missing',
   'refresh_token_missing',

@@ -15,6 +15,7 @@ export interface Database {
   leases: LeasesTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  mail_servers: MailServersTable;
 }
 
 export interface UsersTable {
@@ -67,6 +68,8 @@ export interface LinksTable {
   client_secret_expires_at: string | null;
   created_at: string;
   updated_at: string;
+  /** 1 once the authorization server has sent `iss` (RFC 9207): then it is required. */
+  iss_required: Generated<number>;
 }
 
 export interface ConnectionsTable {
@@ -150,4 +153,35 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
   created_at: string;
   delivered_at: string | null;
+}
+
+export interface MailServersTable {
+  id: string;
+  name: string;
+  /** Lower-cased name: the unique key. */
+  name_key: string;
+  /** `imap`, `pop3` or `smtp`. */
+  protocol: string;
+  host: string;
+  port: number;
+  /** `tls`, `starttls` or `none`. */
+  security: string;
+  /** The mailbox: IMAP/POP3 user, SMTP sender. */
+  username: string;
+  /** `oauth2` or `password`. */
+  auth_method: string;
+  /** The connection whose token authenticates (`oauth2`). */
+  connection_id: string | null;
+  /** The encrypted password (`password`). */
+  password_enc: string | null;
+  /** `XOAUTH2` or `OAUTHBEARER` when the administrator overrides the choice. */
+  sasl_mechanism: string | null;
+  /** IMAP folder to read (incoming). */
+  folder: string | null;
+  poll_interval_seconds: number | null;
+  /** `seen`, `move` or `delete` (incoming). */
+  processed_action: string | null;
+  processed_folder: string | null;
+  created_at: string;
+  updated_at: string;
 }

@@ -220,6 +220,16 @@ for (const dialect of Dialects) {
       const again = await authorize(world, link.id, ALICE);
       assert.equal(again.flow.connectionId, alice);
       assert.equal((await connectionRows(world)).length, count);
+      // Addresses match without regard to case, as mail providers treat them.
+      await world.outlink.services.store.db
+        .updateTable('connections')
+        .set({ account: ALICE.toUpperCase() })
+        .where('id', '=', alice)
+        .execute();
+      const cased = await authorize(world, link.id, ALICE, { connectionId: alice });
+      assert.equal(cased.flow.status, 'succeeded', JSON.stringify(cased.flow));
+      assert.equal(cased.flow.connectionId, alice);
+      assert.equal((await connectionRows(world)).length, count);
     });
 
     it('refuses a connectionId of another link with 404 connection_not_found', async () => {
@@ -348,6 +358,23 @@ for (const dialect of Dialects) {
         const wrong = new URL(url);
         wrong.searchParams.set('iss', 'https://attacker.example.test');
         await failsWith(started.flowId, wrong, 'iss_mismatch');
+        // Once seen, `iss` is required: an answer without it is refused (RFC 9207 §2.4).
+        const again = await startFlow(world, link.id);
+        const bare = new URL(await world.as.login(again.authorizationUrl, { email: BOB }));
+        bare.searchParams.delete('iss');
+        const proxyCalls = world.proxy.count(world.tokenPath);
+        await failsWith(again.flowId, bare, 'iss_missing');
+        assert.equal(world.proxy.count(world.tokenPath), proxyCalls);
+      });
+
+      it('fails a callback without iss on a link that has not seen one only if required', async () => {
+        const link = await createLink(world, { issuer: undefined });
+        const started = await startFlow(world, link.id);
+        const url = new URL(await world.as.login(started.authorizationUrl, { email: ALICE }));
+        url.searchParams.delete('iss');
+        const page = await callback(world, url);
+        assert.equal(page.statusCode, 200, page.body);
+        assert.equal((await getFlow(world, started.flowId)).status, 'succeeded');
       });
 
       it('fails a callback without a code with code_missing', async () => {

@@ -33,6 +33,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   await db.schema.alterTable('connections').addColumn('issuer', 'text').execute();
+  // RFC 9207: once the server has sent `iss`, a response without it is refused.
+  await db.schema
+    .alterTable('links')
+    .addColumn('iss_required', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema
     .alterTable('connections')
     .addColumn('refresh_failures', 'integer', (c) => c.notNull().defaultTo(0))
