@@ -467,6 +467,15 @@ export function createTokenService(deps: {
       // still usable, callers get it without asking the provider again (DESIGN §7).
       const usable = (r: ConnectionRow) => isFresh(r) || (backingOff(r) && notExpired(r));
       if (!rejected && usable(row)) return view(row);
+      // An expired token during the wait: the provider asked for time, so callers are told
+      // when to come back instead of each asking it again.
+      if (!rejected && backingOff(row)) {
+        throw new OutlinkError('provider_unavailable', {
+          reason:
+            (JSON.parse(row.last_error ?? '{}') as { id?: string }).id ?? 'provider_unavailable',
+          retryAfter: secondsUntilRetry(row),
+        });
+      }
       const seenVersion = row.token_version;
       const fresh = await singleFlight(connectionId, () =>
         refreshShared(connectionId, { kind: 'system' }, (r) =>

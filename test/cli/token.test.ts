@@ -130,6 +130,7 @@ describe('outlink token', { concurrency: true }, () => {
         const later = () => createManualClock(new Date(Date.parse(expiresAt ?? '') + HOUR));
 
         fixture.proxy.always({ kind: 'respond', status: 503, body: 'down for maintenance' });
+        let retryAt = '';
         try {
           const requests = fixture.proxy.count('/token');
           const clock = later();
@@ -147,6 +148,7 @@ describe('outlink token', { concurrency: true }, () => {
             .where('id', '=', id)
             .executeTakeFirstOrThrow();
           assert.equal(row.status, 'refresh_failing');
+          retryAt = row.retry_at ?? '';
           const retryAfter = Math.ceil(
             (Date.parse(row.retry_at ?? '') - clock.now().getTime()) / 1000,
           );
@@ -158,10 +160,22 @@ describe('outlink token', { concurrency: true }, () => {
           fixture.proxy.always({ kind: 'pass' });
         }
 
-        const refreshed = await runInProcess(['token', link.name], {
+        // Until the retry time the provider is left alone: the same answer, no request.
+        const requests = fixture.proxy.count('/token');
+        const waiting = await runInProcess(['token', link.name], {
           env: fixture.env,
           fetch: fixture.as.fetch,
           clock: later(),
+        });
+        assert.equal(waiting.code, 1);
+        assert.equal(waiting.stdout, '');
+        assert.match(waiting.stderr, /^error provider_unavailable: /);
+        assert.equal(fixture.proxy.count('/token'), requests);
+
+        const refreshed = await runInProcess(['token', link.name], {
+          env: fixture.env,
+          fetch: fixture.as.fetch,
+          clock: createManualClock(new Date(Date.parse(retryAt) + 1)),
         });
         const now = await fixture.apiToken(id);
         assert.notEqual(now.accessToken, before.accessToken);

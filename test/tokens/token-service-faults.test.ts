@@ -147,6 +147,23 @@ for (const dialect of Dialects) {
       await movePastExpiry(world, d.id);
       world.proxy.always(serverError(500));
       const before = calls();
+      const retryAt = (
+        await world.outlink.services.store.db
+          .selectFrom('connections')
+          .select('retry_at')
+          .where('id', '=', d.id)
+          .executeTakeFirstOrThrow()
+      ).retry_at;
+      if (retryAt && Date.parse(retryAt) > world.clock.now().getTime()) {
+        // Still inside the provider's wait: answered at once, the provider is not asked.
+        const waiting = await tokenOf(world, d.id);
+        assert.equal(waiting.statusCode, 503, waiting.body);
+        assert.equal(waiting.json().error.code, 'provider_unavailable');
+        const left = Math.ceil((Date.parse(retryAt) - world.clock.now().getTime()) / 1000);
+        assert.equal(Number(waiting.headers['retry-after']), Math.max(1, left));
+        assert.equal(calls(), before);
+        world.clock.set(new Date(Date.parse(retryAt) + 1));
+      }
       const res = await tokenOf(world, d.id);
       world.proxy.always({ kind: 'pass' });
       assert.equal(res.statusCode, 503, res.body);
