@@ -15,6 +15,8 @@ import {
 import { type Clock, systemClock } from './domain/clock.js';
 import { OutlinkError } from './domain/errors.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.js';
+import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from './mail/endpoint.js';
+import { createMailClient, type MailClient } from './mail/mail-client.js';
 import { type AuthorizationFlows, createAuthorizationFlows } from './oauth/authorization-flow.js';
 import { createDiscovery, type Fetch } from './oauth/discovery.js';
 import { type ApiTokenService, createApiTokenService } from './services/api-tokens.js';
@@ -22,6 +24,7 @@ import { type ConnectionService, createConnectionService } from './services/conn
 import { createEventService, type EventService } from './services/events.js';
 import { createKeyService, type KeyService, SECRET_COLUMNS } from './services/keys.js';
 import { createLinkService, type LinkService } from './services/links.js';
+import { createMailServerService, type MailServerService } from './services/mail-servers.js';
 import { createUserService, type UserService } from './services/users.js';
 import { createWebhookService, type WebhookService } from './services/webhooks.js';
 import { openStore, type Store } from './store/db.js';
@@ -49,6 +52,9 @@ export interface Services {
   readonly flows: AuthorizationFlows;
   readonly webhooks: WebhookService;
   readonly scheduler: Scheduler;
+  /** Authenticated IMAP, POP3 and SMTP sessions, with the rejected-token rule. */
+  readonly mail: MailClient;
+  readonly mailServers: MailServerService;
   close(): Promise<void>;
 }
 
@@ -62,6 +68,13 @@ export interface ComposeOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
+  /**
+   * TLS trust for mail servers: `ca` replaces Node's roots (tests pass their CA; deployments
+   * use `NODE_EXTRA_CA_CERTS`). Certificates are verified either way.
+   */
+  readonly mailTls?: MailTlsOptions;
+  /** Timeouts of every mail network step; tests shorten them. */
+  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -116,6 +129,11 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       options: options.tokenOptions,
     });
     const connections = createConnectionService({ db, events, tokens });
+    const mail = createMailClient({
+      tokens,
+      tls: options.mailTls ?? {},
+      timeouts: { ...DEFAULT_MAIL_TIMEOUTS, ...options.mailTimeouts },
+    });
     const scheduler = createScheduler({
       db,
       clock,
@@ -139,6 +157,8 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       connections,
       webhooks,
       scheduler,
+      mail,
+      mailServers: createMailServerService({ db, cipher, clock, events, tokens, mail }),
       flows: createAuthorizationFlows({
         db,
         cipher,

@@ -2,6 +2,7 @@ import type { Services } from '../compose.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { createLogger } from '../log.js';
+import type { MailTimeouts, MailTlsOptions } from '../mail/endpoint.js';
 import type { Fetch } from '../oauth/discovery.js';
 import { type Locale, translate } from '../ui/i18n/i18n.js';
 
@@ -20,6 +21,9 @@ export interface CliIo {
    */
   readonly fetch?: Fetch;
   readonly clock?: Clock;
+  /** Mail servers' TLS trust and step timeouts (tests: their CA); Node's roots otherwise. */
+  readonly mailTls?: MailTlsOptions;
+  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
 /** What every command gets: output channels, translation and the environment. */
@@ -33,9 +37,11 @@ export interface CliContext {
   /** A line of diagnostics (progress, warnings, errors) on stderr. */
   err(line: string): void;
   t(key: string, params?: Readonly<Record<string, string | number>>): string;
-  /** See `CliIo.fetch` and `CliIo.clock`. */
+  /** See `CliIo.fetch`, `CliIo.clock` and `CliIo.mailTls`. */
   readonly fetch?: Fetch;
   readonly clock?: Clock;
+  readonly mailTls?: MailTlsOptions;
+  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
 export function createContext(io: CliIo): CliContext {
@@ -50,6 +56,8 @@ export function createContext(io: CliIo): CliContext {
     t: (key, params) => translate(locale, key, params),
     ...(io.fetch ? { fetch: io.fetch } : {}),
     ...(io.clock ? { clock: io.clock } : {}),
+    ...(io.mailTls ? { mailTls: io.mailTls } : {}),
+    ...(io.mailTimeouts ? { mailTimeouts: io.mailTimeouts } : {}),
   };
 }
 
@@ -83,6 +91,8 @@ export async function withServices<T>(
     log: createLogger({ level: config.logLevel }),
     fetch: ctx.fetch,
     clock: ctx.clock,
+    mailTls: ctx.mailTls,
+    mailTimeouts: ctx.mailTimeouts,
     onGeneratedAdminPassword: (password, file) =>
       ctx.err(ctx.t('cli.admin_password_generated', { password, file })),
   });

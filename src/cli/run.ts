@@ -12,12 +12,19 @@ import { type CliContext, type CliIo, createContext } from './context.js';
 import { ExitCode, reportError, UsageError } from './failures.js';
 import { keysGroup } from './keys.js';
 import { linksGroup } from './links.js';
+import { mailGroup } from './mail.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
 const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, tokenCommand];
-const GROUPS: readonly CommandGroup[] = [linksGroup, connectionsGroup, keysGroup, apiTokensGroup];
+const GROUPS: readonly CommandGroup[] = [
+  linksGroup,
+  connectionsGroup,
+  keysGroup,
+  apiTokensGroup,
+  mailGroup,
+];
 
 /**
  * Runs one command line and returns the exit code: 0 done, 1 failed, 2 usage error.

@@ -13,6 +13,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
+import { mailServerRoutes } from './routes/mail-servers.js';
 import { providerRoutes } from './routes/providers.js';
 import { sessionRoutes } from './routes/session.js';
 import { uiRoutes } from './routes/ui.js';
@@ -121,6 +122,7 @@ export async function buildApp(
   eventRoutes(app, services);
   authorizationRoutes(app, services);
   connectionRoutes(app, services);
+  mailServerRoutes(app, services);
   webhookRoutes(app, services);
   uiRoutes(app, services);
   await app.ready();

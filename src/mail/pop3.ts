@@ -15,6 +15,7 @@
  */
 
 import { isIP, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
 import {
   type Capabilities,
@@ -66,6 +67,18 @@ export interface Pop3ConnectOptions {
   readonly maxLineLength?: number;
   /** Largest multi-line answer accepted (default 64 MiB). */
   readonly maxResponseBytes?: number;
+  /** Told as each phase completes, so a connection test can say where a connection broke. */
+  readonly observer?: Pop3Observer;
+}
+
+/** Callbacks for the phases of `connect()`; every member is optional. */
+export interface Pop3Observer {
+  /** TCP is connected. */
+  connected?(info: { readonly address: string; readonly port: number }): void;
+  /** TLS is set up (implicit, or after STLS) and the certificate verified. */
+  secured?(info: { readonly protocol: string; readonly cipher: string }): void;
+  /** The `+OK` greeting arrived. */
+  greeted?(greeting: string): void;
 }
 
 /** `authenticate()` options: the mailbox, its access token and the mechanism choice. */
@@ -126,10 +139,15 @@ export interface Pop3Session {
  */
 export async function connect(options: Pop3ConnectOptions): Promise<Pop3Session> {
   const settings = resolveSettings(options);
+  const observer = options.observer ?? {};
   let socket = await openTcp(settings.host, settings.port, settings.connectTimeoutMs);
+  observer.connected?.({ address: socket.remoteAddress ?? settings.host, port: settings.port });
   let wire: Wire | undefined;
   try {
-    if (settings.security === 'tls') socket = await startTls(socket, settings);
+    if (settings.security === 'tls') {
+      socket = await startTls(socket, settings);
+      observer.secured?.(cipherOf(socket as TLSSocket));
+    }
     wire = new Wire(socket, settings);
     const greeting = await readStatus(wire, 'greeting');
     if (greeting.kind !== 'ok') {
@@ -139,9 +157,10 @@ export async function connect(options: Pop3ConnectOptions): Promise<Pop3Session>
         { serverText: greeting.text, responseCode: greeting.code },
       );
     }
+    observer.greeted?.(greeting.text);
     let capabilities = await readCapabilities(wire);
     if (settings.security === 'starttls') {
-      wire = await stls(wire, capabilities, settings);
+      wire = await stls(wire, capabilities, settings, observer);
       // RFC 2595 §4: what the server said before TLS is forgotten and asked again.
       capabilities = await readCapabilities(wire);
     }
@@ -194,6 +213,15 @@ function invalid(message: string): never {
   throw new Pop3Error(Pop3ErrorCodes.INVALID_ARGUMENT, message);
 }
 
+/** The negotiated TLS protocol and cipher, for the observer. */
+function cipherOf(socket: TLSSocket): { protocol: string; cipher: string } {
+  const cipher = socket.getCipher();
+  return {
+    protocol: socket.getProtocol() ?? 'TLS',
+    cipher: cipher?.standardName ?? cipher?.name ?? '',
+  };
+}
+
 /**
  * RFC 2595 §4 STLS, never skipped: not offered, refused or failed is an error. If CAPA was
  * not answered, STLS is tried anyway (the server may still have it).
@@ -202,6 +230,7 @@ async function stls(
   wire: Wire,
   capabilities: Capabilities | undefined,
   settings: Pop3Settings,
+  observer: Pop3Observer,
 ): Promise<Wire> {
   if (capabilities && !capabilities.has('STLS')) {
     throw new Pop3Error(
@@ -220,5 +249,7 @@ async function stls(
     );
   }
   const socket: Socket = wire.detach();
-  return new Wire(await startTls(socket, settings), settings);
+  const secure = await startTls(socket, settings);
+  observer.secured?.(cipherOf(secure));
+  return new Wire(secure, settings);
 }

@@ -4,6 +4,7 @@ import { OutlinkError } from '../domain/errors.js';
 import type { ConnectionsTable, Database } from '../store/schema.js';
 import type { StoredError, TokenService } from '../tokens/token-service.js';
 import type { EventService } from './events.js';
+import { inUseError, mailServersUsing } from './mail-servers.js';
 
 /** A connection as the API shows it (DESIGN §8): never a token. */
 export interface ConnectionView {
@@ -84,6 +85,9 @@ export function createConnectionService(deps: {
     async remove(actor, id) {
       const row = await load(id);
       await db.transaction().execute(async (trx) => {
+        // A connection mail servers authenticate with is not deleted (DESIGN §4).
+        const users = await mailServersUsing(trx, [id]);
+        if (users.length > 0) throw inUseError('connection_in_use', users);
         await trx.deleteFrom('connections').where('id', '=', id).execute();
         await events.record(trx, {
           type: 'connection.deleted',

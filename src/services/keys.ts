@@ -29,6 +29,11 @@ export const SECRET_COLUMNS = [
     aad: (id: string) => `authorization_flows.code_verifier:${id}`,
   },
   { table: 'webhooks', column: 'secret_enc', aad: (id: string) => `webhooks.secret:${id}` },
+  {
+    table: 'mail_servers',
+    column: 'password_enc',
+    aad: (id: string) => `mail_servers.password:${id}`,
+  },
 ] as const;
 
 type SecretColumn = (typeof SECRET_COLUMNS)[number];

@@ -24,6 +24,7 @@ import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { Database, LinksTable } from '../store/schema.js';
 import type { EventService } from './events.js';
+import { inUseError, mailServersUsing } from './mail-servers.js';
 
 /** A connection as a link shows it: never a token. */
 export interface LinkConnectionView {
@@ -323,6 +324,17 @@ export function createLinkService(deps: {
     async remove(actor, id) {
       const row = await loadRow(id);
       await db.transaction().execute(async (trx) => {
+        // DESIGN §4: a link whose connections mail servers use is not deleted.
+        const connectionIds = await trx
+          .selectFrom('connections')
+          .select('id')
+          .where('link_id', '=', id)
+          .execute();
+        const users = await mailServersUsing(
+          trx,
+          connectionIds.map((c) => c.id),
+        );
+        if (users.length > 0) throw inUseError('link_in_use', users);
         await trx.deleteFrom('connections').where('link_id', '=', id).execute();
         await trx.deleteFrom('links').where('id', '=', id).execute();
         await events.record(trx, {

@@ -6,6 +6,7 @@ import { compose, type Services } from '../../src/compose.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/log.js';
+import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';
 
@@ -132,6 +133,9 @@ export interface InProcessOptions {
   readonly fetch?: Fetch;
   /** The services' clock, for expiry shown relative to "now". */
   readonly clock?: Clock;
+  /** Mail servers' TLS trust (the test CA) and step timeouts. */
+  readonly mailTls?: MailTlsOptions;
+  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
 /** A command line that is still running, with what it printed so far. */
@@ -154,6 +158,8 @@ export function startInProcess(args: readonly string[], options: InProcessOption
     stderr: { write: (text: string) => (out.stderr += text) },
     fetch: options.fetch,
     clock: options.clock,
+    mailTls: options.mailTls,
+    mailTimeouts: options.mailTimeouts,
   }).then((code) => ({ code, ...out }));
   return running(out, done);
 }

@@ -44,6 +44,8 @@ const HELP_CASES: readonly (readonly [string[], string, string])[] = [
     'passwordeval',
   ],
   [['help', 'token'], 'Usage: outlink token <link>', '--connection <id>'],
+  [['mail', '--help'], 'Usage: outlink mail <command>', 'mail test <server>'],
+  [['mail', 'test', '--help'], 'Usage: outlink mail test <server>', '--to <address>'],
 ];
 
 describe('outlink --help', () => {
@@ -69,6 +71,7 @@ describe('outlink --help', () => {
       'connections delete <id>',
       'keys rotate',
       'api-tokens create',
+      'mail test <server>',
       'help [<command>]',
     ]);
   });

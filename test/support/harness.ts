@@ -11,6 +11,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
 import { createLogger } from '../../src/log.js';
+import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 
@@ -94,6 +95,9 @@ export interface StartOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
+  /** Mail servers' TLS trust (the test CA) and step timeouts. */
+  readonly mailTls?: MailTlsOptions;
+  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
 /** Builds the real app over a real database of `dialect`, ready for `inject()`. */
@@ -117,6 +121,8 @@ export async function startOutlink(
     sleep: options.sleep,
     tokenOptions: options.tokenOptions,
     schedulerOptions: options.schedulerOptions,
+    mailTls: options.mailTls,
+    mailTimeouts: options.mailTimeouts,
   });
   const app = await buildApp(services);
   let session: Record<string, string> | undefined;

@@ -1,0 +1,327 @@
+/**
+ * The connection test of a mail server (DESIGN §8 `POST /api/v1/mail-servers/:id/test`, issue
+ * 5 item 4): resolve and connect, TLS, greeting and capabilities, the access token,
+ * authentication, then opening the folder (incoming) or sending a test message (outgoing).
+ * Each step's outcome is recorded as it completes; the first failing step ends the run and
+ * says where it broke. Texts are catalog keys with their values (`mail.details.<key>`), put
+ * into words by the caller in the reader's language.
+ */
+import { isOutlinkError } from '../domain/errors.js';
+import type { AccessTokenView, TokenService } from '../tokens/token-service.js';
+import { type Locale, translate } from '../ui/i18n/i18n.js';
+import {
+  examineFolder,
+  type ImapSession,
+  imapMechanismCheck,
+  openImap,
+  probeImap,
+} from './imap.js';
+import type { MailClient } from './mail-client.js';
+import { MailError, type MailStep } from './mail-error.js';
+import { connectPop3, loginPop3, type Pop3Connection } from './pop3-mailbox.js';
+import type { Remedy } from './remedies.js';
+import type { MailServerRuntime } from './runtime.js';
+import type { SaslErrorChallenge } from './sasl.js';
+import type { GreetingInfo, SessionObserver } from './session.js';
+import { type OutgoingMessage, SmtpSession } from './smtp.js';
+
+/** A text to show: a catalog key under `mail.details` and its values. */
+export interface StepText {
+  readonly key: string;
+  readonly params: Readonly<Record<string, string | number>>;
+}
+
+export interface TestStep {
+  readonly name: MailStep;
+  readonly ok: boolean;
+  readonly detail: StepText;
+}
+
+/** Where and why the run stopped. */
+export interface TestFailure {
+  readonly step: MailStep;
+  /** A `MailError` code (`mail.errors.<code>`) or a catalog code (`errors.<code>`). */
+  readonly code: string;
+  readonly catalog: 'mail' | 'errors';
+  readonly params: Readonly<Record<string, string | number>>;
+  readonly remedy?: Remedy;
+  /** The server's own words, when it said something. */
+  readonly serverResponse?: string;
+  /** The decoded RFC 7628 §3.2.2 error challenge. */
+  readonly challenge?: SaslErrorChallenge;
+}
+
+export interface TestResult {
+  readonly ok: boolean;
+  readonly steps: readonly TestStep[];
+  readonly error?: TestFailure;
+}
+
+export interface ConnectionTestDeps {
+  readonly mail: MailClient;
+  readonly tokens: Pick<TokenService, 'getAccessToken'>;
+}
+
+export interface ConnectionTestOptions {
+  /** Outgoing servers: the test message to send. */
+  readonly message?: OutgoingMessage;
+}
+
+/**
+ * The test message of an outgoing server, in the reader's language, to `to` or else the
+ * mailbox itself. `Auto-Submitted` (RFC 3834 §5): nobody, and no mail handler, answers it.
+ */
+export function testMessage(
+  server: MailServerRuntime,
+  to: string | undefined,
+  locale: Locale,
+): OutgoingMessage {
+  return {
+    from: server.username,
+    to: [to ?? server.username],
+    subject: translate(locale, 'mail.testMessage.subject', { name: server.name }),
+    text: translate(locale, 'mail.testMessage.text', {
+      name: server.name,
+      host: server.host,
+      username: server.username,
+    }),
+    headers: { 'Auto-Submitted': 'auto-generated' },
+  };
+}
+
+/** Runs the connection test of one mail server; never throws for a server's failure. */
+export async function runConnectionTest(
+  deps: ConnectionTestDeps,
+  server: MailServerRuntime,
+  options: ConnectionTestOptions = {},
+): Promise<TestResult> {
+  const steps: TestStep[] = [];
+  const pass = (name: MailStep, key: string, params: StepText['params']) =>
+    steps.push({ name, ok: true, detail: { key, params } });
+  const { host, port, security } = server;
+  const observer: SessionObserver = {
+    connected(info) {
+      pass('connect', 'connected', { host, address: info.address, port });
+      if (security === 'none') pass('tls', 'plain', { host });
+    },
+    secured(info) {
+      pass('tls', security === 'tls' ? 'tls' : 'starttls', {
+        host,
+        protocol: info.protocol,
+        cipher: info.cipher,
+      });
+    },
+    greeted(info) {
+      pass('greeting', 'greeting', {
+        greeting: info.greeting,
+        capabilities: info.capabilities.join(' '),
+        mechanisms: info.mechanisms.join(' ') || '-',
+      });
+    },
+  };
+  // The failed step's words are the error's, put into words by the caller.
+  const stop = (failure: TestFailure): TestResult => {
+    steps.push({ name: failure.step, ok: false, detail: { key: 'failed', params: {} } });
+    return { ok: false, steps, error: failure };
+  };
+  const run = new TestRun(deps, server, options, pass);
+  try {
+    await run.preamble(observer);
+  } catch (error) {
+    run.close();
+    return stop(failureOf(error, 'connect', steps));
+  }
+  let token: AccessTokenView | undefined;
+  try {
+    token = await run.token();
+  } catch (error) {
+    run.close();
+    return stop(failureOf(error, 'token', steps));
+  }
+  try {
+    await run.authenticate(token);
+  } catch (error) {
+    run.close();
+    return stop(failureOf(error, 'authentication', steps));
+  }
+  try {
+    await run.finish();
+  } catch (error) {
+    return stop(failureOf(error, server.protocol === 'smtp' ? 'send' : 'folder', steps));
+  } finally {
+    run.close();
+  }
+  return { ok: true, steps };
+}
+
+/** The protocol-specific parts of one test run, and the sessions it holds. */
+class TestRun {
+  readonly #deps: ConnectionTestDeps;
+  readonly #server: MailServerRuntime;
+  readonly #options: ConnectionTestOptions;
+  readonly #pass: (name: MailStep, key: string, params: StepText['params']) => void;
+  #greeting: GreetingInfo | undefined;
+  #pop3: Pop3Connection | undefined;
+  #smtp: SmtpSession | undefined;
+  #imap: ImapSession | undefined;
+
+  constructor(
+    deps: ConnectionTestDeps,
+    server: MailServerRuntime,
+    options: ConnectionTestOptions,
+    pass: (name: MailStep, key: string, params: StepText['params']) => void,
+  ) {
+    this.#deps = deps;
+    this.#server = server;
+    this.#options = options;
+    this.#pass = pass;
+  }
+
+  /** Connect, TLS, greeting and capabilities: everything before a secret is sent. */
+  async preamble(observer: SessionObserver): Promise<void> {
+    const target = this.#deps.mail.target(this.#server);
+    switch (this.#server.protocol) {
+      case 'imap':
+        // imapflow cannot stop before authenticating and go on later: the probe is a
+        // connection of its own, and authentication opens another.
+        this.#greeting = await probeImap(target, observer);
+        if (this.#server.credentials.method === 'oauth2') {
+          imapMechanismCheck(target, this.#greeting, this.#server.saslMechanism ?? undefined);
+        }
+        return;
+      case 'pop3':
+        this.#pop3 = await connectPop3(target, observer);
+        this.#greeting = this.#pop3.greeting;
+        return;
+      case 'smtp':
+        this.#smtp = await SmtpSession.open(target, observer);
+        this.#greeting = this.#smtp.greeting;
+        return;
+    }
+  }
+
+  async token(): Promise<AccessTokenView | undefined> {
+    const { credentials, username } = this.#server;
+    if (credentials.method === 'password') {
+      this.#pass('token', 'password', { username });
+      return undefined;
+    }
+    const token = await this.#deps.tokens.getAccessToken(credentials.connectionId);
+    const delegated = token.account.toLowerCase() !== username.toLowerCase();
+    this.#pass('token', delegated ? 'token_delegated' : 'token', {
+      account: token.account,
+      username,
+      expiresAt: token.expiresAt ?? '-',
+    });
+    return token;
+  }
+
+  async authenticate(token: AccessTokenView | undefined): Promise<void> {
+    const server = this.#server;
+    const target = this.#deps.mail.target(server);
+    let attempts = 0;
+    const { value: mechanism, refreshed } = await this.#deps.mail.authenticate(
+      server,
+      async (login) => {
+        attempts += 1;
+        // The first attempt logs in on the connection the preamble opened (POP3 and SMTP
+        // stay in their authorization state); a retry needs a connection of its own.
+        switch (server.protocol) {
+          case 'imap': {
+            this.#imap?.client.close();
+            this.#imap = await openImap(target, login);
+            return this.#imap.mechanism ?? 'PASSWORD';
+          }
+          case 'pop3': {
+            if (attempts > 1 || !this.#pop3) {
+              this.#pop3?.session.close();
+              this.#pop3 = await connectPop3(target);
+            }
+            return loginPop3(this.#pop3.session, login);
+          }
+          case 'smtp': {
+            if (attempts > 1 || !this.#smtp) {
+              this.#smtp?.quit();
+              this.#smtp = await SmtpSession.open(target);
+            }
+            return this.#smtp.login(login);
+          }
+        }
+      },
+      token ? { firstToken: token } : {},
+    );
+    this.#pass('authentication', refreshed ? 'authenticated_after_refresh' : 'authenticated', {
+      username: server.username,
+      mechanism,
+    });
+  }
+
+  /** Open the folder (IMAP EXAMINE, POP3 STAT) or send the test message (SMTP). */
+  async finish(): Promise<void> {
+    const server = this.#server;
+    if (this.#imap) {
+      const folder = server.folder ?? 'INBOX';
+      const count = await examineFolder(this.#imap, folder);
+      this.#pass('folder', 'folder', { folder, count });
+      await this.#imap.client.logout().catch(() => undefined);
+      this.#imap = undefined;
+      return;
+    }
+    if (this.#pop3) {
+      const { count, size } = await this.#pop3.session.stat().catch((error: unknown) => {
+        throw new MailError('folder_failed', 'folder', 'pop3', (error as Error).message, {
+          cause: error,
+        });
+      });
+      this.#pass('folder', 'mailbox', { count, size });
+      await this.#pop3.session.quit().catch(() => undefined);
+      this.#pop3 = undefined;
+      return;
+    }
+    const message = this.#options.message;
+    if (!this.#smtp || !message) return;
+    const sent = await this.#smtp.send(message);
+    this.#pass('send', 'sent', { to: message.to.join(', '), response: sent.response });
+  }
+
+  close(): void {
+    this.#imap?.client.close();
+    this.#pop3?.session.close();
+    this.#smtp?.quit();
+    this.#imap = undefined;
+    this.#pop3 = undefined;
+    this.#smtp = undefined;
+  }
+}
+
+/** A thrown error as the run's failure; `fallback` is the step when the error names none. */
+function failureOf(error: unknown, fallback: MailStep, steps: readonly TestStep[]): TestFailure {
+  if (error instanceof MailError) {
+    // A step that already passed (a retry's new connection failing) is reported as the step
+    // being run.
+    const step = steps.some((s) => s.name === error.step && s.ok) ? fallback : error.step;
+    return {
+      step,
+      code: error.code,
+      catalog: 'mail',
+      params: { detail: error.message },
+      ...(error.remedy ? { remedy: error.remedy } : {}),
+      ...(error.serverText ? { serverResponse: error.serverText } : {}),
+      ...(error.challenge ? { challenge: error.challenge } : {}),
+    };
+  }
+  if (isOutlinkError(error)) {
+    return {
+      step: fallback,
+      code: error.code,
+      catalog: 'errors',
+      params: { ...error.params },
+    };
+  }
+  return {
+    step: fallback,
+    code: 'protocol_error',
+    catalog: 'mail',
+    params: { detail: error instanceof Error ? error.message : String(error) },
+  };
+}
