@@ -15,11 +15,13 @@ export interface StaticAsset {
 export const STATIC_PREFIX = '/static/';
 
 const JS = 'text/javascript; charset=utf-8';
-/** The entry module, the two modules it imports, and the stylesheet. */
+/** The entry module, the modules it imports, and the stylesheet. */
 const FILES: readonly (readonly [string, string])[] = [
   ['app.js', JS],
   ['common.js', JS],
   ['link-dialog.js', JS],
+  ['mail-servers.js', JS],
+  ['mail-server-dialog.js', JS],
   ['app.css', 'text/css; charset=utf-8'],
 ];
 

@@ -59,9 +59,12 @@ ${options.help ? html`<p class="help" id="${helpId}">${options.help}</p>` : ''}
 </div>`;
 }
 
-/** The banner that explains why nothing can be configured while the base URL is http://. */
-export function httpsBanner(ctx: PageContext, baseUrl: string): Html {
-  return html`<div class="banner banner-error" role="alert" id="https-banner" data-testid="https-banner">
+/**
+ * The banner that explains why nothing can be configured while the base URL is http://.
+ * A page shows it and so does its link dialog: each copy needs an id of its own.
+ */
+export function httpsBanner(ctx: PageContext, baseUrl: string, id = 'https-banner'): Html {
+  return html`<div class="banner banner-error" role="alert" id="${id}" data-testid="https-banner">
 <p><strong><span aria-hidden="true">✕ </span>${ctx.t('https.title')}</strong></p>
 <p>${ctx.t('https.body', { baseUrl })}</p>
 <p>${ctx.t('https.remedy')}</p>

@@ -77,11 +77,22 @@ function formattersOf(locale: Locale): Formatters {
   return found;
 }
 
-/** The largest unit that fits `seconds`, rounded: 5400 s → [2, 'hour']. */
+/**
+ * The largest unit that fits `seconds`, rounded: 5400 s → [2, 'hour']. A count that rounds
+ * up to a whole larger unit is said in that unit: 3599 s → [1, 'hour'], not 60 minutes
+ * (a token refreshed a moment ago would otherwise read "in 60 minutes" beside "in 1 hour").
+ */
 export function relativeParts(seconds: number): [number, Intl.RelativeTimeFormatUnit] {
   const size = Math.abs(seconds);
-  for (const [unit, length] of UNITS) {
-    if (size >= length || unit === 'second') return [Math.round(seconds / length), unit];
+  const sign = seconds < 0 ? -1 : 1;
+  for (const [i, [unit, length]] of UNITS.entries()) {
+    if (size < length && unit !== 'second') continue;
+    const count = Math.round(size / length);
+    const larger = UNITS[i - 1];
+    if (larger && count * length >= larger[1]) {
+      return [sign * Math.round(size / larger[1]), larger[0]];
+    }
+    return [sign * count, unit];
   }
   return [seconds, 'second'];
 }

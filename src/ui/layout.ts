@@ -5,6 +5,7 @@ import { Locales } from './i18n/i18n.js';
 /** Sections of the administration the navigation offers; later features add theirs here. */
 export const NAV = [
   { id: 'applinks', href: '/admin/applinks', label: 'nav.applinks' },
+  { id: 'mail-servers', href: '/admin/mail-servers', label: 'nav.mailServers' },
   { id: 'api-tokens', href: '/admin/api-tokens', label: 'nav.apiTokens' },
   { id: 'events', href: '/admin/events', label: 'nav.events' },
 ] as const;

@@ -85,6 +85,12 @@ export interface AuthorizationServer {
    * to at the client (`?code=…&state=…&iss=…`, or `?error=…`) without fetching it.
    */
   login(authorizationUrl: string | URL, options: LoginOptions): Promise<URL>;
+  /**
+   * Re-registers a client with a new secret, as an administrator rotating (or a provider
+   * expiring) it would: the old secret answers `invalid_client` from the next request on,
+   * while the client's grants and refresh tokens stay valid for the new one.
+   */
+  setClientSecret(clientId: string, clientSecret: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -158,17 +164,17 @@ export async function startAuthorizationServer(
       ? options.clients({ issuer, endpoints })
       : (options.clients ?? []);
 
+  // Clients live in the adapter's Client model, where dynamic registration keeps them (and
+  // not in the static `clients` setting, which the library caches for good), so that
+  // `setClientSecret` can re-register one while the server runs.
+  const adapter = createMemoryAdapter();
+  const registered = new Map(clients.map((c) => [c.clientId, clientMetadata(c)]));
+  const clientModel = adapter('Client');
+  for (const [id, metadata] of registered) await clientModel.upsert(id, metadata);
+
   const provider = new Provider(issuer, {
-    clients: clients.map((c) => ({
-      client_id: c.clientId,
-      client_secret: c.clientSecret,
-      redirect_uris: [...c.redirectUris],
-      grant_types: [...(c.grantTypes ?? ['authorization_code', 'refresh_token'])],
-      response_types: ['code'],
-      token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_post',
-    })),
     // Given explicitly: the library's defaults print development-only warnings.
-    adapter: createMemoryAdapter(),
+    adapter,
     jwks: { keys: [rsaSigningKey()] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: CLAIMS,
@@ -262,6 +268,13 @@ export async function startAuthorizationServer(
             ?.password ??
           DEFAULT_ACCOUNT_PASSWORD,
       }),
+    async setClientSecret(clientId, clientSecret) {
+      const metadata = registered.get(clientId);
+      if (!metadata) throw new Error(`no client "${clientId}" is registered`);
+      const next = { ...metadata, client_secret: clientSecret };
+      registered.set(clientId, next);
+      await clientModel.upsert(clientId, next);
+    },
     async close() {
       handler = undefined;
       server.closeAllConnections();
@@ -273,6 +286,18 @@ export async function startAuthorizationServer(
 
 interface ClientRef {
   readonly clientId: string;
+}
+
+/** A peer client as RFC 7591 registration metadata, the form the Client model stores. */
+function clientMetadata(c: PeerClient): Payload {
+  return {
+    client_id: c.clientId,
+    client_secret: c.clientSecret,
+    redirect_uris: [...c.redirectUris],
+    grant_types: [...(c.grantTypes ?? ['authorization_code', 'refresh_token'])],
+    response_types: ['code'],
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_post',
+  };
 }
 
 type ResolvedAccount = PeerAccount & { readonly sub: string; readonly password: string };
@@ -368,7 +393,8 @@ function page(details: InteractionDetails, error?: string): string {
 }
 
 function layout(prompt: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test authorization server</title></head><body><main data-prompt="${escapeHtml(prompt)}">${body}</main></body></html>`;
+  // The empty icon spares browser tests a /favicon.ico 404 in their console.
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Test authorization server</title></head><body><main data-prompt="${escapeHtml(prompt)}">${body}</main></body></html>`;
 }
 
 function sendPage(res: ServerResponse, html: string): void {

@@ -3,6 +3,8 @@ import type { Services } from '../../compose.js';
 import { isOutlinkError } from '../../domain/errors.js';
 import { isIpLiteralHost } from '../../domain/link.js';
 import { decodeEventCursor, EventTypes } from '../../services/events.js';
+import type { LinkView } from '../../services/links.js';
+import type { MailServerView } from '../../services/mail-servers.js';
 import { assetUrls, loadAssets } from '../../ui/assets.js';
 import { type PageContext, type PageUser, pageContext } from '../../ui/context.js';
 import type { Html } from '../../ui/html.js';
@@ -14,6 +16,8 @@ import { linkDetailPage } from '../../ui/pages/link-detail.js';
 import type { LinkDialogSettings } from '../../ui/pages/link-dialog.js';
 import { linksListPage } from '../../ui/pages/links-list.js';
 import { loginPage, safeNext } from '../../ui/pages/login.js';
+import type { MailServerLinkChoice } from '../../ui/pages/mail-server-dialog.js';
+import { mailServersPage } from '../../ui/pages/mail-servers.js';
 import { presentConnection } from '../../ui/presenters.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import { uiStaticRoutes } from './ui-static.js';
@@ -153,12 +157,40 @@ export function uiRoutes(app: FastifyInstance, services: Services): void {
       const connections = (await services.connections.list(id)).map((c) =>
         presentConnection(ctx.locale, c),
       );
-      const { items: events } = await services.events.list({ linkId: id, limit: 10 });
-      return linkDetailPage(ctx, { link, connections, events, settings });
+      const [{ items: events }, servers] = await Promise.all([
+        services.events.list({ linkId: id, limit: 10 }),
+        allMailServers(services),
+      ]);
+      return linkDetailPage(ctx, {
+        link,
+        connections,
+        events,
+        settings,
+        consumers: consumersOf(servers, id),
+      });
     } catch (error) {
       if (isOutlinkError(error) && error.code === 'link_not_found') return notFound(ctx, reply);
       throw error;
     }
+  });
+
+  page('/admin/mail-servers', async (ctx, req) => {
+    const cursor = query(req, 'cursor');
+    // A stale or hand-typed cursor shows the first page rather than a JSON error.
+    const [list, links] = await Promise.all([
+      services.mailServers.list({ limit: PAGE_SIZE, cursor }).catch((error: unknown) => {
+        if (cursor && isOutlinkError(error) && error.code === 'field_invalid') {
+          return services.mailServers.list({ limit: PAGE_SIZE });
+        }
+        throw error;
+      }),
+      allLinks(services),
+    ]);
+    return mailServersPage(ctx, {
+      servers: list.items,
+      nextCursor: list.nextCursor,
+      links: links.map(linkChoice),
+    });
   });
 
   page('/admin/api-tokens', async (ctx) => {
@@ -186,6 +218,55 @@ export function uiRoutes(app: FastifyInstance, services: Services): void {
   });
 
   page('/admin/account', async (ctx) => accountPage(ctx));
+}
+
+/** Every link (up to 2000), for the mail server dialog's link and connection pickers. */
+async function allLinks(services: Services): Promise<LinkView[]> {
+  const links: LinkView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await services.links.list({ limit: 200, cursor });
+    links.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && links.length < 2000);
+  return links;
+}
+
+function linkChoice(link: LinkView): MailServerLinkChoice {
+  return {
+    id: link.id,
+    name: link.name,
+    provider: link.provider,
+    connections: link.connections.map((c) => ({ id: c.id, account: c.account, status: c.status })),
+  };
+}
+
+/** Every mail server (up to 2000), for naming each connection's consumers. */
+async function allMailServers(services: Services): Promise<MailServerView[]> {
+  const servers: MailServerView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await services.mailServers.list({ limit: 200, cursor });
+    servers.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && servers.length < 2000);
+  return servers;
+}
+
+/** The mail servers that log in with each connection of the link `linkId`. */
+function consumersOf(
+  servers: readonly MailServerView[],
+  linkId: string,
+): Map<string, { id: string; name: string }[]> {
+  const byConnection = new Map<string, { id: string; name: string }[]>();
+  for (const s of servers) {
+    const auth = s.authentication;
+    if (auth.method !== 'oauth2' || auth.linkId !== linkId) continue;
+    const list = byConnection.get(auth.connectionId) ?? [];
+    list.push({ id: s.id, name: s.name });
+    byConnection.set(auth.connectionId, list);
+  }
+  return byConnection;
 }
 
 /** Every link's id and name, for pickers and for naming links in tables. */

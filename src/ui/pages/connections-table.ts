@@ -2,6 +2,7 @@ import { cell, statusBadge, timeTag } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
 import type { PresentedConnection } from '../presenters.js';
+import { mailServerAnchor } from './mail-servers.js';
 
 /** Scopes the identity step adds to every authorization; not "extra" grants worth flagging. */
 const IDENTITY_SCOPES = new Set(['openid', 'email', 'profile']);
@@ -13,7 +14,12 @@ const IDENTITY_SCOPES = new Set(['openid', 'email', 'profile']);
 export function connectionsTable(
   ctx: PageContext,
   connections: readonly PresentedConnection[],
-  options: { requestedScopes: readonly string[]; actionsEnabled: boolean },
+  options: {
+    requestedScopes: readonly string[];
+    actionsEnabled: boolean;
+    /** The mail servers that log in with each connection (by connection id). */
+    consumers?: ReadonlyMap<string, readonly { id: string; name: string }[]>;
+  },
 ): Html {
   const { t } = ctx;
   if (connections.length === 0) {
@@ -29,7 +35,13 @@ export function connectionsTable(
   )}<th scope="col"><span class="visually-hidden">${col('actions')}</span></th></tr></thead>
 <tbody>${connections.map(
     (c) => html`<tr data-connection-id="${c.id}" data-testid="connection-row">
-${cell(col('account'), html`<span class="strong" data-testid="connection-account">${c.account}</span>`)}
+${cell(
+  col('account'),
+  html`<span class="strong" data-testid="connection-account">${c.account}</span>${usedBy(
+    ctx,
+    options.consumers?.get(c.id) ?? [],
+  )}`,
+)}
 ${cell(col('status'), statusBadge(ctx, c.status), { 'data-testid': 'connection-status' })}
 ${cell(col('expires'), timeTag(ctx, c.expiresAt, 'relative'))}
 ${cell(col('lastRefresh'), timeTag(ctx, c.lastRefreshedAt, 'relative'))}
@@ -83,6 +95,20 @@ ${
     'relative',
   )} · <code>${e.code}</code></p>
 </div>`;
+}
+
+/**
+ * The mail servers that log in with this connection (its consumers), each linking to its row:
+ * removing the connection is refused while they use it.
+ */
+function usedBy(ctx: PageContext, servers: readonly { id: string; name: string }[]): Html {
+  if (servers.length === 0) return html``;
+  return html`<div class="used-by small" data-testid="connection-used-by"><span class="muted">${ctx.t(
+    'mailServers.usedBy',
+  )}</span> ${servers.map(
+    (s, i) =>
+      html`${i > 0 ? ', ' : ''}<a href="/admin/mail-servers#${mailServerAnchor(s.id)}" data-testid="used-by-mail-server">${s.name}</a>`,
+  )}</div>`;
 }
 
 function actions(ctx: PageContext, c: PresentedConnection, enabled: boolean): Html {

@@ -18,6 +18,8 @@ export function linkDetailPage(
     connections: readonly PresentedConnection[];
     events: readonly EventView[];
     settings: LinkDialogSettings;
+    /** The mail servers that log in with each connection (by connection id). */
+    consumers?: ReadonlyMap<string, readonly { id: string; name: string }[]>;
   },
 ): Html {
   const { t } = ctx;
@@ -48,7 +50,11 @@ ${secure ? '' : httpsBanner(ctx, settings.baseUrl)}
 <h2 id="connections-title">${t('detail.connections')}</h2>
 <p class="help">${t('detail.connectionsHelp')}</p>
 ${linkFault(ctx, data.connections)}
-${connectionsTable(ctx, data.connections, { requestedScopes: link.scopes, actionsEnabled: secure })}
+${connectionsTable(ctx, data.connections, {
+  requestedScopes: link.scopes,
+  actionsEnabled: secure,
+  consumers: data.consumers ?? new Map(),
+})}
 </section>
 <section aria-labelledby="config-title" class="section">
 <h2 id="config-title">${t('detail.configuration')}</h2>

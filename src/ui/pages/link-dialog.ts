@@ -54,7 +54,7 @@ export function linkDialog(
 <button type="button" class="dialog-close" data-close aria-label="${t('close')}" data-testid="link-dialog-close">×</button>
 </div>
 <div class="dialog-body">
-${blocked ? httpsBanner(ctx, settings.baseUrl) : ''}
+${blocked ? httpsBanner(ctx, settings.baseUrl, 'link-dialog-https-banner') : ''}
 ${editing ? '' : steps(ctx)}
 ${formError('link-form-error')}
 <fieldset class="plain" id="link-fieldset"${blocked ? html` disabled` : ''}>

@@ -20,6 +20,7 @@ import {
   strings,
 } from './common.js';
 import { wireLinkDialog } from './link-dialog.js';
+import { returnToMailServerDraft, wireMailServers } from './mail-servers.js';
 
 function wireCommon() {
   document.addEventListener('click', (event) => {
@@ -190,7 +191,11 @@ function start() {
   if (page === 'login') wireLogin();
   if (page === 'account') wireAccount();
   if (page === 'api-tokens') wireApiTokens();
-  if (page === 'link-detail') wireLinkDetail();
+  if (page === 'link-detail') {
+    returnToMailServerDraft($('#link-detail').dataset.linkId);
+    wireLinkDetail();
+  }
+  if (page === 'mail-servers') wireMailServers();
   if ($('#link-dialog')) wireLinkDialog();
 }
 
