@@ -22,6 +22,7 @@ import type { Discover } from '../oauth/discovery.js';
 import { presetFor } from '../providers/registry.js';
 import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
+import { pageByName } from '../store/name-page.js';
 import type { Database, LinksTable } from '../store/schema.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
@@ -364,35 +365,12 @@ export function createLinkService(deps: {
     },
 
     async list({ limit, cursor }) {
-      let q = db
-        .selectFrom('links')
-        .selectAll()
-        .orderBy('name_key')
-        .orderBy('id')
-        .limit(limit + 1);
-      const after = cursor ? decodeCursor(cursor) : undefined;
-      if (cursor && !after) {
-        throw new OutlinkError(
-          'field_invalid',
-          { field: 'cursor', problem: 'not a cursor this server issued' },
-          { details: { field: 'cursor' } },
-        );
-      }
-      if (after) {
-        q = q.where((eb) =>
-          eb.or([
-            eb('name_key', '>', after.key),
-            eb.and([eb('name_key', '=', after.key), eb('id', '>', after.id)]),
-          ]),
-        );
-      }
-      const rows = await q.execute();
-      const page = rows.slice(0, limit);
-      const items = await present(page);
-      const last = page.at(-1);
-      return rows.length > limit && last
-        ? { items, nextCursor: encodeCursor(last.name_key, last.id) }
-        : { items };
+      const { rows, nextCursor } = await pageByName(db.selectFrom('links').selectAll(), {
+        limit,
+        cursor,
+      });
+      const items = await present(rows);
+      return nextCursor ? { items, nextCursor } : { items };
     },
 
     async clientSecret(id) {
@@ -447,20 +425,4 @@ function toView(row: Selectable<LinksTable>, baseUrl: URL): Omit<LinkView, 'conn
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-function encodeCursor(key: string, id: string): string {
-  return Buffer.from(JSON.stringify([key, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { key: string; id: string } | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') {
-      return { key: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through: not a cursor we issued
-  }
-  return undefined;
 }

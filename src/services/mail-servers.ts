@@ -33,6 +33,7 @@ import type { MailCredentials, MailServerRuntime } from '../mail/runtime.js';
 import type { SaslMechanism } from '../mail/sasl.js';
 import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
+import { pageByName } from '../store/name-page.js';
 import type { Database, MailServersTable } from '../store/schema.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { Locale } from '../ui/i18n/i18n.js';
@@ -275,29 +276,12 @@ export function createMailServerService(deps: {
 
   const service: MailServerService = {
     async list({ limit, cursor }) {
-      let q = db
-        .selectFrom('mail_servers')
-        .selectAll()
-        .orderBy('name_key')
-        .orderBy('id')
-        .limit(limit + 1);
-      const after = cursor ? decodeCursor(cursor) : undefined;
-      if (cursor && !after) throw fieldInvalid('cursor', 'not a cursor this server issued');
-      if (after) {
-        q = q.where((eb) =>
-          eb.or([
-            eb('name_key', '>', after.key),
-            eb.and([eb('name_key', '=', after.key), eb('id', '>', after.id)]),
-          ]),
-        );
-      }
-      const rows = await q.execute();
-      const page = rows.slice(0, limit);
-      const items = await present(page);
-      const last = page.at(-1);
-      return rows.length > limit && last
-        ? { items, nextCursor: encodeCursor(last.name_key, last.id) }
-        : { items };
+      const { rows, nextCursor } = await pageByName(db.selectFrom('mail_servers').selectAll(), {
+        limit,
+        cursor,
+      });
+      const items = await present(rows);
+      return nextCursor ? { items, nextCursor } : { items };
     },
 
     async get(id) {
@@ -505,20 +489,4 @@ function nameTakenError(name: string): OutlinkError {
 
 function nameKey(name: string): string {
   return name.trim().toLowerCase();
-}
-
-function encodeCursor(key: string, id: string): string {
-  return Buffer.from(JSON.stringify([key, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { key: string; id: string } | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') {
-      return { key: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through: not a cursor we issued
-  }
-  return undefined;
 }
