@@ -74,7 +74,7 @@ function openPool(url: string, options: StoreOptions): pg.Pool {
 }
 
 function openSqlite(file: string): SQLite.Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const database = new SQLite(file);
   // WAL lets readers run beside the one writer; busy_timeout makes a second process wait
   // for the write lock instead of failing at once with SQLITE_BUSY.
