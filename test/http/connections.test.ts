@@ -151,6 +151,27 @@ for (const dialect of Dialects) {
       );
     });
 
+    it('refreshes once for a consumer whose server rejected the token (x-rejected-token)', async () => {
+      const url = `/api/v1/connections/${aliceSingle}/token`;
+      const admin = await world.outlink.adminHeaders();
+      const first = (await get(url)).json() as TokenJson;
+      const calls = world.proxy.count(world.tokenPath);
+      const again = await get(url, { ...admin, 'x-rejected-token': first.accessToken });
+      assert.equal(again.statusCode, 200, again.body);
+      const renewed = again.json() as TokenJson;
+      assert.notEqual(renewed.accessToken, first.accessToken);
+      assert.equal(world.proxy.count(world.tokenPath), calls + 1);
+      // A second consumer reporting the same old token gets the new one: no second refresh.
+      const late = await get(`/api/v1/links/${single.id}/token`, {
+        ...admin,
+        'x-rejected-token': first.accessToken,
+      });
+      assert.equal((late.json() as TokenJson).accessToken, renewed.accessToken);
+      assert.equal(world.proxy.count(world.tokenPath), calls + 1);
+      // The rejected token never reaches a log line.
+      assert.ok(world.outlink.logLines.every((line) => !line.includes(first.accessToken)));
+    });
+
     it('selects the account of a link with several, and says which exist when none is named', async () => {
       const error = await refused(
         await get(`/api/v1/links/${pair.id}/token`),

@@ -44,6 +44,22 @@ const TokenResponse = Type.Object({
   account: Type.String(),
 });
 
+/**
+ * A consumer whose server refused the token it was given sends that token back here; Outlink
+ * then refreshes once, unless a newer token is already stored (DESIGN §7). A header, not a
+ * query parameter, so the token never lands in an access log.
+ */
+export const REJECTED_TOKEN_HEADER = 'x-rejected-token';
+
+const TokenHeaders = Type.Object({
+  [REJECTED_TOKEN_HEADER]: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+});
+
+const rejectedOf = (req: FastifyRequest) => {
+  const value = req.headers[REJECTED_TOKEN_HEADER];
+  return typeof value === 'string' ? { rejectedToken: value } : {};
+};
+
 const errors = (...codes: (404 | 409 | 503)[]) =>
   Object.fromEntries(codes.map((c) => [c, Type.Ref(ErrorResponse)]));
 
@@ -127,13 +143,17 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['tokens'],
       summary: 'A valid access token for the connection (admin, or token:read for it or its link)',
       params: IdParams,
+      headers: TokenHeaders,
       response: { 200: TokenResponse, ...authErrors, ...errors(404, 409, 503) },
     },
     handler: async (req, reply) => {
       const connection = await connections.get(req.params.id);
       assertMayRead(actorOf(req), connection);
       reply.header('cache-control', 'no-store');
-      const { connectionId: _, ...token } = await tokens.getAccessToken(connection.id);
+      const { connectionId: _, ...token } = await tokens.getAccessToken(
+        connection.id,
+        rejectedOf(req),
+      );
       return token;
     },
   });
@@ -144,6 +164,7 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['tokens'],
       summary: "A valid access token for the link's only connection, or the named account's",
       params: IdParams,
+      headers: TokenHeaders,
       querystring: Type.Object(
         { account: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })) },
         { additionalProperties: false },
@@ -168,7 +189,10 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       );
       assertMayRead(actor, connection);
       reply.header('cache-control', 'no-store');
-      const { connectionId: _, ...token } = await tokens.getAccessToken(connection.id);
+      const { connectionId: _, ...token } = await tokens.getAccessToken(
+        connection.id,
+        rejectedOf(req),
+      );
       return token;
     },
   });
