@@ -9,7 +9,7 @@ import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { callbackSuffix, redirectUrlFor } from '../domain/link.js';
 import { presetFor } from '../providers/registry.js';
-import type { ProviderId } from '../providers/types.js';
+import type { ProviderId, ProviderPreset } from '../providers/types.js';
 import type { EventService } from '../services/events.js';
 import { clientSecretAad } from '../services/links.js';
 import type { Database } from '../store/schema.js';
@@ -271,7 +271,13 @@ export function createAuthorizationFlows(deps: {
         const sentIss = parameters.get('iss') ?? undefined;
         if (link.iss_required && sentIss === undefined) fail('iss_missing');
         const callbackParameters = validateCallback(oauthLink, parameters, state, sentIss);
-        const tokens = await exchange(oauthLink, callbackParameters, flow, sentIss);
+        const tokens = await exchange(
+          oauthLink,
+          callbackParameters,
+          flow,
+          sentIss,
+          presetFor(link.provider as ProviderId).idTokenIssuer,
+        );
         const preset = presetFor(link.provider as ProviderId);
         if (preset.refreshTokenRequired && !tokens.refreshToken) fail('refresh_token_missing');
         const claims = tokens.idTokenClaims ?? {};
@@ -437,6 +443,7 @@ export function createAuthorizationFlows(deps: {
     callbackParameters: URLSearchParams,
     flow: { id: string; code_verifier_enc: string; nonce: string | null; redirect_uri: string },
     sentIss: string | undefined,
+    idTokenIssuer: ProviderPreset['idTokenIssuer'],
   ): Promise<TokenSet> {
     if (!callbackParameters.get('code')) fail('code_missing');
     try {
@@ -452,6 +459,7 @@ export function createAuthorizationFlows(deps: {
           ),
           nonce: flow.nonce ?? undefined,
           issuer: link.issuer ?? sentIss,
+          idTokenIssuer,
         },
       );
     } catch (error) {

@@ -137,6 +137,8 @@ export async function authorizationCodeGrant(
     readonly codeVerifier: string;
     readonly nonce: string | undefined;
     readonly issuer: string | undefined;
+    /** The provider's rule for the issuer of its ID tokens (see `ProviderPreset`). */
+    readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
   },
 ): Promise<TokenSet> {
   const client = clientOf(link);
@@ -154,7 +156,10 @@ export async function authorizationCodeGrant(
     // With no issuer on record (a custom provider without discovery, Microsoft's `common`
     // tenant whose ID tokens name the user's tenant), the ID token's own `iss` is taken:
     // it arrived over TLS straight from the token endpoint (OpenID Connect Core §3.1.3.7).
-    const issuer = input.issuer ?? link.issuer ?? (await peekIdTokenIssuer(response));
+    const issuer =
+      input.issuer ??
+      link.issuer ??
+      expectedIdTokenIssuer(await peekIdTokenClaims(response), input.idTokenIssuer);
     const as = authorizationServerOf(link, issuer);
     const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
       expectedNonce: input.nonce ?? oauth.expectNoNonce,
@@ -165,18 +170,32 @@ export async function authorizationCodeGrant(
   }
 }
 
-async function peekIdTokenIssuer(response: Response): Promise<string | undefined> {
+async function peekIdTokenClaims(response: Response): Promise<Record<string, unknown> | undefined> {
   try {
     const body = (await response.clone().json()) as { id_token?: unknown };
     if (typeof body.id_token !== 'string') return undefined;
     const payload = body.id_token.split('.')[1] ?? '';
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-      iss?: unknown;
-    };
-    return typeof claims.iss === 'string' ? claims.iss : undefined;
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null
+      ? (claims as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The issuer to hold an unvalidated ID token to when none is on record: the provider's rule
+ * when it has one (a token failing it then fails oauth4webapi's `iss` check), else the
+ * token's own `iss`.
+ */
+export function expectedIdTokenIssuer(
+  claims: Readonly<Record<string, unknown>> | undefined,
+  rule?: (claims: Readonly<Record<string, unknown>>) => string | undefined,
+): string | undefined {
+  if (!claims) return undefined;
+  if (rule) return rule(claims) ?? 'urn:outlink:no-issuer-for-this-token';
+  return typeof claims.iss === 'string' ? claims.iss : undefined;
 }
 
 function toTokenSet(clock: Clock, result: oauth.TokenEndpointResponse): TokenSet {

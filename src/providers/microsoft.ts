@@ -33,6 +33,9 @@ export const microsoft: ProviderPreset = Object.freeze({
   requiredScopes: Object.freeze(['offline_access']),
   authorizationParams: Object.freeze({}),
   identityScopes: Object.freeze(['openid', 'email', 'profile']),
+  // `common` and `organizations` ID tokens are issued by the user's own tenant: the issuer
+  // must be the v2.0 issuer of the tenant the token itself names in `tid`.
+  idTokenIssuer: microsoftIdTokenIssuer,
   refreshTokenRequired: true,
   options: Object.freeze(['tenant', 'cloud'] as const),
 });
@@ -46,4 +49,20 @@ export function adjustMicrosoftScope(scope: string, cloud: MicrosoftCloud): stri
     if (scope.startsWith(host)) return MICROSOFT_SCOPE_HOSTS[cloud] + scope.slice(host.length);
   }
   return scope;
+}
+
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `https://login.microsoftonline.com/<tid>/v2.0` for an ID token whose `tid` is a tenant id;
+ * undefined otherwise, so a token without a tenant matches no issuer.
+ * @see https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
+ */
+export function microsoftIdTokenIssuer(
+  claims: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const tid = claims.tid;
+  return typeof tid === 'string' && TENANT_ID.test(tid)
+    ? `https://login.microsoftonline.com/${tid.toLowerCase()}/v2.0`
+    : undefined;
 }

@@ -23,6 +23,11 @@ export interface ProviderPreset {
   readonly authorizationParams?: Readonly<Record<string, string>>;
   /** Scopes requested only to learn which account signed in. */
   readonly identityScopes?: readonly string[];
+  /**
+   * The issuer an ID token of this provider must name, derived from its claims, where the
+   * provider has no single issuer (Microsoft's multi-tenant endpoints: one per tenant).
+   */
+  readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
   readonly refreshTokenRequired: boolean;
   readonly options: readonly ('tenant' | 'cloud')[];
 }

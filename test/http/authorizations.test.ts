@@ -504,6 +504,26 @@ for (const dialect of Dialects) {
       assert.deepEqual(await connectionRows(world), before);
     });
 
+    it('holds a Microsoft ID token to its own tenant’s issuer: one without a tenant fails id_token_invalid', async () => {
+      const link = await createLink(world, { issuer: undefined });
+      // Microsoft's preset rules on the test server's endpoints (the row is edited, since
+      // Microsoft's are fixed); like Microsoft, the answer carries no `iss`.
+      await world.outlink.services.store.db
+        .updateTable('links')
+        .set({ provider: 'microsoft', tenant: 'common', cloud: 'global' })
+        .where('id', '=', link.id)
+        .execute();
+      const started = await startFlow(world, link.id);
+      const url = new URL(await world.as.login(started.authorizationUrl, { email: ALICE }));
+      url.searchParams.delete('iss');
+      const before = await connectionRows(world);
+      const page = await callback(world, url);
+      assert.equal(page.statusCode, 400, page.body);
+      assert.equal(pageCode(page.body), 'id_token_invalid');
+      assert.equal((await getFlow(world, started.flowId)).error?.code, 'id_token_invalid');
+      assert.deepEqual(await connectionRows(world), before);
+    });
+
     it('connects a custom link without a refresh token, which needs re-authorization once expired', async () => {
       const link = await createLink(world, { scopes: ['openid', 'email'] });
       const id = await connect(world, link.id, ALICE);
