@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/config.js';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { hashToken } from '../crypto/tokens.js';
 import { type Actor, actorLabel } from '../domain/actor.js';
@@ -11,7 +12,6 @@ import { callbackSuffix, redirectUrlFor } from '../domain/link.js';
 import { presetFor } from '../providers/registry.js';
 import type { ProviderId, ProviderPreset } from '../providers/types.js';
 import type { EventService } from '../services/events.js';
-import { clientSecretAad } from '../services/links.js';
 import type { Database } from '../store/schema.js';
 import type { Fetch } from './discovery.js';
 import { classifyProviderError, type FlowFailureId } from './provider-errors.js';
@@ -165,10 +165,7 @@ export function createAuthorizationFlows(deps: {
           state_hash: hashToken(state),
           link_id: linkId,
           connection_id: options.connectionId ?? null,
-          code_verifier_enc: cipher.encrypt(
-            verifier,
-            `authorization_flows.code_verifier:${flowId}`,
-          ),
+          code_verifier_enc: cipher.encrypt(verifier, Aad.codeVerifier(flowId)),
           nonce,
           redirect_uri: redirectUri,
           session_hash: options.sessionToken ? hashToken(options.sessionToken) : null,
@@ -262,7 +259,7 @@ export function createAuthorizationFlows(deps: {
         const oauthLink: OAuthLink = {
           id: link.id,
           clientId: link.client_id,
-          clientSecret: cipher.decrypt(link.client_secret_enc, clientSecretAad(link.id)),
+          clientSecret: cipher.decrypt(link.client_secret_enc, Aad.linkClientSecret(link.id)),
           clientAuthMethod: link.client_auth_method,
           authorizationEndpoint: link.authorization_endpoint,
           tokenEndpoint: link.token_endpoint,
@@ -311,12 +308,9 @@ export function createAuthorizationFlows(deps: {
         await db.transaction().execute(async (trx) => {
           const at = clock.now().toISOString();
           const tokenColumns = {
-            access_token_enc: cipher.encrypt(
-              tokens.accessToken,
-              `connections.access_token:${connectionId}`,
-            ),
+            access_token_enc: cipher.encrypt(tokens.accessToken, Aad.accessToken(connectionId)),
             refresh_token_enc: tokens.refreshToken
-              ? cipher.encrypt(tokens.refreshToken, `connections.refresh_token:${connectionId}`)
+              ? cipher.encrypt(tokens.refreshToken, Aad.refreshToken(connectionId))
               : null,
             token_type: tokens.tokenType,
             expires_at: tokens.expiresAt?.toISOString() ?? null,
@@ -453,10 +447,7 @@ export function createAuthorizationFlows(deps: {
         {
           callbackParameters,
           redirectUri: flow.redirect_uri,
-          codeVerifier: cipher.decrypt(
-            flow.code_verifier_enc,
-            `authorization_flows.code_verifier:${flow.id}`,
-          ),
+          codeVerifier: cipher.decrypt(flow.code_verifier_enc, Aad.codeVerifier(flow.id)),
           nonce: flow.nonce ?? undefined,
           issuer: link.issuer ?? sentIss,
           idTokenIssuer,

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { DecryptError } from '../crypto/cipher.js';
 import { generateMasterKey, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
@@ -12,28 +13,12 @@ import type { EventService } from './events.js';
  * A new secret column is added here, and rotation and the start-up check cover it.
  */
 export const SECRET_COLUMNS = [
-  { table: 'links', column: 'client_secret_enc', aad: (id: string) => `links.client_secret:${id}` },
-  {
-    table: 'connections',
-    column: 'access_token_enc',
-    aad: (id: string) => `connections.access_token:${id}`,
-  },
-  {
-    table: 'connections',
-    column: 'refresh_token_enc',
-    aad: (id: string) => `connections.refresh_token:${id}`,
-  },
-  {
-    table: 'authorization_flows',
-    column: 'code_verifier_enc',
-    aad: (id: string) => `authorization_flows.code_verifier:${id}`,
-  },
-  { table: 'webhooks', column: 'secret_enc', aad: (id: string) => `webhooks.secret:${id}` },
-  {
-    table: 'mail_servers',
-    column: 'password_enc',
-    aad: (id: string) => `mail_servers.password:${id}`,
-  },
+  { table: 'links', column: 'client_secret_enc', aad: Aad.linkClientSecret },
+  { table: 'connections', column: 'access_token_enc', aad: Aad.accessToken },
+  { table: 'connections', column: 'refresh_token_enc', aad: Aad.refreshToken },
+  { table: 'authorization_flows', column: 'code_verifier_enc', aad: Aad.codeVerifier },
+  { table: 'webhooks', column: 'secret_enc', aad: Aad.webhookSecret },
+  { table: 'mail_servers', column: 'password_enc', aad: Aad.mailServerPassword },
 ] as const;
 
 type SecretColumn = (typeof SECRET_COLUMNS)[number];

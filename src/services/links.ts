@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Config } from '../config/config.js';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
@@ -81,9 +82,6 @@ export interface LinkService {
   /** The decrypted client secret, for the OAuth client only. */
   clientSecret(id: string): Promise<string>;
 }
-
-/** The AAD that binds a link's encrypted client secret to its row. */
-export const clientSecretAad = (linkId: string) => `links.client_secret:${linkId}`;
 
 export function createLinkService(deps: {
   db: Kysely<Database>;
@@ -213,7 +211,7 @@ export function createLinkService(deps: {
               direction: 'outgoing',
               application_type: 'external',
               client_id: input.clientId.trim(),
-              client_secret_enc: cipher.encrypt(input.clientSecret, clientSecretAad(id)),
+              client_secret_enc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)),
               client_secret_expires_at: input.clientSecretExpiresAt ?? null,
               created_at: now,
               updated_at: now,
@@ -286,7 +284,9 @@ export function createLinkService(deps: {
               description: input.description?.trim() ?? row.description,
               client_id: input.clientId?.trim() ?? row.client_id,
               ...(input.clientSecret !== undefined
-                ? { client_secret_enc: cipher.encrypt(input.clientSecret, clientSecretAad(id)) }
+                ? {
+                    client_secret_enc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)),
+                  }
                 : {}),
               client_secret_expires_at:
                 input.clientSecretExpiresAt !== undefined
@@ -375,7 +375,7 @@ export function createLinkService(deps: {
 
     async clientSecret(id) {
       const row = await loadRow(id);
-      return cipher.decrypt(row.client_secret_enc, clientSecretAad(id));
+      return cipher.decrypt(row.client_secret_enc, Aad.linkClientSecret(id));
     },
   };
   return service;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
@@ -76,9 +77,6 @@ export interface MailServerService {
   /** The presets, or those matching a link's provider. */
   presets(linkId?: string): Promise<MailPresetView[]>;
 }
-
-/** The AAD that binds a mail server's encrypted password to its row. */
-export const mailServerPasswordAad = (id: string) => `mail_servers.password:${id}`;
 
 /**
  * The mail servers that use any of `connectionIds`, for refusing to delete a link or a
@@ -315,7 +313,7 @@ export function createMailServerService(deps: {
               ...columns(settings),
               password_enc:
                 settings.password !== undefined
-                  ? cipher.encrypt(settings.password, mailServerPasswordAad(id))
+                  ? cipher.encrypt(settings.password, Aad.mailServerPassword(id))
                   : null,
               created_at: now,
               updated_at: now,
@@ -352,7 +350,7 @@ export function createMailServerService(deps: {
               ...(settings.authMethod === 'oauth2'
                 ? { password_enc: null }
                 : settings.password !== undefined
-                  ? { password_enc: cipher.encrypt(settings.password, mailServerPasswordAad(id)) }
+                  ? { password_enc: cipher.encrypt(settings.password, Aad.mailServerPassword(id)) }
                   : {}),
               updated_at: clock.now().toISOString(),
             })
@@ -406,7 +404,7 @@ export function createMailServerService(deps: {
       } else {
         credentials = {
           method: 'password',
-          password: cipher.decrypt(row.password_enc ?? '', mailServerPasswordAad(row.id)),
+          password: cipher.decrypt(row.password_enc ?? '', Aad.mailServerPassword(row.id)),
         };
       }
       return {

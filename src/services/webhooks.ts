@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
@@ -45,8 +46,6 @@ export const WEBHOOK_MAX_ATTEMPTS = 8;
 /** Deliveries one `deliverDue` call attempts, one after the other, and each one's timeout. */
 export const WEBHOOK_BATCH = 50;
 export const WEBHOOK_TIMEOUT_MS = 10_000;
-
-const secretAad = (id: string) => `webhooks.secret:${id}`;
 
 /**
  * Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(secret, "<id>.<timestamp>.<body>"))
@@ -116,7 +115,7 @@ export function createWebhookService(deps: {
       .where('id', '=', delivery.webhook_id)
       .executeTakeFirst();
     if (!hook) return;
-    const secret = cipher.decrypt(hook.secret_enc, secretAad(hook.id));
+    const secret = cipher.decrypt(hook.secret_enc, Aad.webhookSecret(hook.id));
     const timestamp = Math.floor(clock.now().getTime() / 1000);
     let problem: string | undefined;
     try {
@@ -190,7 +189,7 @@ export function createWebhookService(deps: {
       await db.transaction().execute(async (trx) => {
         await trx
           .insertInto('webhooks')
-          .values({ ...row, secret_enc: cipher.encrypt(secret, secretAad(id)) })
+          .values({ ...row, secret_enc: cipher.encrypt(secret, Aad.webhookSecret(id)) })
           .execute();
       });
       deps.log.info({ webhookId: id, url: input.url, actor: actor.kind }, 'webhook created');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
@@ -13,7 +14,6 @@ import {
   type TokenSet,
 } from '../oauth/token-client.js';
 import type { EventService } from '../services/events.js';
-import { clientSecretAad } from '../services/links.js';
 import type { ConnectionsTable, Database } from '../store/schema.js';
 import type { Leases } from './leases.js';
 
@@ -174,7 +174,7 @@ export function createTokenService(deps: {
 
   const accessTokenOf = (row: ConnectionRow): string => {
     if (!row.access_token_enc) throw new OutlinkError('not_authorized', { id: row.link_id });
-    return cipher.decrypt(row.access_token_enc, `connections.access_token:${row.id}`);
+    return cipher.decrypt(row.access_token_enc, Aad.accessToken(row.id));
   };
 
   // One decryption per row read, however many callers share that read.
@@ -209,7 +209,7 @@ export function createTokenService(deps: {
     return {
       id: link.id,
       clientId: link.client_id,
-      clientSecret: cipher.decrypt(link.client_secret_enc, clientSecretAad(link.id)),
+      clientSecret: cipher.decrypt(link.client_secret_enc, Aad.linkClientSecret(link.id)),
       clientAuthMethod: link.client_auth_method,
       authorizationEndpoint: link.authorization_endpoint,
       tokenEndpoint: link.token_endpoint,
@@ -226,13 +226,10 @@ export function createTokenService(deps: {
       await trx
         .updateTable('connections')
         .set({
-          access_token_enc: cipher.encrypt(set.accessToken, `connections.access_token:${row.id}`),
+          access_token_enc: cipher.encrypt(set.accessToken, Aad.accessToken(row.id)),
           ...(set.refreshToken
             ? {
-                refresh_token_enc: cipher.encrypt(
-                  set.refreshToken,
-                  `connections.refresh_token:${row.id}`,
-                ),
+                refresh_token_enc: cipher.encrypt(set.refreshToken, Aad.refreshToken(row.id)),
               }
             : {}),
           token_type: set.tokenType,
@@ -366,10 +363,7 @@ export function createTokenService(deps: {
       throw new OutlinkError('reauthorization_required', { account: row.account });
     }
     const link = await linkOf(row);
-    const refreshToken = cipher.decrypt(
-      row.refresh_token_enc,
-      `connections.refresh_token:${row.id}`,
-    );
+    const refreshToken = cipher.decrypt(row.refresh_token_enc, Aad.refreshToken(row.id));
     for (let attempt = 0; ; attempt++) {
       try {
         const set = await refreshGrant(
