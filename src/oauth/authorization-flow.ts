@@ -69,6 +69,15 @@ export interface AuthorizationFlows {
   get(flowId: string): Promise<FlowOutcome>;
 }
 
+/**
+ * What an authorization asks for: the link's scopes and the preset's identity scopes (to
+ * learn which account signed in). Also what a token response granted when it names none
+ * (RFC 6749 §5.1).
+ */
+function requestedScopes(linkScopes: string, preset: ProviderPreset): string[] {
+  return [...new Set([...(JSON.parse(linkScopes) as string[]), ...(preset.identityScopes ?? [])])];
+}
+
 /** Thrown inside `complete` to end a flow as failed with a catalog reason. */
 class FlowFailure extends Error {
   constructor(readonly reason: FlowError) {
@@ -134,9 +143,7 @@ export function createAuthorizationFlows(deps: {
         if (!conn) throw new OutlinkError('connection_not_found', { id: options.connectionId });
       }
       const preset = presetFor(link.provider as ProviderId);
-      const scopes = [
-        ...new Set([...(JSON.parse(link.scopes) as string[]), ...(preset.identityScopes ?? [])]),
-      ];
+      const scopes = requestedScopes(link.scopes, preset);
       const state = oauth.generateRandomState();
       const verifier = oauth.generateRandomCodeVerifier();
       const nonce = scopes.includes('openid') ? oauth.generateRandomNonce() : null;
@@ -302,9 +309,7 @@ export function createAuthorizationFlows(deps: {
             fail('account_mismatch', { expected: target.account, actual: account });
         }
         const connectionId = existing?.id ?? randomUUID();
-        const requested = [
-          ...new Set([...(JSON.parse(link.scopes) as string[]), ...(preset.identityScopes ?? [])]),
-        ];
+        const requested = requestedScopes(link.scopes, preset);
         await db.transaction().execute(async (trx) => {
           const at = clock.now().toISOString();
           const tokenColumns = {
