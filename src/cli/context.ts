@@ -1,10 +1,10 @@
-import type { Services } from '../compose.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
-import { createLogger } from '../log.js';
+import { type Locale, translate } from '../i18n/i18n.js';
 import type { MailTimeouts, MailTlsOptions } from '../mail/endpoint.js';
+import type { Services } from '../main/compose.js';
+import { createLogger } from '../main/log.js';
 import type { Fetch } from '../oauth/discovery.js';
-import { type Locale, translate } from '../ui/i18n/i18n.js';
 
 /** The process edges a command may touch, passed in by `main.ts`. */
 export interface CliIo {
@@ -85,7 +85,7 @@ export async function withServices<T>(
 ): Promise<T> {
   const config = loadCliConfig(ctx);
   // Loaded on demand: `--help` and usage errors should not pay for the whole server.
-  const { compose } = await import('../compose.js');
+  const { compose } = await import('../main/compose.js');
   const services = await compose(config, {
     // pino writes to fd 2: stdout carries only a command's data (`outlink token` relies on it).
     log: createLogger({ level: config.logLevel }),

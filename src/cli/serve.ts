@@ -1,4 +1,4 @@
-import { createLogger } from '../log.js';
+import { createLogger } from '../main/log.js';
 import { defineCommand } from './command.js';
 import { loadCliConfig } from './context.js';
 import { CliError } from './failures.js';
@@ -13,7 +13,7 @@ export const serveCommand = defineCommand({
     const config = loadCliConfig(ctx);
     const log = createLogger({ level: config.logLevel });
     // Loaded on demand: `--help` and usage errors should not pay for the whole server.
-    const { closeOnSignals, startServer } = await import('../server.js');
+    const { closeOnSignals, startServer } = await import('../main/serve.js');
     const server = await startServer(config, { log, print: (line) => ctx.out(line) }).catch(
       (error: unknown) => {
         const code = (error as { code?: unknown }).code;

@@ -1,6 +1,6 @@
 /**
  * The one error catalog. Every error a user can see has a code here, an HTTP status, and a
- * message and remedy in `src/ui/i18n/{en,ja}.json` under `errors.<code>`.
+ * message and remedy in `src/i18n/{en,ja}.json` under `errors.<code>`.
  */
 export const ErrorCodes = {
   body_malformed: 400,

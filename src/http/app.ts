@@ -3,7 +3,9 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Services } from '../compose.js';
+import type { Services } from '../main/compose.js';
+import { ErrorResponse } from '../schemas/common.js';
+import { LinkResponse } from '../schemas/links.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { typeboxValidatorCompiler } from './plugins/validator.js';
@@ -18,8 +20,6 @@ import { providerRoutes } from './routes/providers.js';
 import { sessionRoutes } from './routes/session.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ErrorResponse } from './schemas/common.js';
-import { LinkResponse } from './schemas/links.js';
 
 /** No field of any route needs more; larger bodies answer 413 `body_too_large`. */
 export const BODY_LIMIT_BYTES = 64 * 1024;

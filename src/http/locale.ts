@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Warning } from '../domain/link.js';
-import { type Locale, translate } from '../ui/i18n/i18n.js';
-import { chooseLocale, LANG_COOKIE } from '../ui/locale-choice.js';
+import { type Locale, translate } from '../i18n/i18n.js';
+import { chooseLocale, LANG_COOKIE } from '../i18n/locale.js';
 
 /** The language chosen in the UI (its cookie), else `Accept-Language`. */
 export function localeOf(request: FastifyRequest): Locale {

@@ -7,8 +7,8 @@
  * into words by the caller in the reader's language.
  */
 import { isOutlinkError } from '../domain/errors.js';
+import { type Locale, translate } from '../i18n/i18n.js';
 import type { AccessTokenView, TokenService } from '../tokens/token-service.js';
-import { type Locale, translate } from '../ui/i18n/i18n.js';
 import {
   examineFolder,
   type ImapSession,

@@ -2,7 +2,7 @@
  * A connection test's result in words, in one language, as the API, the CLI and the UI show it
  * (DESIGN §8: `{ok, steps: [{name, ok, detail}], error?}`).
  */
-import { type Locale, translate } from '../ui/i18n/i18n.js';
+import { type Locale, translate } from '../i18n/i18n.js';
 import type { TestResult } from './connection-test.js';
 import type { MailStep } from './mail-error.js';
 

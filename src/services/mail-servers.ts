@@ -6,6 +6,7 @@ import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { Warning } from '../domain/link.js';
+import type { Locale } from '../i18n/i18n.js';
 import { runConnectionTest, type TestResult, testMessage } from '../mail/connection-test.js';
 import type { MailProtocol, MailSecurity } from '../mail/endpoint.js';
 import type { MailClient } from '../mail/mail-client.js';
@@ -37,7 +38,6 @@ import { isUniqueViolation } from '../store/db.js';
 import { pageByName } from '../store/name-page.js';
 import type { Database, MailServersTable } from '../store/schema.js';
 import type { TokenService } from '../tokens/token-service.js';
-import type { Locale } from '../ui/i18n/i18n.js';
 import type { EventService } from './events.js';
 
 export type {

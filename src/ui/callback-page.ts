@@ -1,6 +1,6 @@
+import { type Locale, translate } from '../i18n/i18n.js';
 import { STATIC_PREFIX } from './assets.js';
 import { type Html, html } from './html.js';
-import { type Locale, translate } from './i18n/i18n.js';
 
 /** What the callback page shows: the flow's outcome, already localised. */
 export interface CallbackView {

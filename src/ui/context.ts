@@ -1,5 +1,5 @@
+import { type Locale, translate } from '../i18n/i18n.js';
 import { type DateFormat, dateFormat } from './format.js';
-import { type Locale, translate } from './i18n/i18n.js';
 
 /** The signed-in administrator as a page shows them. */
 export interface PageUser {

@@ -1,4 +1,4 @@
-import type { Locale } from './i18n/i18n.js';
+import type { Locale } from '../i18n/i18n.js';
 
 const UNITS: readonly [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600],

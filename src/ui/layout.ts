@@ -1,6 +1,6 @@
+import { Locales } from '../i18n/i18n.js';
 import type { PageContext } from './context.js';
 import { attrs, type Html, html } from './html.js';
-import { Locales } from './i18n/i18n.js';
 
 /** Sections of the administration the navigation offers; later features add theirs here. */
 export const NAV = [

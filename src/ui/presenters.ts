@@ -1,7 +1,7 @@
+import { type Locale, translate } from '../i18n/i18n.js';
 import type { FlowError, FlowOutcome } from '../oauth/authorization-flow.js';
 import type { ConnectionView } from '../services/connections.js';
 import type { StoredError } from '../tokens/token-service.js';
-import { type Locale, translate } from './i18n/i18n.js';
 
 /**
  * A provider or flow failure in words: the catalog's cause (`providerErrors.<id>.cause`) and

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { INITIAL_ADMIN_PASSWORD_FILE } from '../../src/compose.js';
 import { buildApp } from '../../src/http/app.js';
+import { INITIAL_ADMIN_PASSWORD_FILE } from '../../src/main/compose.js';
 import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
 import {
   cleanEnv,

@@ -2,18 +2,18 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli as runCliInProcess } from '../../src/cli/run.js';
-import { compose, type Services } from '../../src/compose.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { createLogger } from '../../src/log.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
+import { compose, type Services } from '../../src/main/compose.js';
+import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';
 
 /** The repository root: the CLI runs from there, as `npm run outlink` does. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const CLI_ARGS = ['--import', 'tsx', 'src/cli/main.ts'];
+const CLI_ARGS = ['--import', 'tsx', 'src/main/cli.ts'];
 
 /** What a finished CLI run left behind. */
 export interface CliResult {

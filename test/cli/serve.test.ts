@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
-import { INITIAL_ADMIN_PASSWORD_FILE } from '../../src/compose.js';
-import { fingerprintOf, GENERATED_CERT_FILE } from '../../src/tls/certificate.js';
+import { fingerprintOf, GENERATED_CERT_FILE } from '../../src/crypto/tls-certificate.js';
+import { INITIAL_ADMIN_PASSWORD_FILE } from '../../src/main/compose.js';
 import { cleanEnv, errorCode, runCli, spawnCli } from './cli-harness.js';
 
 /** A running `outlink serve` child, with what its banner said. */

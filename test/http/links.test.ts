@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createManualClock } from '../../src/domain/clock.js';
-import ja from '../../src/ui/i18n/ja.json' with { type: 'json' };
+import ja from '../../src/i18n/ja.json' with { type: 'json' };
 import { Dialects, googleLink, startOutlink, type TestOutlink } from '../support/harness.js';
 
 const BASE = 'https://localhost:8443';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutlinkError } from '../../src/domain/errors.js';
+import { hasMessage, translate } from '../../src/i18n/i18n.js';
 import { asOutlinkError, MailError, type MailErrorDetails } from '../../src/mail/mail-error.js';
 import { mailPresets, presetOfHost, presetsForProvider } from '../../src/mail/presets.js';
 import { missingScope, remedyForRefusal } from '../../src/mail/remedies.js';
 import type { MailCredentials, MailServerRuntime } from '../../src/mail/runtime.js';
 import type { MailProtocol } from '../../src/providers/types.js';
-import { hasMessage, translate } from '../../src/ui/i18n/i18n.js';
 
 /**
  * The remedy for a refusal that survived the forced refresh, from the server's words and

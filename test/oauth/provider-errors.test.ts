@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import en from '../../src/i18n/en.json' with { type: 'json' };
+import ja from '../../src/i18n/ja.json' with { type: 'json' };
 import {
   catalogIds,
   classifyProviderError,
@@ -8,8 +10,6 @@ import {
   TransientIds,
 } from '../../src/oauth/provider-errors.js';
 import { parseRetryAfter } from '../../src/oauth/token-client.js';
-import en from '../../src/ui/i18n/en.json' with { type: 'json' };
-import ja from '../../src/ui/i18n/ja.json' with { type: 'json' };
 
 type Case = [
   error: string,

@@ -1,4 +1,4 @@
-import { type CertificatePair, createCertificate } from '../../src/tls/certificate.js';
+import { type CertificatePair, createCertificate } from '../../src/crypto/tls-certificate.js';
 
 /** A test certificate authority and a server certificate it signed for the loopback. */
 export interface TestTls {

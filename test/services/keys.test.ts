@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { compose, MASTER_KEY_FILE, type Services } from '../../src/compose.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import {
@@ -13,7 +12,8 @@ import {
   readKeyFile,
 } from '../../src/crypto/keyring.js';
 import { isOutlinkError } from '../../src/domain/errors.js';
-import { createLogger } from '../../src/log.js';
+import { compose, MASTER_KEY_FILE, type Services } from '../../src/main/compose.js';
+import { createLogger } from '../../src/main/log.js';
 import { SECRET_COLUMNS } from '../../src/services/keys.js';
 import {
   ADMIN_PASSWORD,

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { compose, type Services } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
-import { createLogger } from '../../src/log.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
+import { compose, type Services } from '../../src/main/compose.js';
+import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { hasMessage } from '../../src/i18n/i18n.js';
+import { chooseLocale } from '../../src/i18n/locale.js';
 import { renderCallbackPage } from '../../src/ui/callback-page.js';
 import { dateFormat, relativeParts } from '../../src/ui/format.js';
 import { attrs, escapeHtml, html, raw } from '../../src/ui/html.js';
-import { hasMessage } from '../../src/ui/i18n/i18n.js';
 import { withLang } from '../../src/ui/layout.js';
-import { chooseLocale } from '../../src/ui/locale-choice.js';
 import { safeNext } from '../../src/ui/pages/login.js';
 import { startOutlink, type TestOutlink } from '../support/harness.js';
 

@@ -1,9 +1,9 @@
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../compose.js';
 import type { Actor } from '../../domain/actor.js';
 import { isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
+import type { Services } from '../../main/compose.js';
 
 export const SESSION_COOKIE = 'outlink_session';
 export const CSRF_HEADER = 'x-csrf-token';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isOutlinkError, OutlinkError } from '../../domain/errors.js';
-import { pickLocale, translate } from '../../ui/i18n/i18n.js';
+import { pickLocale, translate } from '../../i18n/i18n.js';
 
 /** The JSON body of every error answer (DESIGN §8). */
 export interface ErrorBody {

@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
+import type { Services } from '../../main/compose.js';
+import { authErrors, ErrorResponse, IdParams, validationErrors } from '../../schemas/common.js';
 import { CreateApiTokenBody } from '../../services/api-tokens.js';
 import { actorOf } from '../plugins/auth.js';
-import { authErrors, ErrorResponse, IdParams, validationErrors } from '../schemas/common.js';
 
 const ApiToken = Type.Object({
   id: Type.String(),

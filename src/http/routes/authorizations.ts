@@ -1,15 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../compose.js';
 import { OutlinkError } from '../../domain/errors.js';
+import { translate } from '../../i18n/i18n.js';
+import type { Services } from '../../main/compose.js';
 import type { FlowOutcome } from '../../oauth/authorization-flow.js';
+import { authErrors, ErrorResponse, IdParams, validationErrors } from '../../schemas/common.js';
 import { renderCallbackPage } from '../../ui/callback-page.js';
-import { translate } from '../../ui/i18n/i18n.js';
 import { presentFlowOutcome } from '../../ui/presenters.js';
 import { localeOf } from '../locale.js';
 import { actorOf } from '../plugins/auth.js';
-import { authErrors, ErrorResponse, IdParams, validationErrors } from '../schemas/common.js';
 
 const FlowError = Type.Object({
   code: Type.String(),

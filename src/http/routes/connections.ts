@@ -1,9 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../compose.js';
 import { type Actor, isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
+import type { Services } from '../../main/compose.js';
+import { authErrors, ErrorResponse, IdParams } from '../../schemas/common.js';
 import type { ConnectionView } from '../../services/connections.js';
 import type { StoredError } from '../../tokens/token-service.js';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../../ui/presenters.js';
 import { localeOf } from '../locale.js';
 import { actorOf } from '../plugins/auth.js';
-import { authErrors, ErrorResponse, IdParams } from '../schemas/common.js';
 
 const LastError = Type.Object({
   code: Type.String(),

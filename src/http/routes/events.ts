@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
 import { OutlinkError } from '../../domain/errors.js';
+import type { Services } from '../../main/compose.js';
+import { authErrors, ListOf, validationErrors } from '../../schemas/common.js';
 import { decodeEventCursor, EventTypes } from '../../services/events.js';
-import { authErrors, ListOf, validationErrors } from '../schemas/common.js';
 
 const Event = Type.Object({
   id: Type.String(),

@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
+import type { Services } from '../../main/compose.js';
 
 const Check = Type.Object({
   status: Type.String(),

@@ -1,10 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
 import { CreateLinkBody, UpdateLinkBody } from '../../domain/link.js';
-import { localizeWarnings } from '../locale.js';
-import { actorOf } from '../plugins/auth.js';
+import type { Services } from '../../main/compose.js';
 import {
   authErrors,
   ErrorResponse,
@@ -12,8 +10,10 @@ import {
   ListOf,
   PageQuery,
   validationErrors,
-} from '../schemas/common.js';
-import { LinkResponse } from '../schemas/links.js';
+} from '../../schemas/common.js';
+import { LinkResponse } from '../../schemas/links.js';
+import { localizeWarnings } from '../locale.js';
+import { actorOf } from '../plugins/auth.js';
 
 const LinkRef = Type.Ref(LinkResponse);
 const notFound = { 404: Type.Ref(ErrorResponse) };

@@ -1,15 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
 import {
   CreateMailServerBody,
   TestMailServerBody,
   UpdateMailServerBody,
 } from '../../mail/mail-server-body.js';
 import { presentTestResult } from '../../mail/test-report.js';
-import { localeOf, localizeWarnings } from '../locale.js';
-import { actorOf } from '../plugins/auth.js';
+import type { Services } from '../../main/compose.js';
 import {
   authErrors,
   ErrorResponse,
@@ -18,7 +16,9 @@ import {
   PageQuery,
   validationErrors,
   Warnings,
-} from '../schemas/common.js';
+} from '../../schemas/common.js';
+import { localeOf, localizeWarnings } from '../locale.js';
+import { actorOf } from '../plugins/auth.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -1,14 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../compose.js';
 import { OutlinkError } from '../../domain/errors.js';
 import { redirectUrlFor } from '../../domain/link.js';
 import { ERROR_CODE_KEYWORD } from '../../domain/validation.js';
+import type { Services } from '../../main/compose.js';
 import { MICROSOFT_DEFAULT_TENANT, MICROSOFT_TENANT_PATTERN } from '../../providers/microsoft.js';
 import { providers } from '../../providers/registry.js';
 import { ProviderIds } from '../../providers/types.js';
-import { authErrors, validationErrors } from '../schemas/common.js';
+import { authErrors, validationErrors } from '../../schemas/common.js';
 
 const Endpoints = Type.Object({
   authorizationEndpoint: Type.String(),

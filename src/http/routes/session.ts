@@ -2,10 +2,10 @@ import type {} from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../compose.js';
+import type { Services } from '../../main/compose.js';
+import { authErrors, ErrorResponse, validationErrors } from '../../schemas/common.js';
 import { ChangePasswordBody, LoginBody, SESSION_TTL_MS } from '../../services/users.js';
 import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
-import { authErrors, ErrorResponse, validationErrors } from '../schemas/common.js';
 
 /** Attempts per address and user name before `POST /session` answers 429. */
 export const LOGIN_ATTEMPTS_PER_MINUTE = 10;

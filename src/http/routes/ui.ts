@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../../compose.js';
 import { isOutlinkError } from '../../domain/errors.js';
 import { isIpLiteralHost } from '../../domain/link.js';
+import { chooseLocale, LANG_COOKIE } from '../../i18n/locale.js';
+import type { Services } from '../../main/compose.js';
 import { decodeEventCursor, EventTypes } from '../../services/events.js';
 import type { LinkView } from '../../services/links.js';
 import type { MailServerView } from '../../services/mail-servers.js';
 import { assetUrls, loadAssets } from '../../ui/assets.js';
 import { type PageContext, type PageUser, pageContext } from '../../ui/context.js';
 import type { Html } from '../../ui/html.js';
-import { chooseLocale, LANG_COOKIE } from '../../ui/locale-choice.js';
 import { accountPage, notFoundPage } from '../../ui/pages/account.js';
 import { apiTokensPage } from '../../ui/pages/api-tokens.js';
 import { eventsPage } from '../../ui/pages/events.js';

@@ -1,8 +1,8 @@
+import { translate } from '../../i18n/i18n.js';
 import { MailSteps } from '../../mail/mail-error.js';
 import type { PageContext } from '../context.js';
 import { field, formError } from '../form.js';
 import { attrs, type Html, html } from '../html.js';
-import { translate } from '../i18n/i18n.js';
 
 /**
  * The connection test dialog (DESIGN §8 `POST /api/v1/mail-servers/:id/test`): every step of

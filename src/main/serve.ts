@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { ensureGeneratedCertificate, fingerprintOf } from '../crypto/tls-certificate.js';
+import { buildApp } from '../http/app.js';
+import type { Fetch } from '../oauth/discovery.js';
 import { compose, type Services } from './compose.js';
-import type { Config } from './config/config.js';
-import { buildApp } from './http/app.js';
-import type { Fetch } from './oauth/discovery.js';
-import { ensureGeneratedCertificate, fingerprintOf } from './tls/certificate.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;

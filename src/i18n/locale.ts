@@ -1,4 +1,4 @@
-import { type Locale, Locales, pickLocale } from './i18n/i18n.js';
+import { type Locale, Locales, pickLocale } from './i18n.js';
 
 /** Cookie that remembers the language chosen with `?lang=`. */
 export const LANG_COOKIE = 'outlink_lang';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
-import { type Cipher, createCipher } from './crypto/cipher.js';
+import type { Config } from '../config/config.js';
+import { type Cipher, createCipher } from '../crypto/cipher.js';
 import {
   createFileKeyring,
   createStaticKeyring,
@@ -11,29 +11,29 @@ import {
   type Keyring,
   keyFileExists,
   writeKeyFile,
-} from './crypto/keyring.js';
-import { type Clock, systemClock } from './domain/clock.js';
-import { OutlinkError } from './domain/errors.js';
-import { createScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.js';
-import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from './mail/endpoint.js';
-import { createMailClient, type MailClient } from './mail/mail-client.js';
-import { type AuthorizationFlows, createAuthorizationFlows } from './oauth/authorization-flow.js';
-import { createDiscovery, type Fetch } from './oauth/discovery.js';
-import { type ApiTokenService, createApiTokenService } from './services/api-tokens.js';
-import { type ConnectionService, createConnectionService } from './services/connections.js';
-import { createEventService, type EventService } from './services/events.js';
-import { createKeyService, type KeyService, SECRET_COLUMNS } from './services/keys.js';
-import { createLinkService, type LinkService } from './services/links.js';
-import { createMailServerService, type MailServerService } from './services/mail-servers.js';
-import { createUserService, type UserService } from './services/users.js';
-import { createWebhookService, type WebhookService } from './services/webhooks.js';
-import { openStore, type Store } from './store/db.js';
-import { createLeases } from './tokens/leases.js';
+} from '../crypto/keyring.js';
+import { type Clock, systemClock } from '../domain/clock.js';
+import { OutlinkError } from '../domain/errors.js';
+import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
+import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from '../mail/endpoint.js';
+import { createMailClient, type MailClient } from '../mail/mail-client.js';
+import { type AuthorizationFlows, createAuthorizationFlows } from '../oauth/authorization-flow.js';
+import { createDiscovery, type Fetch } from '../oauth/discovery.js';
+import { type ApiTokenService, createApiTokenService } from '../services/api-tokens.js';
+import { type ConnectionService, createConnectionService } from '../services/connections.js';
+import { createEventService, type EventService } from '../services/events.js';
+import { createKeyService, type KeyService, SECRET_COLUMNS } from '../services/keys.js';
+import { createLinkService, type LinkService } from '../services/links.js';
+import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
+import { createUserService, type UserService } from '../services/users.js';
+import { createWebhookService, type WebhookService } from '../services/webhooks.js';
+import { openStore, type Store } from '../store/db.js';
+import { createLeases } from '../tokens/leases.js';
 import {
   createTokenService,
   type TokenService,
   type TokenServiceOptions,
-} from './tokens/token-service.js';
+} from '../tokens/token-service.js';
 
 /** Everything the HTTP server and the CLI share; built once per process. */
 export interface Services {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './run.js';
+import { runCli } from '../cli/run.js';
 
 // The entry point is the config boundary: only here does the CLI see process.env.
 process.exitCode = await runCli(process.argv.slice(2), {
