@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import type { Kysely } from 'kysely';
 import { generateToken, hashToken } from '../crypto/tokens.js';
 import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
-import type { Database } from '../store/schema.js';
+import { type ApiTokenRecord, createApiTokenRepository } from '../store/repositories/api-tokens.js';
+import { createConnectionRepository } from '../store/repositories/connections.js';
+import { createLinkRepository } from '../store/repositories/links.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
 
 export const ApiTokenScopes = ['admin', 'token:read'] as const;
@@ -51,11 +53,14 @@ export interface ApiTokenService {
 }
 
 export function createApiTokenService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   clock: Clock;
   events: EventService;
 }): ApiTokenService {
   const { db, clock, events } = deps;
+  const apiTokens = createApiTokenRepository(db);
+  const links = createLinkRepository(db);
+  const connections = createConnectionRepository(db);
   return {
     async create(actor, input) {
       const scopes = input.scopes ?? ['admin'];
@@ -73,26 +78,23 @@ export function createApiTokenService(deps: {
           { details: { field } },
         );
       }
-      await assertExist(db, 'links', linkIds, 'linkIds');
-      await assertExist(db, 'connections', connectionIds, 'connectionIds');
+      assertExist(await links.existingIds(linkIds), linkIds, 'linkIds');
+      assertExist(await connections.existingIds(connectionIds), connectionIds, 'connectionIds');
       const id = randomUUID();
       const token = generateToken('olk');
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('api_tokens')
-          .values({
-            id,
-            name: input.name.trim(),
-            token_hash: hashToken(token),
-            scopes: JSON.stringify(scopes),
-            link_ids: JSON.stringify(linkIds),
-            connection_ids: JSON.stringify(connectionIds),
-            created_by: actorLabel(actor),
-            created_at: clock.now().toISOString(),
-            last_used_at: null,
-            revoked_at: null,
-          })
-          .execute();
+      await inTransaction(db, async (trx) => {
+        await createApiTokenRepository(trx).insert({
+          id,
+          name: input.name.trim(),
+          tokenHash: hashToken(token),
+          scopes,
+          linkIds,
+          connectionIds,
+          createdBy: actorLabel(actor),
+          createdAt: clock.now().toISOString(),
+          lastUsedAt: null,
+          revokedAt: null,
+        });
         await events.record(trx, {
           type: 'api_token.created',
           actor,
@@ -103,76 +105,52 @@ export function createApiTokenService(deps: {
     },
 
     async list() {
-      const rows = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('revoked_at', 'is', null)
-        .orderBy('created_at', 'desc')
-        .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        scopes: JSON.parse(r.scopes) as string[],
-        linkIds: JSON.parse(r.link_ids) as string[],
-        connectionIds: JSON.parse(r.connection_ids) as string[],
-        createdBy: r.created_by,
-        createdAt: r.created_at,
-        lastUsedAt: r.last_used_at,
-      }));
+      return (await apiTokens.listActive()).map(toView);
     },
 
     async revoke(actor, id) {
-      await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('api_tokens')
-          .set({ revoked_at: clock.now().toISOString() })
-          .where('id', '=', id)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0)
-          throw new OutlinkError('api_token_not_found', { id });
+      await inTransaction(db, async (trx) => {
+        const revoked = await createApiTokenRepository(trx).revoke(id, clock.now().toISOString());
+        if (!revoked) throw new OutlinkError('api_token_not_found', { id });
         await events.record(trx, { type: 'api_token.revoked', actor, data: { id } });
       });
     },
 
     async authenticate(token) {
-      const row = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('token_hash', '=', hashToken(token))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (!row) return undefined;
+      const found = await apiTokens.findActiveByHash(hashToken(token));
+      if (!found) return undefined;
       const now = clock.now();
       // Record use at most once a minute: a hot token must not turn reads into writes.
-      if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > 60_000) {
-        await db
-          .updateTable('api_tokens')
-          .set({ last_used_at: now.toISOString() })
-          .where('id', '=', row.id)
-          .execute();
+      if (!found.lastUsedAt || now.getTime() - Date.parse(found.lastUsedAt) > 60_000) {
+        await apiTokens.setLastUsed(found.id, now.toISOString());
       }
       return {
         kind: 'api-token',
-        id: row.id,
-        name: row.name,
-        scopes: JSON.parse(row.scopes) as string[],
-        linkIds: JSON.parse(row.link_ids) as string[],
-        connectionIds: JSON.parse(row.connection_ids) as string[],
+        id: found.id,
+        name: found.name,
+        scopes: found.scopes,
+        linkIds: found.linkIds,
+        connectionIds: found.connectionIds,
       };
     },
   };
 }
 
-async function assertExist(
-  db: Kysely<Database>,
-  table: 'links' | 'connections',
-  ids: readonly string[],
-  field: string,
-): Promise<void> {
-  if (ids.length === 0) return;
-  const found = await db.selectFrom(table).select('id').where('id', 'in', ids).execute();
-  const known = new Set(found.map((r) => r.id));
+function toView(r: ApiTokenRecord): ApiTokenView {
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: [...r.scopes],
+    linkIds: [...r.linkIds],
+    connectionIds: [...r.connectionIds],
+    createdBy: r.createdBy,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt,
+  };
+}
+
+/** A `field_invalid` on `field` naming the first of `ids` that does not exist. */
+function assertExist(known: ReadonlySet<string>, ids: readonly string[], field: string): void {
   const missing = ids.find((id) => !known.has(id));
   if (missing) {
     throw new OutlinkError(

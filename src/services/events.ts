@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
-import type { Database } from '../store/schema.js';
+import { createEventRepository, type LoggedEvent } from '../store/repositories/events.js';
+import type { Executor } from '../store/repositories/transaction.js';
 
 export const EventTypes = [
   'link.created',
@@ -61,18 +61,19 @@ export interface EventFilter {
 
 export interface EventService {
   /** Writes an event, inside the caller's transaction when `db` is one. */
-  record(db: Kysely<Database>, event: NewEvent): Promise<void>;
+  record(db: Executor, event: NewEvent): Promise<void>;
   list(filter: EventFilter): Promise<{ items: EventView[]; nextCursor?: string }>;
 }
 
 /** Called inside the recording transaction, e.g. to queue webhook deliveries with the event. */
-export type EventSubscriber = (db: Kysely<Database>, event: EventView) => Promise<void>;
+export type EventSubscriber = (db: Executor, event: EventView) => Promise<void>;
 
 export function createEventService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   clock: Clock;
   subscribers?: readonly EventSubscriber[];
 }): EventService {
+  const log = createEventRepository(deps.db);
   return {
     async record(db, event) {
       const view: EventView = {
@@ -85,47 +86,45 @@ export function createEventService(deps: {
         ...(event.mailServerId ? { mailServerId: event.mailServerId } : {}),
         data: event.data ?? {},
       };
-      await db
-        .insertInto('events')
-        .values({
-          id: view.id,
-          type: view.type,
-          at: view.at,
-          actor: view.actor,
-          link_id: view.linkId ?? null,
-          connection_id: view.connectionId ?? null,
-          mail_server_id: view.mailServerId ?? null,
-          data: JSON.stringify(view.data),
-        })
-        .execute();
+      await createEventRepository(db).insert({
+        id: view.id,
+        type: view.type,
+        at: view.at,
+        actor: view.actor,
+        linkId: view.linkId ?? null,
+        connectionId: view.connectionId ?? null,
+        mailServerId: view.mailServerId ?? null,
+        data: view.data,
+      });
       for (const subscriber of deps.subscribers ?? []) await subscriber(db, view);
     },
     async list(filter) {
-      let q = deps.db
-        .selectFrom('events')
-        .selectAll()
-        .orderBy('seq', 'desc')
-        .limit(filter.limit + 1);
-      if (filter.type) q = q.where('type', '=', filter.type);
-      if (filter.linkId) q = q.where('link_id', '=', filter.linkId);
-      if (filter.cursor !== undefined) q = q.where('seq', '<', filter.cursor);
-      const rows = await q.execute();
-      const page = rows.slice(0, filter.limit);
-      const items = page.map((r) => ({
-        id: r.id,
-        type: r.type,
-        at: r.at,
-        actor: r.actor,
-        ...(r.link_id ? { linkId: r.link_id } : {}),
-        ...(r.connection_id ? { connectionId: r.connection_id } : {}),
-        ...(r.mail_server_id ? { mailServerId: r.mail_server_id } : {}),
-        data: JSON.parse(r.data) as Record<string, unknown>,
-      }));
+      const records = await log.list({
+        ...(filter.type ? { type: filter.type } : {}),
+        ...(filter.linkId ? { linkId: filter.linkId } : {}),
+        ...(filter.cursor !== undefined ? { beforeSeq: filter.cursor } : {}),
+        limit: filter.limit + 1,
+      });
+      const page = records.slice(0, filter.limit);
+      const items = page.map(toView);
       const last = page.at(-1);
-      return rows.length > filter.limit && last
+      return records.length > filter.limit && last
         ? { items, nextCursor: Buffer.from(String(last.seq)).toString('base64url') }
         : { items };
     },
+  };
+}
+
+function toView(r: LoggedEvent): EventView {
+  return {
+    id: r.id,
+    type: r.type,
+    at: r.at,
+    actor: r.actor,
+    ...(r.linkId ? { linkId: r.linkId } : {}),
+    ...(r.connectionId ? { connectionId: r.connectionId } : {}),
+    ...(r.mailServerId ? { mailServerId: r.mailServerId } : {}),
+    data: { ...r.data },
   };
 }
 

@@ -23,7 +23,7 @@ import type { Discover } from '../oauth/discovery.js';
 import { presetFor } from '../providers/registry.js';
 import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
-import { pageByName } from '../store/name-page.js';
+import { pageByName } from '../store/repositories/name-page.js';
 import type { Database, LinksTable } from '../store/schema.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';

@@ -35,7 +35,7 @@ import type { MailCredentials, MailServerRuntime } from '../mail/runtime.js';
 import type { SaslMechanism } from '../mail/sasl.js';
 import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
-import { pageByName } from '../store/name-page.js';
+import { pageByName } from '../store/repositories/name-page.js';
 import type { Database, MailServersTable } from '../store/schema.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { EventService } from './events.js';

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import type { Kysely } from 'kysely';
 import { generatePassword, hashPassword, verifyPassword } from '../crypto/password.js';
 import { generateToken, hashToken } from '../crypto/tokens.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
-import type { Database } from '../store/schema.js';
+import { createSessionRepository } from '../store/repositories/sessions.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
+import { createUserRepository } from '../store/repositories/users.js';
 import type { EventService } from './events.js';
 
 export const ADMIN_USERNAME = 'admin';
@@ -57,43 +58,37 @@ export interface UserService {
 }
 
 export function createUserService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   clock: Clock;
   events: EventService;
 }): UserService {
   const { db, clock, events } = deps;
+  const users = createUserRepository(db);
+  const sessions = createSessionRepository(db);
   // Verifying against a fixed hash when the user does not exist keeps timing uniform.
   let dummyHash: Promise<string> | undefined;
 
   return {
     async bootstrapAdmin(password) {
-      const existing = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
-      if (existing) return { created: false };
+      if (await users.any()) return { created: false };
       const chosen = password ?? generatePassword();
       const now = clock.now().toISOString();
-      await db
-        .insertInto('users')
-        .values({
-          id: randomUUID(),
-          username: ADMIN_USERNAME,
-          password_hash: await hashPassword(chosen),
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await users.insert({
+        id: randomUUID(),
+        username: ADMIN_USERNAME,
+        passwordHash: await hashPassword(chosen),
+        createdAt: now,
+        updatedAt: now,
+      });
       return password === undefined
         ? { created: true, generatedPassword: chosen }
         : { created: true };
     },
 
     async login({ username, password }) {
-      const user = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('username', '=', username)
-        .executeTakeFirst();
+      const user = await users.findByUsername(username);
       dummyHash ??= hashPassword(generatePassword());
-      const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
+      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash));
       if (!user || !ok) {
         await events.record(db, {
           type: 'session.login_failed',
@@ -106,59 +101,39 @@ export function createUserService(deps: {
       const csrfToken = generateToken('olc');
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-      await db
-        .insertInto('sessions')
-        .values({
-          id_hash: hashToken(token),
-          user_id: user.id,
-          csrf_token: csrfToken,
-          created_at: now.toISOString(),
-          expires_at: expiresAt.toISOString(),
-        })
-        .execute();
-      await db.deleteFrom('sessions').where('expires_at', '<', now.toISOString()).execute();
+      await sessions.insert({
+        idHash: hashToken(token),
+        userId: user.id,
+        csrfToken,
+        createdAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+      });
+      await sessions.deleteExpired(now.toISOString());
       return { token, csrfToken, expiresAt };
     },
 
     async resolveSession(token) {
-      const row = await db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select([
-          'users.id as userId',
-          'users.username',
-          'sessions.csrf_token',
-          'sessions.expires_at',
-        ])
-        .where('sessions.id_hash', '=', hashToken(token))
-        .executeTakeFirst();
-      if (!row || row.expires_at <= clock.now().toISOString()) return undefined;
-      return { userId: row.userId, username: row.username, csrfToken: row.csrf_token };
+      const found = await sessions.findWithUser(hashToken(token));
+      if (!found || found.expiresAt <= clock.now().toISOString()) return undefined;
+      return { userId: found.userId, username: found.username, csrfToken: found.csrfToken };
     },
 
     async logout(token) {
-      await db.deleteFrom('sessions').where('id_hash', '=', hashToken(token)).execute();
+      await sessions.delete(hashToken(token));
     },
 
     async changePassword(actor, input) {
       if (actor.kind !== 'user') throw new OutlinkError('forbidden');
-      const user = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('id', '=', actor.id)
-        .executeTakeFirstOrThrow();
-      if (!(await verifyPassword(input.currentPassword, user.password_hash))) {
+      const user = await users.findById(actor.id);
+      if (!user) throw new Error(`user ${actor.id} does not exist`);
+      if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
         throw new OutlinkError('password_incorrect');
       }
       const hash = await hashPassword(input.newPassword);
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('users')
-          .set({ password_hash: hash, updated_at: clock.now().toISOString() })
-          .where('id', '=', user.id)
-          .execute();
+      await inTransaction(db, async (trx) => {
+        await createUserRepository(trx).setPasswordHash(user.id, hash, clock.now().toISOString());
         // Every other session of this user ends with the old password.
-        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        await createSessionRepository(trx).deleteOfUser(user.id);
         await events.record(trx, { type: 'user.password_changed', actor });
       });
     },

@@ -1,10 +1,16 @@
 import { type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
-import { OutlinkError } from '../domain/errors.js';
+import { OutlinkError } from '../../domain/errors.js';
 
 /** A row of a table listed by name: `name_key` (the lower-cased unique name) and `id`. */
 export interface NamedRow {
   readonly name_key: string;
   readonly id: string;
+}
+
+/** Which page: at most `limit` rows, after the row `cursor` names. */
+export interface Page {
+  readonly limit: number;
+  readonly cursor?: string;
 }
 
 /**
@@ -14,7 +20,7 @@ export interface NamedRow {
  */
 export async function pageByName<DB, TB extends keyof DB, R extends NamedRow>(
   query: SelectQueryBuilder<DB, TB, R>,
-  page: { readonly limit: number; readonly cursor?: string },
+  page: Page,
 ): Promise<{ rows: R[]; nextCursor?: string }> {
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
   if (page.cursor !== undefined && !after) {
