@@ -22,12 +22,13 @@ import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { type ApiTokenService, createApiTokenService } from '../services/api-tokens.js';
 import { type ConnectionService, createConnectionService } from '../services/connections.js';
 import { createEventService, type EventService } from '../services/events.js';
-import { createKeyService, type KeyService, SECRET_COLUMNS } from '../services/keys.js';
+import { createKeyService, type KeyService } from '../services/keys.js';
 import { createLinkService, type LinkService } from '../services/links.js';
 import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
 import { createUserService, type UserService } from '../services/users.js';
 import { createWebhookService, type WebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
+import { createSecretRepository } from '../store/repositories/secrets.js';
 import { createLeases } from '../tokens/leases.js';
 import {
   createTokenService,
@@ -178,30 +179,13 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         config,
         events,
         discover,
-        onCredentialsChanged: (linkId) => retryLinkFailures(linkId),
+        onCredentialsChanged: (linkId) => connections.retryLinkFailures(linkId),
       }),
       close: async () => {
         await scheduler.stop();
         await store.close();
       },
     };
-
-    /**
-     * DESIGN §7: after the link is fixed (new secret), connections that failed because of the
-     * link are retried at once and recover if their grants are still good.
-     */
-    async function retryLinkFailures(linkId: string): Promise<void> {
-      const failed = await db
-        .selectFrom('connections')
-        .select(['id', 'last_error'])
-        .where('link_id', '=', linkId)
-        .where('status', '=', 'reauthorization_required')
-        .execute();
-      const linkFaults = failed.filter(
-        (c) => c.last_error && (JSON.parse(c.last_error) as { scope?: string }).scope === 'link',
-      );
-      await Promise.allSettled(linkFaults.map((c) => tokens.refreshNow(c.id, { kind: 'system' })));
-    }
   } catch (error) {
     await store.close();
     throw error;
@@ -216,14 +200,8 @@ async function openKeyring(config: Config, store: Store): Promise<Keyring> {
   if (config.masterKeys) return createStaticKeyring(config.masterKeys);
   const file = join(config.dataDir, MASTER_KEY_FILE);
   if (keyFileExists(file)) return createFileKeyring(file);
-  for (const col of SECRET_COLUMNS) {
-    const row = await store.db
-      .selectFrom(col.table)
-      .select('id')
-      .where(col.column, 'is not', null)
-      .limit(1)
-      .executeTakeFirst();
-    if (row) throw new OutlinkError('master_key_missing', { keyFile: file });
+  if (await createSecretRepository(store.db).anyStored()) {
+    throw new OutlinkError('master_key_missing', { keyFile: file });
   }
   writeKeyFile(file, [generateMasterKey()]);
   return createFileKeyring(file);

@@ -1,7 +1,11 @@
-import type { Kysely, Selectable } from 'kysely';
 import type { Actor } from '../domain/actor.js';
 import { OutlinkError } from '../domain/errors.js';
-import type { ConnectionsTable, Database } from '../store/schema.js';
+import {
+  type ConnectionRecord,
+  createConnectionRepository,
+} from '../store/repositories/connections.js';
+import { createLinkRepository } from '../store/repositories/links.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { StoredError, TokenService } from '../tokens/token-service.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
@@ -34,65 +38,59 @@ export interface ConnectionService {
     account?: string,
     visible?: (connection: ConnectionView) => boolean,
   ): Promise<ConnectionView>;
+  /**
+   * DESIGN §7: after a link is fixed (new client secret …), its connections that failed
+   * because of the link are refreshed at once, and recover if their grants are still good.
+   */
+  retryLinkFailures(linkId: string): Promise<void>;
 }
 
-export function toConnectionView(row: Selectable<ConnectionsTable>): ConnectionView {
+export function toConnectionView(row: ConnectionRecord): ConnectionView {
   return {
     id: row.id,
-    linkId: row.link_id,
+    linkId: row.linkId,
     account: row.account,
     status: row.status,
-    expiresAt: row.expires_at,
-    scopes: JSON.parse(row.scopes) as string[],
-    lastRefreshedAt: row.last_refreshed_at,
-    ...(row.last_error ? { lastError: JSON.parse(row.last_error) as StoredError } : {}),
-    createdAt: row.created_at,
+    expiresAt: row.expiresAt,
+    scopes: [...row.scopes],
+    lastRefreshedAt: row.lastRefreshedAt,
+    ...(row.lastError ? { lastError: row.lastError as StoredError } : {}),
+    createdAt: row.createdAt,
   };
 }
 
 export function createConnectionService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   events: EventService;
   tokens: TokenService;
 }): ConnectionService {
   const { db, events, tokens } = deps;
+  const connections = createConnectionRepository(db);
+  const links = createLinkRepository(db);
   const load = async (id: string) => {
-    const row = await db
-      .selectFrom('connections')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await connections.findById(id);
     if (!row) throw new OutlinkError('connection_not_found', { id });
     return row;
   };
   const service: ConnectionService = {
     async list(linkId) {
-      const link = await db
-        .selectFrom('links')
-        .select('id')
-        .where('id', '=', linkId)
-        .executeTakeFirst();
-      if (!link) throw new OutlinkError('link_not_found', { id: linkId });
-      const rows = await db
-        .selectFrom('connections')
-        .selectAll()
-        .where('link_id', '=', linkId)
-        .orderBy('created_at')
-        .execute();
-      return rows.map(toConnectionView);
+      if ((await links.existingIds([linkId])).size === 0) {
+        throw new OutlinkError('link_not_found', { id: linkId });
+      }
+      return (await connections.listOfLink(linkId)).map(toConnectionView);
     },
     get: async (id) => toConnectionView(await load(id)),
     async remove(actor, id) {
       const row = await load(id);
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         // A connection mail servers authenticate with is not deleted (DESIGN §4).
         const users = await mailServersUsing(trx, [id]);
         if (users.length > 0) throw inUseError('connection_in_use', users);
-        await trx.deleteFrom('connections').where('id', '=', id).execute();
+        await createConnectionRepository(trx).delete(id);
         await events.record(trx, {
           type: 'connection.deleted',
           actor,
-          linkId: row.link_id,
+          linkId: row.linkId,
           connectionId: id,
           data: { account: row.account },
         });
@@ -121,6 +119,11 @@ export function createConnectionService(deps: {
         });
       }
       return rows[0]!;
+    },
+    async retryLinkFailures(linkId) {
+      const failed = await connections.listReauthorizationRequired(linkId);
+      const linkFaults = failed.filter((c) => c.lastError?.scope === 'link');
+      await Promise.allSettled(linkFaults.map((c) => tokens.refreshNow(c.id, { kind: 'system' })));
     },
   };
   return service;

@@ -1,27 +1,15 @@
-import type { Kysely } from 'kysely';
-import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { DecryptError } from '../crypto/cipher.js';
 import { generateMasterKey, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
 import type { Actor } from '../domain/actor.js';
 import { OutlinkError } from '../domain/errors.js';
-import type { Database } from '../store/schema.js';
+import {
+  createSecretRepository,
+  SECRET_COLUMNS,
+  type SecretColumn,
+} from '../store/repositories/secrets.js';
+import type { Executor } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
-
-/**
- * Every encrypted column, with the associated data that binds its values to their rows.
- * A new secret column is added here, and rotation and the start-up check cover it.
- */
-export const SECRET_COLUMNS = [
-  { table: 'links', column: 'client_secret_enc', aad: Aad.linkClientSecret },
-  { table: 'connections', column: 'access_token_enc', aad: Aad.accessToken },
-  { table: 'connections', column: 'refresh_token_enc', aad: Aad.refreshToken },
-  { table: 'authorization_flows', column: 'code_verifier_enc', aad: Aad.codeVerifier },
-  { table: 'webhooks', column: 'secret_enc', aad: Aad.webhookSecret },
-  { table: 'mail_servers', column: 'password_enc', aad: Aad.mailServerPassword },
-] as const;
-
-type SecretColumn = (typeof SECRET_COLUMNS)[number];
 
 /** Enough for writers that raced one pass; a writer cannot keep using a superseded key. */
 const MAX_ROTATION_PASSES = 5;
@@ -49,27 +37,19 @@ export interface KeyService {
 }
 
 export function createKeyService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   cipher: Cipher;
   events: EventService;
 }): KeyService {
   const { db, cipher, events } = deps;
-
-  const rowsOf = async (col: SecretColumn) => {
-    const rows = (await db
-      .selectFrom(col.table)
-      .select(['id', `${col.column} as value`])
-      .where(col.column, 'is not', null)
-      .execute()) as { id: string; value: string | null }[];
-    return rows.filter((r): r is { id: string; value: string } => typeof r.value === 'string');
-  };
+  const secrets = createSecretRepository(db);
 
   return {
     async verify() {
       const known = cipher.keyring.ids();
       const samples = new Map<string, { col: SecretColumn; id: string; value: string }>();
       for (const col of SECRET_COLUMNS) {
-        for (const row of await rowsOf(col)) {
+        for (const row of await secrets.list(col)) {
           const keyId = safeKeyId(cipher, row.value);
           if (!samples.has(keyId)) samples.set(keyId, { col, ...row });
         }
@@ -109,7 +89,7 @@ export function createKeyService(deps: {
       for (let pass = 0; pass < MAX_ROTATION_PASSES; pass += 1) {
         const work: { col: SecretColumn; id: string; value: string }[] = [];
         for (const col of SECRET_COLUMNS) {
-          for (const row of await rowsOf(col)) {
+          for (const row of await secrets.list(col)) {
             if (safeKeyId(cipher, row.value) !== target) work.push({ col, ...row });
           }
         }
@@ -122,13 +102,7 @@ export function createKeyService(deps: {
           );
           // Swapped only if unchanged since it was read, so a secret written meanwhile is not
           // overwritten with the old value; the next pass looks at it again.
-          const result = await db
-            .updateTable(item.col.table)
-            .set({ [item.col.column]: fresh })
-            .where('id', '=', item.id)
-            .where(item.col.column, '=', item.value)
-            .executeTakeFirst();
-          reencrypted += Number(result.numUpdatedRows);
+          if (await secrets.replace(item.col, item.id, item.value, fresh)) reencrypted += 1;
           done += 1;
           if (onProgress && (done % 100 === 0 || done === work.length)) {
             await onProgress({ done, total: work.length });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
 import type { Config } from '../config/config.js';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
@@ -23,8 +22,9 @@ import type { Discover } from '../oauth/discovery.js';
 import { presetFor } from '../providers/registry.js';
 import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
 import { isUniqueViolation } from '../store/db.js';
-import { pageByName } from '../store/repositories/name-page.js';
-import type { Database, LinksTable } from '../store/schema.js';
+import { createConnectionRepository } from '../store/repositories/connections.js';
+import { createLinkRepository, type LinkRecord } from '../store/repositories/links.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
 
@@ -84,7 +84,7 @@ export interface LinkService {
 }
 
 export function createLinkService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   cipher: Cipher;
   clock: Clock;
   config: Config;
@@ -94,6 +94,8 @@ export function createLinkService(deps: {
   onCredentialsChanged?: (linkId: string) => Promise<void>;
 }): LinkService {
   const { db, cipher, clock, config, events } = deps;
+  const links = createLinkRepository(db);
+  const connections = createConnectionRepository(db);
 
   const assertSecureBaseUrl = () => {
     if (!config.baseUrlIsHttps) {
@@ -131,59 +133,35 @@ export function createLinkService(deps: {
   };
 
   const loadRow = async (id: string) => {
-    const row = await db.selectFrom('links').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await links.findById(id);
     if (!row) throw new OutlinkError('link_not_found', { id });
     return row;
   };
 
-  const present = async (rows: Selectable<LinksTable>[]): Promise<LinkView[]> => {
+  const present = async (rows: readonly LinkRecord[]): Promise<LinkView[]> => {
     if (rows.length === 0) return [];
-    const connections = await db
-      .selectFrom('connections')
-      .select([
-        'id',
-        'link_id',
-        'account',
-        'status',
-        'expires_at',
-        'scopes',
-        'last_refreshed_at',
-        'last_error',
-      ])
-      .where(
-        'link_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .orderBy('created_at')
-      .execute();
+    const all = await connections.summariesOfLinks(rows.map((r) => r.id));
     return rows.map((row) => ({
       ...toView(row, config.baseUrl),
-      connections: connections
-        .filter((c) => c.link_id === row.id)
+      connections: all
+        .filter((c) => c.linkId === row.id)
         .map((c) => ({
           id: c.id,
           account: c.account,
           status: c.status,
-          expiresAt: c.expires_at,
-          scopes: JSON.parse(c.scopes) as string[],
-          lastRefreshedAt: c.last_refreshed_at,
-          ...(c.last_error ? { lastError: JSON.parse(c.last_error) as unknown } : {}),
+          expiresAt: c.expiresAt,
+          scopes: [...c.scopes],
+          lastRefreshedAt: c.lastRefreshedAt,
+          ...(c.lastError ? { lastError: c.lastError } : {}),
         })),
     }));
-  };
-
-  const nameTaken = async (name: string, exceptId?: string) => {
-    let q = db.selectFrom('links').select('id').where('name_key', '=', nameKey(name));
-    if (exceptId) q = q.where('id', '!=', exceptId);
-    return (await q.executeTakeFirst()) !== undefined;
   };
 
   const service: LinkService = {
     async create(actor, input) {
       assertSecureBaseUrl();
       const name = input.name.trim();
-      if (await nameTaken(name)) throw nameTakenError(name);
+      if (await links.nameTaken(name)) throw nameTakenError(name);
       const { settings, warnings } = await resolve(
         {
           provider: input.provider,
@@ -200,24 +178,20 @@ export function createLinkService(deps: {
       const id = randomUUID();
       const now = clock.now().toISOString();
       try {
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('links')
-            .values({
-              id,
-              name,
-              name_key: nameKey(name),
-              description: input.description?.trim() ?? '',
-              direction: 'outgoing',
-              application_type: 'external',
-              client_id: input.clientId.trim(),
-              client_secret_enc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)),
-              client_secret_expires_at: input.clientSecretExpiresAt ?? null,
-              created_at: now,
-              updated_at: now,
-              ...settingsColumns(settings),
-            })
-            .execute();
+        await inTransaction(db, async (trx) => {
+          await createLinkRepository(trx).insert({
+            id,
+            name,
+            description: input.description?.trim() ?? '',
+            direction: 'outgoing',
+            applicationType: 'external',
+            clientId: input.clientId.trim(),
+            clientSecretEnc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)),
+            clientSecretExpiresAt: input.clientSecretExpiresAt ?? null,
+            createdAt: now,
+            updatedAt: now,
+            ...settingsOf(settings),
+          });
           await events.record(trx, {
             type: 'link.created',
             actor,
@@ -238,9 +212,9 @@ export function createLinkService(deps: {
       if (input.provider !== undefined && input.provider !== row.provider) {
         throw new OutlinkError('provider_immutable', {}, { details: { field: 'provider' } });
       }
-      const provider = row.provider as ProviderId;
+      const provider = row.provider;
       const name = input.name?.trim() ?? row.name;
-      if (input.name !== undefined && (await nameTaken(name, id))) {
+      if (input.name !== undefined && (await links.nameTaken(name, id))) {
         throw nameTakenError(name);
       }
       const tenantChanged = input.tenant !== undefined && input.tenant !== row.tenant;
@@ -251,52 +225,45 @@ export function createLinkService(deps: {
       const storedFromPreset =
         presetFor(provider).endpoints?.({
           tenant: row.tenant ?? undefined,
-          cloud: (row.cloud as MicrosoftCloud | null) ?? undefined,
-        }).authorizationEndpoint === row.authorization_endpoint;
+          cloud: row.cloud ?? undefined,
+        }).authorizationEndpoint === row.authorizationEndpoint;
       const keepEndpoints = !((tenantChanged && storedFromPreset) || issuerChanged);
       const { settings, warnings } = await resolve(
         {
           provider,
-          scopes: input.scopes ?? (cloudChanged ? undefined : (JSON.parse(row.scopes) as string[])),
+          scopes: input.scopes ?? (cloudChanged ? undefined : [...row.scopes]),
           authorizationEndpoint:
-            input.authorizationEndpoint ?? (keepEndpoints ? row.authorization_endpoint : undefined),
-          tokenEndpoint: input.tokenEndpoint ?? (keepEndpoints ? row.token_endpoint : undefined),
+            input.authorizationEndpoint ?? (keepEndpoints ? row.authorizationEndpoint : undefined),
+          tokenEndpoint: input.tokenEndpoint ?? (keepEndpoints ? row.tokenEndpoint : undefined),
           issuer:
             input.issuer !== undefined ? input.issuer : provider === 'custom' ? row.issuer : null,
           tenant: input.tenant ?? row.tenant,
-          cloud: (input.cloud ?? row.cloud) as MicrosoftCloud | null,
+          cloud: input.cloud ?? row.cloud,
           clientAuthMethod:
             input.clientAuthMethod ??
-            (row.client_auth_method as ResolvedLinkSettings['clientAuthMethod']),
+            (row.clientAuthMethod as ResolvedLinkSettings['clientAuthMethod']),
         },
         input.clientSecretExpiresAt !== undefined
           ? input.clientSecretExpiresAt
-          : row.client_secret_expires_at,
+          : row.clientSecretExpiresAt,
       );
       const changed = Object.keys(input).filter((k) => k !== 'provider');
       try {
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .updateTable('links')
-            .set({
-              name,
-              name_key: nameKey(name),
-              description: input.description?.trim() ?? row.description,
-              client_id: input.clientId?.trim() ?? row.client_id,
-              ...(input.clientSecret !== undefined
-                ? {
-                    client_secret_enc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)),
-                  }
-                : {}),
-              client_secret_expires_at:
-                input.clientSecretExpiresAt !== undefined
-                  ? input.clientSecretExpiresAt
-                  : row.client_secret_expires_at,
-              updated_at: clock.now().toISOString(),
-              ...settingsColumns(settings),
-            })
-            .where('id', '=', id)
-            .execute();
+        await inTransaction(db, async (trx) => {
+          await createLinkRepository(trx).update(id, {
+            name,
+            description: input.description?.trim() ?? row.description,
+            clientId: input.clientId?.trim() ?? row.clientId,
+            ...(input.clientSecret !== undefined
+              ? { clientSecretEnc: cipher.encrypt(input.clientSecret, Aad.linkClientSecret(id)) }
+              : {}),
+            clientSecretExpiresAt:
+              input.clientSecretExpiresAt !== undefined
+                ? input.clientSecretExpiresAt
+                : row.clientSecretExpiresAt,
+            updatedAt: clock.now().toISOString(),
+            ...settingsOf(settings),
+          });
           await events.record(trx, {
             type: 'link.updated',
             actor,
@@ -324,20 +291,13 @@ export function createLinkService(deps: {
 
     async remove(actor, id) {
       const row = await loadRow(id);
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
+        const linkConnections = createConnectionRepository(trx);
         // DESIGN §4: a link whose connections mail servers use is not deleted.
-        const connectionIds = await trx
-          .selectFrom('connections')
-          .select('id')
-          .where('link_id', '=', id)
-          .execute();
-        const users = await mailServersUsing(
-          trx,
-          connectionIds.map((c) => c.id),
-        );
+        const users = await mailServersUsing(trx, await linkConnections.idsOfLink(id));
         if (users.length > 0) throw inUseError('link_in_use', users);
-        await trx.deleteFrom('connections').where('link_id', '=', id).execute();
-        await trx.deleteFrom('links').where('id', '=', id).execute();
+        await linkConnections.deleteOfLink(id);
+        await createLinkRepository(trx).delete(id);
         await events.record(trx, {
           type: 'link.deleted',
           actor,
@@ -353,29 +313,21 @@ export function createLinkService(deps: {
     },
 
     async find(idOrName) {
-      const row = await db
-        .selectFrom('links')
-        .selectAll()
-        .where((eb) => eb.or([eb('id', '=', idOrName), eb('name_key', '=', nameKey(idOrName))]))
-        .orderBy('created_at')
-        .executeTakeFirst();
+      const row = await links.findByIdOrName(idOrName);
       if (!row) throw new OutlinkError('link_not_found', { id: idOrName });
       const [view] = await present([row]);
       return view!;
     },
 
     async list({ limit, cursor }) {
-      const { rows, nextCursor } = await pageByName(db.selectFrom('links').selectAll(), {
-        limit,
-        cursor,
-      });
-      const items = await present(rows);
+      const { records, nextCursor } = await links.page({ limit, cursor });
+      const items = await present(records);
       return nextCursor ? { items, nextCursor } : { items };
     },
 
     async clientSecret(id) {
       const row = await loadRow(id);
-      return cipher.decrypt(row.client_secret_enc, Aad.linkClientSecret(id));
+      return cipher.decrypt(row.clientSecretEnc, Aad.linkClientSecret(id));
     },
   };
   return service;
@@ -386,43 +338,40 @@ function nameTakenError(name: string): OutlinkError {
   return new OutlinkError('link_name_taken', { name }, { details: { field: 'name' } });
 }
 
-function nameKey(name: string): string {
-  return name.trim().toLowerCase();
-}
-
-function settingsColumns(s: ResolvedLinkSettings) {
+/** The link columns the provider rules decide. */
+function settingsOf(s: ResolvedLinkSettings) {
   return {
     provider: s.provider,
-    scopes: JSON.stringify(s.scopes),
-    authorization_endpoint: s.authorizationEndpoint,
-    token_endpoint: s.tokenEndpoint,
+    scopes: s.scopes,
+    authorizationEndpoint: s.authorizationEndpoint,
+    tokenEndpoint: s.tokenEndpoint,
     issuer: s.issuer,
     tenant: s.tenant,
     cloud: s.cloud,
-    client_auth_method: s.clientAuthMethod,
+    clientAuthMethod: s.clientAuthMethod,
   };
 }
 
-function toView(row: Selectable<LinksTable>, baseUrl: URL): Omit<LinkView, 'connections'> {
+function toView(row: LinkRecord, baseUrl: URL): Omit<LinkView, 'connections'> {
   return {
     id: row.id,
     name: row.name,
     description: row.description,
-    direction: 'outgoing',
-    applicationType: 'external',
-    provider: row.provider as ProviderId,
-    clientId: row.client_id,
-    clientSecretSet: row.client_secret_enc.length > 0,
-    scopes: JSON.parse(row.scopes) as string[],
-    authorizationEndpoint: row.authorization_endpoint,
-    tokenEndpoint: row.token_endpoint,
+    direction: row.direction,
+    applicationType: row.applicationType,
+    provider: row.provider,
+    clientId: row.clientId,
+    clientSecretSet: row.clientSecretEnc.length > 0,
+    scopes: [...row.scopes],
+    authorizationEndpoint: row.authorizationEndpoint,
+    tokenEndpoint: row.tokenEndpoint,
     issuer: row.issuer,
     tenant: row.tenant,
-    cloud: row.cloud as MicrosoftCloud | null,
-    clientAuthMethod: row.client_auth_method,
-    clientSecretExpiresAt: row.client_secret_expires_at,
-    redirectUrl: redirectUrlFor(baseUrl, row.authorization_endpoint),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    cloud: row.cloud,
+    clientAuthMethod: row.clientAuthMethod,
+    clientSecretExpiresAt: row.clientSecretExpiresAt,
+    redirectUrl: redirectUrlFor(baseUrl, row.authorizationEndpoint),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }

@@ -14,7 +14,7 @@ import {
 import { isOutlinkError } from '../../src/domain/errors.js';
 import { compose, MASTER_KEY_FILE, type Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
-import { SECRET_COLUMNS } from '../../src/services/keys.js';
+import { SECRET_COLUMNS } from '../../src/store/repositories/secrets.js';
 import {
   ADMIN_PASSWORD,
   captureLog,

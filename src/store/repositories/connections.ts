@@ -2,8 +2,17 @@ import { type Selectable, sql } from 'kysely';
 import type { ConnectionsTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
-/** A connection's last failure as stored (JSON): what the token service recorded. */
-export type StoredErrorData = Readonly<Record<string, unknown>>;
+/** A connection's last failure as stored (JSON), as the token service wrote it. */
+export interface StoredErrorData {
+  /** The provider error catalog's id. */
+  readonly id: string;
+  /** Whose fault: `transient`, `connection` or `link`. */
+  readonly scope: string;
+  readonly error?: string;
+  readonly description?: string;
+  readonly status?: number;
+  readonly at: string;
+}
 
 /**
  * A connection (DESIGN §4): one account that authorized a link, with its tokens encrypted.
