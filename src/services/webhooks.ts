@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
@@ -8,7 +7,13 @@ import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { Fetch } from '../oauth/discovery.js';
-import type { Database } from '../store/schema.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
+import {
+  createDeliveryRepository,
+  createWebhookRepository,
+  type DeliveryRecord,
+  type WebhookSummary,
+} from '../store/repositories/webhooks.js';
 import type { EventService, EventSubscriber, EventView } from './events.js';
 
 /** The connection events webhooks carry (issue 3). */
@@ -79,7 +84,7 @@ export interface WebhookService {
 }
 
 export function createWebhookService(deps: {
-  db: Kysely<Database>;
+  db: Executor;
   cipher: Cipher;
   clock: Clock;
   fetch: Fetch;
@@ -89,33 +94,19 @@ export function createWebhookService(deps: {
   timeoutMs?: number;
 }): WebhookService {
   const { db, cipher, clock } = deps;
-  const toView = (r: {
-    id: string;
-    url: string;
-    event_types: string;
-    created_at: string;
-  }): WebhookView => ({
+  const webhooks = createWebhookRepository(db);
+  const deliveries = createDeliveryRepository(db);
+  const toView = (r: WebhookSummary): WebhookView => ({
     id: r.id,
     url: r.url,
-    eventTypes: JSON.parse(r.event_types) as string[],
-    createdAt: r.created_at,
+    eventTypes: [...r.eventTypes],
+    createdAt: r.createdAt,
   });
 
-  const attempt = async (delivery: {
-    id: string;
-    webhook_id: string;
-    event_id: string;
-    event_type: string;
-    payload: string;
-    attempts: number;
-  }) => {
-    const hook = await db
-      .selectFrom('webhooks')
-      .selectAll()
-      .where('id', '=', delivery.webhook_id)
-      .executeTakeFirst();
+  const attempt = async (delivery: DeliveryRecord) => {
+    const hook = await webhooks.findById(delivery.webhookId);
     if (!hook) return;
-    const secret = cipher.decrypt(hook.secret_enc, Aad.webhookSecret(hook.id));
+    const secret = cipher.decrypt(hook.secretEnc, Aad.webhookSecret(hook.id));
     const timestamp = Math.floor(clock.now().getTime() / 1000);
     let problem: string | undefined;
     try {
@@ -139,28 +130,24 @@ export function createWebhookService(deps: {
     const attempts = delivery.attempts + 1;
     const now = clock.now();
     const final = !problem || attempts >= WEBHOOK_MAX_ATTEMPTS;
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({
-          attempts,
-          status: problem ? (final ? 'failed' : 'pending') : 'delivered',
-          last_error: problem ?? null,
-          next_attempt_at: new Date(
-            now.getTime() + Math.min(3_600_000, 5_000 * 2 ** (attempts - 1)),
-          ).toISOString(),
-          delivered_at: problem ? null : now.toISOString(),
-        })
-        .where('id', '=', delivery.id)
-        .execute();
+    await inTransaction(db, async (trx) => {
+      await createDeliveryRepository(trx).recordAttempt(delivery.id, {
+        attempts,
+        status: problem ? (final ? 'failed' : 'pending') : 'delivered',
+        lastError: problem ?? null,
+        nextAttemptAt: new Date(
+          now.getTime() + Math.min(3_600_000, 5_000 * 2 ** (attempts - 1)),
+        ).toISOString(),
+        deliveredAt: problem ? null : now.toISOString(),
+      });
       await deps.events().record(trx, {
         type: problem ? 'webhook.failed' : 'webhook.delivered',
         actor: { kind: 'system' },
         data: {
           webhookId: hook.id,
           deliveryId: delivery.id,
-          eventId: delivery.event_id,
-          eventType: delivery.event_type,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
           attempt: attempts,
           ...(problem ? { error: problem, final } : {}),
         },
@@ -180,78 +167,48 @@ export function createWebhookService(deps: {
       const id = randomUUID();
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
       const eventTypes = input.eventTypes ?? [...WebhookEventTypes];
-      const row = {
-        id,
-        url: input.url,
-        event_types: JSON.stringify(eventTypes),
-        created_at: clock.now().toISOString(),
-      };
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('webhooks')
-          .values({ ...row, secret_enc: cipher.encrypt(secret, Aad.webhookSecret(id)) })
-          .execute();
-      });
+      const row = { id, url: input.url, eventTypes, createdAt: clock.now().toISOString() };
+      await webhooks.insert({ ...row, secretEnc: cipher.encrypt(secret, Aad.webhookSecret(id)) });
       deps.log.info({ webhookId: id, url: input.url, actor: actor.kind }, 'webhook created');
       return { ...toView(row), secret };
     },
     async list() {
-      const rows = await db
-        .selectFrom('webhooks')
-        .select(['id', 'url', 'event_types', 'created_at'])
-        .orderBy('created_at')
-        .execute();
-      return rows.map(toView);
+      return (await webhooks.list()).map(toView);
     },
     async remove(_actor, id) {
-      const result = await db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) throw new OutlinkError('webhook_not_found', { id });
+      if (!(await webhooks.delete(id))) throw new OutlinkError('webhook_not_found', { id });
     },
     subscriber: async (trx, event: EventView) => {
       if (!(WebhookEventTypes as readonly string[]).includes(event.type)) return;
-      const hooks = await trx.selectFrom('webhooks').select(['id', 'event_types']).execute();
-      for (const hook of hooks) {
-        if (!(JSON.parse(hook.event_types) as string[]).includes(event.type)) continue;
-        await trx
-          .insertInto('webhook_deliveries')
-          .values({
-            id: `msg_${randomUUID()}`,
-            webhook_id: hook.id,
-            event_id: event.id,
-            event_type: event.type,
-            payload: JSON.stringify({
-              type: event.type,
-              timestamp: event.at,
-              data: {
-                ...event.data,
-                eventId: event.id,
-                linkId: event.linkId,
-                connectionId: event.connectionId,
-              },
-            }),
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: event.at,
-            last_error: null,
-            created_at: event.at,
-            delivered_at: null,
-          })
-          .execute();
+      const queue = createDeliveryRepository(trx);
+      for (const hook of await createWebhookRepository(trx).subscriptions()) {
+        if (!hook.eventTypes.includes(event.type)) continue;
+        await queue.insert({
+          id: `msg_${randomUUID()}`,
+          webhookId: hook.id,
+          eventId: event.id,
+          eventType: event.type,
+          payload: JSON.stringify({
+            type: event.type,
+            timestamp: event.at,
+            data: {
+              ...event.data,
+              eventId: event.id,
+              linkId: event.linkId,
+              connectionId: event.connectionId,
+            },
+          }),
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: event.at,
+          lastError: null,
+          createdAt: event.at,
+          deliveredAt: null,
+        });
       }
     },
     async deliverDue(limit = WEBHOOK_BATCH) {
-      // Events of one instant share a due time; their log order (seq) keeps a receiver's
-      // view in the order things happened (authorized before refresh_failed …).
-      const due = await db
-        .selectFrom('webhook_deliveries as d')
-        .leftJoin('events as e', 'e.id', 'd.event_id')
-        .selectAll('d')
-        .where('d.status', '=', 'pending')
-        .where('d.next_attempt_at', '<=', clock.now().toISOString())
-        .orderBy('d.next_attempt_at')
-        .orderBy('e.seq')
-        .limit(limit)
-        .execute();
+      const due = await deliveries.listDue(clock.now().toISOString(), limit);
       for (const delivery of due) await attempt(delivery);
       return due.length;
     },
