@@ -3,7 +3,7 @@ import {
   type AuthorizationFlows,
   FLOW_TTL_MS,
   type FlowOutcome,
-} from '../oauth/authorization-flow.js';
+} from '../services/authorizations.js';
 import { presentFlowOutcome } from '../ui/presenters.js';
 import { defineCommand } from './command.js';
 import { type CliContext, withServices } from './context.js';

@@ -1,5 +1,5 @@
 import { type Locale, translate } from '../i18n/i18n.js';
-import type { FlowError, FlowOutcome } from '../oauth/authorization-flow.js';
+import type { FlowError, FlowOutcome } from '../services/authorizations.js';
 import type { ConnectionView } from '../services/connections.js';
 import type { StoredError } from '../tokens/token-service.js';
 

@@ -9,19 +9,19 @@ import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { callbackSuffix, redirectUrlFor } from '../domain/link.js';
-import { presetFor } from '../providers/registry.js';
-import type { ProviderId, ProviderPreset } from '../providers/types.js';
-import type { EventService } from '../services/events.js';
-import type { Database } from '../store/schema.js';
-import type { Fetch } from './discovery.js';
-import { classifyProviderError, type FlowFailureId } from './provider-errors.js';
+import type { Fetch } from '../oauth/discovery.js';
+import { classifyProviderError, type FlowFailureId } from '../oauth/provider-errors.js';
 import {
   authorizationCodeGrant,
   authorizationServerOf,
   OAuthFailure,
   type OAuthLink,
   type TokenSet,
-} from './token-client.js';
+} from '../oauth/token-client.js';
+import { presetFor } from '../providers/registry.js';
+import type { ProviderId, ProviderPreset } from '../providers/types.js';
+import type { Database } from '../store/schema.js';
+import type { EventService } from './events.js';
 
 /** A flow lives this long (state, PKCE verifier): issue 3, DESIGN §6. */
 export const FLOW_TTL_MS = 10 * 60_000;
