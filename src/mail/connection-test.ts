@@ -18,7 +18,7 @@ import {
 } from './imap.js';
 import type { MailClient } from './mail-client.js';
 import { MailError, type MailStep } from './mail-error.js';
-import { connectPop3, loginPop3, type Pop3Connection } from './pop3-mailbox.js';
+import { connectPop3, loginPop3, type Pop3Connection } from './pop3/mailbox.js';
 import type { Remedy } from './remedies.js';
 import type { MailServerRuntime } from './runtime.js';
 import type { SaslErrorChallenge } from './sasl.js';

@@ -9,7 +9,7 @@ import type { AccessTokenView, TokenService } from '../tokens/token-service.js';
 import type { MailTimeouts, MailTlsOptions } from './endpoint.js';
 import { type ImapSession, openImap } from './imap.js';
 import { isCredentialRejection } from './mail-error.js';
-import { openPop3, type Pop3Connection } from './pop3-mailbox.js';
+import { openPop3, type Pop3Connection } from './pop3/mailbox.js';
 import { remedyForRefusal } from './remedies.js';
 import type { MailServerRuntime } from './runtime.js';
 import type { SaslMechanism } from './sasl.js';

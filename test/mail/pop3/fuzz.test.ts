@@ -6,7 +6,7 @@ import {
   Pop3Error,
   type Pop3ErrorCode,
   type Pop3Session,
-} from '../../src/mail/pop3.js';
+} from '../../../src/mail/pop3/client.js';
 import {
   authCommand,
   formatCommand,
@@ -18,9 +18,9 @@ import {
   parseScanListing,
   parseStatusLine,
   parseUniqueIdListing,
-} from '../../src/mail/pop3-protocol.js';
-import { decodeErrorChallenge, type SaslChallengeErrorCode } from '../../src/mail/sasl.js';
-import { type ScriptedPeer, startMisbehavingPop3Server } from './misbehaving-pop3-server.js';
+} from '../../../src/mail/pop3/protocol.js';
+import { decodeErrorChallenge, type SaslChallengeErrorCode } from '../../../src/mail/sasl.js';
+import { type ScriptedPeer, startMisbehavingPop3Server } from './misbehaving-server.js';
 
 const USER = 'alice@example.test';
 const TOKEN = 'ya29.test-access-token';
