@@ -3,7 +3,8 @@
  * the server's TLS settings and timeouts, logging in, and the client's `Pop3Error` codes as the
  * `MailError` of the step that broke.
  */
-import { MailError, type MailErrorCode, MailErrorCodes, type MailStep } from '../mail-error.js';
+import type { MailStep } from '../../domain/mail-server.js';
+import { MailError, type MailErrorCode, MailErrorCodes } from '../mail-error.js';
 import type { SaslMechanism } from '../sasl.js';
 import {
   type GreetingInfo,
