@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { ImapFlow } from 'imapflow';
-import type { MailServerRuntime } from '../src/mail/runtime.js';
+import type { MailServerRuntime } from '../src/domain/mail-server.js';
 import { xoauth2InitialResponse } from '../src/mail/sasl.js';
 import {
   ALICE,

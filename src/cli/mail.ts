@@ -1,5 +1,6 @@
 import type { Actor } from '../domain/actor.js';
-import { presentTestResult, type TestReport } from '../mail/test-report.js';
+import { presentTestResult, testMessageWords } from '../presenters/mail-servers.js';
+import type { TestReport } from '../schemas/mail-servers.js';
 import { type CommandGroup, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { ExitCode, printable, UsageError } from './failures.js';
@@ -32,7 +33,7 @@ const test = defineCommand({
         CLI_ACTOR,
         found.id,
         values.to !== undefined ? { to: values.to } : {},
-        ctx.locale,
+        testMessageWords(ctx.locale),
       );
       return { name: found.name, report: presentTestResult(ctx.locale, result) };
     });

@@ -7,8 +7,8 @@
  * into words by the caller in the reader's language.
  */
 import { isOutlinkError } from '../domain/errors.js';
-import { type Locale, translate } from '../i18n/i18n.js';
-import type { AccessTokenView, TokenService } from '../tokens/token-service.js';
+import type { MailServerRuntime, MailStep } from '../domain/mail-server.js';
+import type { Remedy } from '../providers/mail-refusals.js';
 import {
   examineFolder,
   type ImapSession,
@@ -16,11 +16,9 @@ import {
   openImap,
   probeImap,
 } from './imap.js';
-import type { MailClient } from './mail-client.js';
-import { MailError, type MailStep } from './mail-error.js';
-import { connectPop3, loginPop3, type Pop3Connection } from './pop3-mailbox.js';
-import type { Remedy } from './remedies.js';
-import type { MailServerRuntime } from './runtime.js';
+import type { AccessTokenSource, MailAccessToken, MailClient } from './mail-client.js';
+import { MailError } from './mail-error.js';
+import { connectPop3, loginPop3, type Pop3Connection } from './pop3/mailbox.js';
 import type { SaslErrorChallenge } from './sasl.js';
 import type { GreetingInfo, SessionObserver } from './session.js';
 import { type OutgoingMessage, SmtpSession } from './smtp.js';
@@ -59,7 +57,7 @@ export interface TestResult {
 
 export interface ConnectionTestDeps {
   readonly mail: MailClient;
-  readonly tokens: Pick<TokenService, 'getAccessToken'>;
+  readonly tokens: AccessTokenSource;
 }
 
 export interface ConnectionTestOptions {
@@ -67,24 +65,26 @@ export interface ConnectionTestOptions {
   readonly message?: OutgoingMessage;
 }
 
+/** The words of an outgoing server's test message, in the reader's language (the caller's). */
+export interface TestMessageText {
+  readonly subject: string;
+  readonly text: string;
+}
+
 /**
- * The test message of an outgoing server, in the reader's language, to `to` or else the
- * mailbox itself. `Auto-Submitted` (RFC 3834 §5): nobody, and no mail handler, answers it.
+ * The test message of an outgoing server, to `to` or else the mailbox itself, in the words
+ * the caller chose. `Auto-Submitted` (RFC 3834 §5): nobody, and no mail handler, answers it.
  */
 export function testMessage(
   server: MailServerRuntime,
   to: string | undefined,
-  locale: Locale,
+  words: TestMessageText,
 ): OutgoingMessage {
   return {
     from: server.username,
     to: [to ?? server.username],
-    subject: translate(locale, 'mail.testMessage.subject', { name: server.name }),
-    text: translate(locale, 'mail.testMessage.text', {
-      name: server.name,
-      host: server.host,
-      username: server.username,
-    }),
+    subject: words.subject,
+    text: words.text,
     headers: { 'Auto-Submitted': 'auto-generated' },
   };
 }
@@ -131,7 +131,7 @@ export async function runConnectionTest(
     run.close();
     return stop(failureOf(error, 'connect', steps));
   }
-  let token: AccessTokenView | undefined;
+  let token: MailAccessToken | undefined;
   try {
     token = await run.token();
   } catch (error) {
@@ -200,7 +200,7 @@ class TestRun {
     }
   }
 
-  async token(): Promise<AccessTokenView | undefined> {
+  async token(): Promise<MailAccessToken | undefined> {
     const { credentials, username } = this.#server;
     if (credentials.method === 'password') {
       this.#pass('token', 'password', { username });
@@ -216,7 +216,7 @@ class TestRun {
     return token;
   }
 
-  async authenticate(token: AccessTokenView | undefined): Promise<void> {
+  async authenticate(token: MailAccessToken | undefined): Promise<void> {
     const server = this.#server;
     const target = this.#deps.mail.target(server);
     let attempts = 0;

@@ -1,18 +1,7 @@
 import { isIP } from 'node:net';
-import type { MailProtocol } from '../providers/types.js';
+import type { MailProtocol, MailSecurity } from '../domain/mail-server.js';
 
-export type { MailProtocol } from '../providers/types.js';
-
-/**
- * How a connection to a mail server is protected: `tls` is implicit TLS from the first byte
- * (RFC 8314 §3.3: 993, 995, 465); `starttls` upgrades after the greeting (IMAP STARTTLS,
- * POP3 STLS, SMTP STARTTLS) and fails when the server cannot; `none` is plain text, only ever
- * an administrator's explicit choice.
- */
-export const MailSecurities = ['tls', 'starttls', 'none'] as const;
-export type MailSecurity = (typeof MailSecurities)[number];
-
-export const MailProtocols = ['imap', 'pop3', 'smtp'] as const satisfies readonly MailProtocol[];
+export type { MailProtocol, MailSecurity } from '../domain/mail-server.js';
 
 /** Where a mail server listens. */
 export interface MailEndpoint {
@@ -49,25 +38,6 @@ export const DEFAULT_MAIL_TIMEOUTS: MailTimeouts = Object.freeze({
   greetingMs: 15_000,
   commandMs: 30_000,
 });
-
-/** The default port of a protocol under a security mode (RFC 8314 §3.3, RFC 6409). */
-export function defaultPort(protocol: MailProtocol, security: MailSecurity): number {
-  const ports: Record<MailProtocol, Record<MailSecurity, number>> = {
-    imap: { tls: 993, starttls: 143, none: 143 },
-    pop3: { tls: 995, starttls: 110, none: 110 },
-    smtp: { tls: 465, starttls: 587, none: 587 },
-  };
-  return ports[protocol][security];
-}
-
-/**
- * The security a port implies when the administrator gave a port but no security: the
- * STARTTLS ports (143, 110, 587, 25) upgrade, anything else is implicit TLS. Never `none`:
- * a plain connection is only ever chosen explicitly.
- */
-export function impliedSecurity(port: number | undefined): MailSecurity {
-  return port !== undefined && [143, 110, 587, 25].includes(port) ? 'starttls' : 'tls';
-}
 
 /** The TLS server name (SNI and certificate check): the host, unless it is an IP literal. */
 export function serverNameOf(host: string): string | undefined {

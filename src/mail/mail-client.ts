@@ -5,20 +5,39 @@
  * `rejectedToken`) and retry once; a second refusal is reported with the server's decoded
  * challenge and a remedy.
  */
-import type { AccessTokenView, TokenService } from '../tokens/token-service.js';
+import type { MailServerRuntime } from '../domain/mail-server.js';
+import { remedyForRefusal } from '../providers/mail-refusals.js';
 import type { MailTimeouts, MailTlsOptions } from './endpoint.js';
 import { type ImapSession, openImap } from './imap.js';
 import { isCredentialRejection } from './mail-error.js';
-import { openPop3, type Pop3Connection } from './pop3-mailbox.js';
-import { remedyForRefusal } from './remedies.js';
-import type { MailServerRuntime } from './runtime.js';
+import { openPop3, type Pop3Connection } from './pop3/mailbox.js';
 import type { SaslMechanism } from './sasl.js';
 import type { MailLogin, MailSecret, SessionObserver } from './session.js';
 import { SmtpSession } from './smtp.js';
 import type { SocketTarget } from './socket.js';
 
+/** A connection's access token, as the mail code uses it. */
+export interface MailAccessToken {
+  readonly accessToken: string;
+  /** The account that authorized the connection. */
+  readonly account: string;
+  readonly expiresAt: string | null;
+}
+
+/**
+ * Where the mail code gets a connection's access token: the token service, wired in
+ * `main/compose.ts`. `rejectedToken`: a server refused this token; refresh unless a newer one
+ * is already stored (DESIGN §7).
+ */
+export interface AccessTokenSource {
+  getAccessToken(
+    connectionId: string,
+    options?: { rejectedToken?: string },
+  ): Promise<MailAccessToken>;
+}
+
 export interface MailClientDeps {
-  readonly tokens: Pick<TokenService, 'getAccessToken'>;
+  readonly tokens: AccessTokenSource;
   readonly tls: MailTlsOptions;
   readonly timeouts: MailTimeouts;
 }
@@ -32,7 +51,7 @@ export interface LoginOutcome<T> {
 
 export interface AuthenticateOptions {
   /** The token already fetched (the connection test's token step); fetched here otherwise. */
-  readonly firstToken?: AccessTokenView;
+  readonly firstToken?: MailAccessToken;
   /** Told when the first token was refused and a refresh is forced. */
   onRejected?(): void;
 }

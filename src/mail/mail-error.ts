@@ -1,23 +1,8 @@
 import { OutlinkError } from '../domain/errors.js';
-import type { MailProtocol } from '../providers/types.js';
-import type { Remedy } from './remedies.js';
+import type { MailStep } from '../domain/mail-server.js';
+import type { Remedy } from '../providers/mail-refusals.js';
+import type { MailProtocol } from './endpoint.js';
 import type { SaslChallengeError, SaslErrorChallenge, SaslMechanism } from './sasl.js';
-
-/**
- * The steps of a mail session, in the order they happen (DESIGN §8 connection test): resolve
- * and connect, TLS, greeting and capabilities, the access token, authentication, then opening
- * the folder (incoming) or sending (outgoing). Every failure names the step it broke in.
- */
-export const MailSteps = [
-  'connect',
-  'tls',
-  'greeting',
-  'token',
-  'authentication',
-  'folder',
-  'send',
-] as const;
-export type MailStep = (typeof MailSteps)[number];
 
 /**
  * Why a mail session failed, one constant per code; user-facing texts live under

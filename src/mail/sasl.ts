@@ -8,11 +8,10 @@
  * @see https://developers.google.com/gmail/imap/xoauth2-protocol XOAUTH2
  */
 
-/** The SASL mechanisms Outlink speaks (RFC 4422 §3.1 names, upper case). */
-export type SaslMechanism = 'XOAUTH2' | 'OAUTHBEARER';
+import { SASL_MECHANISMS, type SaslMechanism } from '../domain/mail-server.js';
 
-/** Every mechanism Outlink speaks, most preferred first. */
-export const SASL_MECHANISMS: readonly SaslMechanism[] = Object.freeze(['OAUTHBEARER', 'XOAUTH2']);
+/** The mechanisms Outlink speaks, most preferred first: a mail server's setting names them. */
+export { SASL_MECHANISMS, type SaslMechanism };
 
 /** What a client presents: the mailbox user and an OAuth 2.0 access token. */
 export interface BearerCredentials {

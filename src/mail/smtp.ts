@@ -21,17 +21,17 @@ import SMTPConnection, {
   type SMTPConnectionOptions,
 } from 'nodemailer/lib/smtp-connection';
 import { serverNameOf } from './endpoint.js';
-import { MailError, MailErrorCodes, type MailErrorDetails } from './mail-error.js';
+import { MailError, MailErrorCodes } from './mail-error.js';
 import {
   chooseMechanism,
   decodeErrorChallenge,
-  type ErrorChallengeResult,
   errorChallengeReply,
   initialResponse,
   SASL_MECHANISMS,
   type SaslMechanism,
 } from './sasl.js';
 import type { GreetingInfo, MailLogin, SessionObserver } from './session.js';
+import { authFailure, greetingFailure, operationFailure } from './smtp-failures.js';
 import { cipherOf, openSocket, type SocketTarget } from './socket.js';
 
 /** A message to submit; the envelope sender is the mail server's username. */
@@ -266,31 +266,6 @@ function saslHandler(target: SocketTarget, outcome: SaslOutcome, mechanism: Sasl
   };
 }
 
-function authFailure(
-  target: SocketTarget,
-  mechanism: SaslMechanism,
-  reply: { response: string; status: number; code?: string; text: string },
-  challenge: ErrorChallengeResult | undefined,
-): MailError {
-  // RFC 4954 §6: 454 is "temporary authentication failure", 535 a refusal.
-  const temporary = reply.status >= 400 && reply.status < 500;
-  const responseCode = [String(reply.status), reply.code].filter(Boolean).join(' ');
-  const details: MailErrorDetails = {
-    serverText: reply.text.trim(),
-    responseCode,
-    mechanism,
-    ...(challenge?.ok ? { challenge: challenge.challenge } : {}),
-    ...(challenge && !challenge.ok ? { challengeError: challenge.error } : {}),
-  };
-  return new MailError(
-    temporary ? MailErrorCodes.AUTH_TEMPORARY : MailErrorCodes.AUTH_FAILED,
-    'authentication',
-    'smtp',
-    `${mechanism} authentication at ${target.endpoint.host} ${temporary ? 'failed temporarily' : 'failed'}: ${reply.response.trim()}`,
-    details,
-  );
-}
-
 /** The EHLO answer: its first line (the server's name and greeting text) and its keywords. */
 function ehloInfo(connection: SMTPConnection): GreetingInfo {
   const lines = String(connection.lastServerResponse || '')
@@ -311,103 +286,4 @@ function ehloInfo(connection: SMTPConnection): GreetingInfo {
       : [],
     secure: connection.secure,
   };
-}
-
-interface NodemailerError {
-  message?: string;
-  code?: string;
-  command?: string;
-  response?: string;
-  responseCode?: number;
-  timeoutType?: string;
-}
-
-function greetingFailure(target: SocketTarget, error: unknown, upgrading: boolean): MailError {
-  if (error instanceof MailError) return error;
-  const { host, port, security } = target.endpoint;
-  const e = error as NodemailerError;
-  const server = {
-    ...(e.response ? { serverText: e.response.trim() } : {}),
-    ...(e.responseCode ? { responseCode: String(e.responseCode) } : {}),
-    cause: error,
-  };
-  if (e.code === 'ETLS' || upgrading || (security === 'starttls' && e.command === 'STARTTLS')) {
-    const refused = e.response !== undefined && e.command === 'STARTTLS';
-    return new MailError(
-      refused ? MailErrorCodes.STARTTLS_UNAVAILABLE : MailErrorCodes.TLS_FAILED,
-      'tls',
-      'smtp',
-      refused
-        ? `${host}:${port} refused STARTTLS (RFC 3207): ${e.response?.trim()}; TLS is required`
-        : `TLS with ${host}:${port} failed: ${(e.message ?? '').replace(/^Error initiating TLS - /, '')}`,
-      server,
-    );
-  }
-  if (e.code === 'ETIMEDOUT') {
-    return new MailError(
-      MailErrorCodes.TIMEOUT,
-      'greeting',
-      'smtp',
-      `${host}:${port} did not greet in time: ${e.message}`,
-      server,
-    );
-  }
-  return new MailError(
-    e.code === 'EPROTOCOL' ? MailErrorCodes.GREETING_FAILED : MailErrorCodes.CONNECTION_CLOSED,
-    'greeting',
-    'smtp',
-    `${host}:${port} (greeting): ${e.message ?? String(error)}`,
-    server,
-  );
-}
-
-function operationFailure(
-  target: SocketTarget,
-  step: 'authentication' | 'send',
-  error: Error,
-): MailError {
-  if (error instanceof MailError) return error;
-  const { host, port } = target.endpoint;
-  const e = error as NodemailerError;
-  const server = {
-    ...(e.response ? { serverText: e.response.trim() } : {}),
-    ...(e.responseCode ? { responseCode: String(e.responseCode) } : {}),
-    cause: error,
-  };
-  if (e.code === 'ETIMEDOUT') {
-    return new MailError(
-      MailErrorCodes.TIMEOUT,
-      step,
-      'smtp',
-      `${host}:${port} did not answer in time (${step}): ${e.message}`,
-      server,
-    );
-  }
-  // An EAUTH without a reply code is nodemailer refusing locally (no credentials), not the server.
-  if (step === 'authentication' && e.code === 'EAUTH' && e.responseCode !== undefined) {
-    const temporary = e.responseCode !== undefined && e.responseCode < 500;
-    return new MailError(
-      temporary ? MailErrorCodes.AUTH_TEMPORARY : MailErrorCodes.AUTH_FAILED,
-      step,
-      'smtp',
-      `authentication at ${host} failed: ${e.response?.trim() ?? e.message}`,
-      server,
-    );
-  }
-  if (e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.message === 'closed') {
-    return new MailError(
-      MailErrorCodes.CONNECTION_CLOSED,
-      step,
-      'smtp',
-      `${host}:${port} closed the connection (${step})`,
-      server,
-    );
-  }
-  return new MailError(
-    step === 'send' ? MailErrorCodes.SEND_FAILED : MailErrorCodes.PROTOCOL_ERROR,
-    step,
-    'smtp',
-    `${host}:${port} (${step}): ${e.response?.trim() ?? e.message}`,
-    server,
-  );
 }

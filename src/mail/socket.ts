@@ -2,7 +2,7 @@
  * The sockets of the IMAP and SMTP clients: TCP connect and implicit TLS with a timeout on each
  * phase and certificate verification always on, reporting each phase as it completes so that a
  * connection test can say where a connection broke. STARTTLS upgrades go through `upgradeTls`.
- * (The POP3 client has its own, `pop3-wire.ts`.)
+ * (The POP3 client has its own, `pop3/wire.ts`.)
  */
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';

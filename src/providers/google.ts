@@ -1,3 +1,4 @@
+import { type MailServerPreset, presetServer } from './mail-preset.js';
 import type { ProviderPreset } from './types.js';
 
 /** The one Gmail scope that covers IMAP, POP3 and SMTP; the trailing slash is required. */
@@ -33,3 +34,30 @@ export function normalizeGoogleScope(scope: string): string | undefined {
     ? GOOGLE_MAIL_SCOPE
     : undefined;
 }
+
+// Mail
+
+/**
+ * Gmail: one scope (`https://mail.google.com/`) for every protocol. On a refused token Gmail
+ * sends the RFC 7628 error challenge `{"status":"401","schemes":"bearer","scope":
+ * "https://mail.google.com/"}` (also for XOAUTH2), then IMAP `NO SASL authentication failed`
+ * or SMTP `535-5.7.8 Username and Password not accepted` (PEERS.md). Workspace administrators
+ * can turn IMAP and POP off for their users; POP is off until turned on in Gmail's settings.
+ *
+ * @see https://developers.google.com/gmail/imap/imap-smtp Gmail IMAP, POP and SMTP
+ */
+export const gmailPreset: MailServerPreset = Object.freeze({
+  id: 'gmail',
+  provider: 'google',
+  name: 'Gmail',
+  servers: Object.freeze({
+    imap: Object.freeze([presetServer('imap.gmail.com', 993, 'tls')]),
+    pop3: Object.freeze([presetServer('pop.gmail.com', 995, 'tls')]),
+    smtp: Object.freeze([
+      presetServer('smtp.gmail.com', 465, 'tls'),
+      presetServer('smtp.gmail.com', 587, 'starttls'),
+    ]),
+  }),
+  protocolDisabledRemedy: 'gmail_protocol_disabled',
+  refusals: Object.freeze([]),
+});

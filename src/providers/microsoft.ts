@@ -1,3 +1,4 @@
+import { type MailServerPreset, presetServer } from './mail-preset.js';
 import type { MicrosoftCloud, ProviderOptions, ProviderPreset } from './types.js';
 
 export const MICROSOFT_DEFAULT_TENANT = 'common';
@@ -66,3 +67,35 @@ export function microsoftIdTokenIssuer(
     ? `https://login.microsoftonline.com/${tid.toLowerCase()}/v2.0`
     : undefined;
 }
+
+// Mail
+
+/**
+ * Exchange Online: one scope per protocol (`IMAP.AccessAsUser.All`, `POP.AccessAsUser.All`,
+ * `SMTP.Send`). It sends no error challenge: IMAP answers `NO AUTHENTICATE failed.`, SMTP
+ * `535 5.7.3 Authentication unsuccessful`, and `535 5.7.139` when SMTP AUTH is disabled for
+ * the tenant or the mailbox. IMAP, POP and authenticated SMTP are per-mailbox switches
+ * (`Set-CASMailbox -ImapEnabled/-PopEnabled/-SmtpClientAuthenticationDisabled`); a shared
+ * mailbox is reached with a delegate's token that has FullAccess (username = the shared
+ * mailbox, token = the delegate's).
+ *
+ * @see https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth
+ */
+export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
+  id: 'exchange_online',
+  provider: 'microsoft',
+  name: 'Exchange Online',
+  servers: Object.freeze({
+    imap: Object.freeze([presetServer('outlook.office365.com', 993, 'tls')]),
+    pop3: Object.freeze([presetServer('outlook.office365.com', 995, 'tls')]),
+    smtp: Object.freeze([presetServer('smtp.office365.com', 587, 'starttls')]),
+  }),
+  protocolDisabledRemedy: 'exchange_protocol_disabled',
+  refusals: Object.freeze([
+    Object.freeze({
+      protocol: 'smtp',
+      pattern: /\b5\.7\.139\b/,
+      remedy: 'exchange_smtp_auth_disabled',
+    } as const),
+  ]),
+});

@@ -1,8 +1,10 @@
+import type { MailProtocol } from '../domain/mail-server.js';
+
 /** The service providers an outgoing link can point at. */
 export const ProviderIds = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof ProviderIds)[number];
 
-export type MailProtocol = 'imap' | 'pop3' | 'smtp';
+export type { MailProtocol };
 export type MicrosoftCloud = 'global' | 'gcc';
 
 /** Frozen preset data for one provider: what the UI pre-fills and the API documents. */

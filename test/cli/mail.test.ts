@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestReport } from '../../src/mail/test-report.js';
+import type { TestReport } from '../../src/schemas/mail-servers.js';
 import {
   ALICE,
   BOB,

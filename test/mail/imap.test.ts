@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { MailStep } from '../../src/domain/mail-server.js';
 import type { MailSecurity, MailTimeouts } from '../../src/mail/endpoint.js';
 import { examineFolder, openImap } from '../../src/mail/imap.js';
-import { MailError, type MailErrorCode, type MailStep } from '../../src/mail/mail-error.js';
+import { MailError, type MailErrorCode } from '../../src/mail/mail-error.js';
 import type { SaslMechanism } from '../../src/mail/sasl.js';
 import type { MailLogin, SessionObserver } from '../../src/mail/session.js';
 import type { SocketTarget } from '../../src/mail/socket.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { redirectUrlFor } from '../../src/domain/link.js';
 import type { MailTimeouts } from '../../src/mail/endpoint.js';
-import type { TestReport } from '../../src/mail/test-report.js';
+import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { type TestTls, testTls } from '../peers/ca.js';
 import { type DovecotOptions, type DovecotPeer, startDovecot } from '../peers/dovecot.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';

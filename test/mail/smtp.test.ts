@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
+import type { MailStep } from '../../src/domain/mail-server.js';
 import type { MailSecurity, MailTimeouts } from '../../src/mail/endpoint.js';
-import { MailError, type MailErrorCode, type MailStep } from '../../src/mail/mail-error.js';
+import { MailError, type MailErrorCode } from '../../src/mail/mail-error.js';
 import type { SaslMechanism } from '../../src/mail/sasl.js';
 import type { MailLogin, SessionObserver } from '../../src/mail/session.js';
 import { SmtpSession } from '../../src/mail/smtp.js';

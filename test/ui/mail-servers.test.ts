@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { MailSteps } from '../../src/domain/mail-server.js';
 import { translate } from '../../src/i18n/i18n.js';
-import { MailSteps } from '../../src/mail/mail-error.js';
 import {
   ALICE,
   BOB,

@@ -1,13 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  CreateMailServerBody,
-  TestMailServerBody,
-  UpdateMailServerBody,
-} from '../../mail/mail-server-body.js';
-import { presentTestResult } from '../../mail/test-report.js';
 import type { Services } from '../../main/compose.js';
+import {
+  presentMailPreset,
+  presentMailServer,
+  presentTestResult,
+  testMessageWords,
+} from '../../presenters/mail-servers.js';
 import {
   authErrors,
   ErrorResponse,
@@ -15,86 +15,18 @@ import {
   ListOf,
   PageQuery,
   validationErrors,
-  Warnings,
 } from '../../schemas/common.js';
+import {
+  CreateMailServerBody,
+  MailPreset,
+  MailServer,
+  MailServerWithWarnings,
+  TestMailServerBody,
+  TestReport,
+  UpdateMailServerBody,
+} from '../../schemas/mail-servers.js';
 import { localeOf, localizeWarnings } from '../locale.js';
 import { actorOf } from '../plugins/auth.js';
-
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-
-const Authentication = Type.Union([
-  Type.Object({
-    method: Type.Literal('oauth2'),
-    linkId: Type.String(),
-    linkName: Type.String(),
-    connectionId: Type.String(),
-    account: Type.String(),
-    delegated: Type.Boolean(),
-  }),
-  Type.Object({ method: Type.Literal('password'), passwordSet: Type.Boolean() }),
-]);
-
-/** A mail server as the API returns it: the password only as `passwordSet`. */
-const MailServerResponse = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  protocol: Type.String(),
-  host: Type.String(),
-  port: Type.Integer(),
-  security: Type.String(),
-  username: Type.String(),
-  authentication: Authentication,
-  saslMechanism: Nullable(Type.String()),
-  folder: Nullable(Type.String()),
-  pollIntervalSeconds: Nullable(Type.Integer()),
-  processedAction: Nullable(Type.String()),
-  processedFolder: Nullable(Type.String()),
-  preset: Nullable(Type.String()),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  warnings: Type.Optional(Warnings),
-});
-
-const TestResponse = Type.Object({
-  ok: Type.Boolean(),
-  steps: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      label: Type.String(),
-      ok: Type.Boolean(),
-      detail: Type.String(),
-    }),
-  ),
-  error: Type.Optional(
-    Type.Object({
-      step: Type.String(),
-      code: Type.String(),
-      message: Type.String(),
-      remedy: Type.String(),
-      serverResponse: Type.Optional(Type.String()),
-      challenge: Type.Optional(
-        Type.Object({
-          status: Type.String(),
-          scope: Type.Optional(Type.String()),
-          schemes: Type.Optional(Type.String()),
-        }),
-      ),
-    }),
-  ),
-});
-
-const ServerList = Type.Array(
-  Type.Object({ host: Type.String(), port: Type.Integer(), security: Type.String() }),
-);
-const PerProtocol = <T extends TSchema>(schema: T) =>
-  Type.Object({ imap: schema, pop3: schema, smtp: schema });
-const PresetResponse = Type.Object({
-  id: Type.String(),
-  provider: Type.String(),
-  name: Type.String(),
-  servers: PerProtocol(ServerList),
-  scopes: PerProtocol(Type.Array(Type.String())),
-});
 
 const errors = (...codes: (404 | 409)[]) =>
   Object.fromEntries(codes.map((c) => [c, Type.Ref(ErrorResponse)]));
@@ -108,9 +40,15 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       tags: ['mail-servers'],
       summary: 'List mail servers',
       querystring: PageQuery,
-      response: { 200: ListOf(MailServerResponse), ...authErrors, ...validationErrors },
+      response: { 200: ListOf(MailServer), ...authErrors, ...validationErrors },
     },
-    handler: (req) => mailServers.list({ limit: req.query.limit ?? 50, cursor: req.query.cursor }),
+    handler: async (req) => {
+      const { items, nextCursor } = await mailServers.list({
+        limit: req.query.limit ?? 50,
+        cursor: req.query.cursor,
+      });
+      return { items: items.map(presentMailServer), ...(nextCursor ? { nextCursor } : {}) };
+    },
   });
 
   r.post('/api/v1/mail-servers', {
@@ -118,11 +56,13 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       tags: ['mail-servers'],
       summary: 'Create an incoming (IMAP, POP3) or outgoing (SMTP) mail server',
       body: CreateMailServerBody,
-      response: { 201: MailServerResponse, ...authErrors, ...validationErrors, ...errors(409) },
+      response: { 201: MailServerWithWarnings, ...authErrors, ...validationErrors, ...errors(409) },
     },
     handler: async (req, reply) => {
       const { mailServer, warnings } = await mailServers.create(actorOf(req), req.body);
-      return reply.status(201).send({ ...mailServer, warnings: localizeWarnings(req, warnings) });
+      return reply
+        .status(201)
+        .send({ ...presentMailServer(mailServer), warnings: localizeWarnings(req, warnings) });
     },
   });
 
@@ -131,9 +71,9 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       tags: ['mail-servers'],
       summary: 'Show a mail server',
       params: IdParams,
-      response: { 200: MailServerResponse, ...authErrors, ...errors(404) },
+      response: { 200: MailServer, ...authErrors, ...errors(404) },
     },
-    handler: (req) => mailServers.get(req.params.id),
+    handler: async (req) => presentMailServer(await mailServers.get(req.params.id)),
   });
 
   r.patch('/api/v1/mail-servers/:id', {
@@ -143,7 +83,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       params: IdParams,
       body: UpdateMailServerBody,
       response: {
-        200: MailServerResponse,
+        200: MailServerWithWarnings,
         ...authErrors,
         ...validationErrors,
         ...errors(404, 409),
@@ -155,7 +95,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
         req.params.id,
         req.body,
       );
-      return { ...mailServer, warnings: localizeWarnings(req, warnings) };
+      return { ...presentMailServer(mailServer), warnings: localizeWarnings(req, warnings) };
     },
   });
 
@@ -178,8 +118,8 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       summary:
         'Test the connection step by step: connect, TLS, greeting, token, authentication, folder or send',
       params: IdParams,
-      body: Type.Partial(TestMailServerBody, { additionalProperties: false }),
-      response: { 200: TestResponse, ...authErrors, ...validationErrors, ...errors(404) },
+      body: TestMailServerBody,
+      response: { 200: TestReport, ...authErrors, ...validationErrors, ...errors(404) },
     },
     // The body is optional: a bare POST tests with the defaults.
     preValidation: async (req) => {
@@ -187,7 +127,12 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
     },
     handler: async (req) => {
       const locale = localeOf(req);
-      const { result } = await mailServers.test(actorOf(req), req.params.id, req.body, locale);
+      const { result } = await mailServers.test(
+        actorOf(req),
+        req.params.id,
+        req.body,
+        testMessageWords(locale),
+      );
       return presentTestResult(locale, result);
     },
   });
@@ -201,12 +146,15 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
         { additionalProperties: false },
       ),
       response: {
-        200: Type.Object({ items: Type.Array(PresetResponse) }),
+        200: Type.Object({ items: Type.Array(MailPreset) }),
         ...authErrors,
         ...validationErrors,
         ...errors(404),
       },
     },
-    handler: async (req) => ({ items: await mailServers.presets(req.query.linkId) }),
+    handler: async (req) => {
+      const { presets, cloud } = await mailServers.presets(req.query.linkId);
+      return { items: presets.map((preset) => presentMailPreset(preset, cloud)) };
+    },
   });
 }

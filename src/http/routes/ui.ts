@@ -3,9 +3,10 @@ import { isOutlinkError } from '../../domain/errors.js';
 import { isIpLiteralHost } from '../../domain/link.js';
 import { chooseLocale, LANG_COOKIE } from '../../i18n/locale.js';
 import type { Services } from '../../main/compose.js';
+import { presentMailServer } from '../../presenters/mail-servers.js';
+import type { MailServerView } from '../../schemas/mail-servers.js';
 import { decodeEventCursor, EventTypes } from '../../services/events.js';
 import type { LinkView } from '../../services/links.js';
-import type { MailServerView } from '../../services/mail-servers.js';
 import { assetUrls, loadAssets } from '../../ui/assets.js';
 import { type PageContext, type PageUser, pageContext } from '../../ui/context.js';
 import type { Html } from '../../ui/html.js';
@@ -187,7 +188,7 @@ export function uiRoutes(app: FastifyInstance, services: Services): void {
       allLinks(services),
     ]);
     return mailServersPage(ctx, {
-      servers: list.items,
+      servers: list.items.map(presentMailServer),
       nextCursor: list.nextCursor,
       links: links.map(linkChoice),
     });
@@ -247,7 +248,7 @@ async function allMailServers(services: Services): Promise<MailServerView[]> {
   let cursor: string | undefined;
   do {
     const page = await services.mailServers.list({ limit: 200, cursor });
-    servers.push(...page.items);
+    servers.push(...page.items.map(presentMailServer));
     cursor = page.nextCursor;
   } while (cursor && servers.length < 2000);
   return servers;

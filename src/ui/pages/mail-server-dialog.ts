@@ -1,6 +1,5 @@
-import { MailProtocols, MailSecurities } from '../../mail/endpoint.js';
-import { mailPresets } from '../../mail/presets.js';
-import { SASL_MECHANISMS } from '../../mail/sasl.js';
+import { MailProtocols, MailSecurities, SASL_MECHANISMS } from '../../domain/mail-server.js';
+import { mailPresets } from '../../providers/mail-registry.js';
 import type { ProviderId } from '../../providers/types.js';
 import type { PageContext } from '../context.js';
 import { errorSlot, field, formError } from '../form.js';

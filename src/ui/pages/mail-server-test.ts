@@ -1,5 +1,5 @@
+import { MailSteps } from '../../domain/mail-server.js';
 import { translate } from '../../i18n/i18n.js';
-import { MailSteps } from '../../mail/mail-error.js';
 import type { PageContext } from '../context.js';
 import { field, formError } from '../form.js';
 import { attrs, type Html, html } from '../html.js';

@@ -1,4 +1,4 @@
-import type { MailServerView } from '../../services/mail-servers.js';
+import type { MailServerView } from '../../schemas/mail-servers.js';
 import { cell, linkDetailHref, pageHeader } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';

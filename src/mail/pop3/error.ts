@@ -1,4 +1,4 @@
-import type { SaslChallengeError, SaslErrorChallenge, SaslMechanism } from './sasl.js';
+import type { SaslChallengeError, SaslErrorChallenge, SaslMechanism } from '../sasl.js';
 
 /**
  * Why a POP3 session failed, one constant per code. The mail layer maps these to the catalog

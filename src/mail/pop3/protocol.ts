@@ -1,13 +1,13 @@
 /**
  * The POP3 wire format without the wire: states, response lines, multi-line answers with
  * dot-unstuffing, the listings of STAT/LIST/UIDL/CAPA and the AUTH command line. Pure code
- * (plus two small stateful buffers) used by the I/O shell in `pop3.ts` and by its tests.
+ * (plus two small stateful buffers) used by the I/O shell in `client.ts` and by its tests.
  *
  * @see https://www.rfc-editor.org/rfc/rfc1939 RFC 1939 (POP3)
  * @see https://www.rfc-editor.org/rfc/rfc2449 RFC 2449 (CAPA, response codes)
  * @see https://www.rfc-editor.org/rfc/rfc5034 RFC 5034 (SASL AUTH)
  */
-import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
+import { Pop3Error, Pop3ErrorCodes } from './error.js';
 
 /**
  * The session states of RFC 1939 §3, plus `closed` once the connection is gone. Every command

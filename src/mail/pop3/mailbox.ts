@@ -1,25 +1,26 @@
 /**
- * A mail server's POP3 mailbox through Outlink's own POP3 client (`pop3.ts`): connecting with
+ * A mail server's POP3 mailbox through Outlink's own POP3 client (`client.ts`): connecting with
  * the server's TLS settings and timeouts, logging in, and the client's `Pop3Error` codes as the
  * `MailError` of the step that broke.
  */
-import { MailError, type MailErrorCode, MailErrorCodes, type MailStep } from './mail-error.js';
-import {
-  connect,
-  Pop3Error,
-  type Pop3ErrorCode,
-  Pop3ErrorCodes,
-  type Pop3Session,
-} from './pop3.js';
-import type { SaslMechanism } from './sasl.js';
+import type { MailStep } from '../../domain/mail-server.js';
+import { MailError, type MailErrorCode, MailErrorCodes } from '../mail-error.js';
+import type { SaslMechanism } from '../sasl.js';
 import {
   type GreetingInfo,
   type MailLogin,
   type Progress,
   type SessionObserver,
   stepOf,
-} from './session.js';
-import { connectFailure, type SocketTarget } from './socket.js';
+} from '../session.js';
+import { connectFailure, type SocketTarget } from '../socket.js';
+import {
+  connect,
+  Pop3Error,
+  type Pop3ErrorCode,
+  Pop3ErrorCodes,
+  type Pop3Session,
+} from './client.js';
 
 /** A connected POP3 session in the authorization state, with what the server said. */
 export interface Pop3Connection {

@@ -4,7 +4,7 @@
  */
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
-import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
+import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
   type AuthResponseLine,
   type Capabilities,
@@ -15,7 +15,7 @@ import {
   parseCapabilities,
   parseStatusLine,
   type StatusLine,
-} from './pop3-protocol.js';
+} from './protocol.js';
 
 /**
  * Above this many octets of received, unread lines the socket is paused until the reader

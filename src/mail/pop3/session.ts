@@ -2,9 +2,11 @@
  * A connected POP3 session: the RFC 1939 commands, each checking the session state on entry
  * (authorization → transaction → update) and run one at a time.
  */
-import type { Pop3AuthenticateOptions, Pop3Session } from './pop3.js';
-import { AuthExchange, loginFailure, saslResponse } from './pop3-auth.js';
-import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
+
+import { chooseMechanism, type SaslMechanism } from '../sasl.js';
+import { AuthExchange, loginFailure, saslResponse } from './auth.js';
+import type { Pop3AuthenticateOptions, Pop3Session } from './client.js';
+import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
   type Capabilities,
   type DropListing,
@@ -16,9 +18,8 @@ import {
   type ScanListing,
   type StatusLine,
   type UniqueIdListing,
-} from './pop3-protocol.js';
-import { readCapabilities, readMultiline, readStatus, type Wire } from './pop3-wire.js';
-import { chooseMechanism, type SaslMechanism } from './sasl.js';
+} from './protocol.js';
+import { readCapabilities, readMultiline, readStatus, type Wire } from './wire.js';
 
 type Exclusive = <T>(task: () => Promise<T>) => Promise<T>;
 

@@ -1,7 +1,7 @@
 /**
  * Outlink's POP3 client: RFC 1939 with CAPA (RFC 2449), STLS (RFC 2595), implicit TLS and SASL
  * AUTH (RFC 5034) for XOAUTH2 and OAUTHBEARER — no Node POP3 client speaks those. A thin I/O
- * shell around `pop3-protocol.ts` (wire format) and `sasl.ts` (mechanisms).
+ * shell around `protocol.ts` (wire format) and `../sasl.ts` (mechanisms).
  *
  * ```ts
  * const session = await connect({ host: 'pop.gmail.com', port: 995, security: 'tls' });
@@ -16,7 +16,8 @@
 
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
+import type { SaslMechanism } from '../sasl.js';
+import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
   type Capabilities,
   DEFAULT_POP3_LIMITS,
@@ -25,8 +26,8 @@ import {
   type Pop3State,
   type ScanListing,
   type UniqueIdListing,
-} from './pop3-protocol.js';
-import { Session } from './pop3-session.js';
+} from './protocol.js';
+import { Session } from './session.js';
 import {
   openTcp,
   type Pop3Security,
@@ -35,18 +36,17 @@ import {
   readStatus,
   startTls,
   Wire,
-} from './pop3-wire.js';
-import type { SaslMechanism } from './sasl.js';
+} from './wire.js';
 
-export { Pop3Error, type Pop3ErrorCode, Pop3ErrorCodes } from './pop3-error.js';
+export { Pop3Error, type Pop3ErrorCode, Pop3ErrorCodes } from './error.js';
 export {
   type Capabilities,
   type DropListing,
   Pop3State,
   type ScanListing,
   type UniqueIdListing,
-} from './pop3-protocol.js';
-export type { Pop3Security, Pop3Settings } from './pop3-wire.js';
+} from './protocol.js';
+export type { Pop3Security, Pop3Settings } from './wire.js';
 
 /** Where and how to connect; only `host`, `port` and `security` are required. */
 export interface Pop3ConnectOptions {

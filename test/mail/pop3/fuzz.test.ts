@@ -6,7 +6,7 @@ import {
   Pop3Error,
   type Pop3ErrorCode,
   type Pop3Session,
-} from '../../src/mail/pop3.js';
+} from '../../../src/mail/pop3/client.js';
 import {
   authCommand,
   formatCommand,
@@ -18,9 +18,9 @@ import {
   parseScanListing,
   parseStatusLine,
   parseUniqueIdListing,
-} from '../../src/mail/pop3-protocol.js';
-import { decodeErrorChallenge, type SaslChallengeErrorCode } from '../../src/mail/sasl.js';
-import { type ScriptedPeer, startMisbehavingPop3Server } from './misbehaving-pop3-server.js';
+} from '../../../src/mail/pop3/protocol.js';
+import { decodeErrorChallenge, type SaslChallengeErrorCode } from '../../../src/mail/sasl.js';
+import { type ScriptedPeer, startMisbehavingPop3Server } from './misbehaving-server.js';
 
 const USER = 'alice@example.test';
 const TOKEN = 'ya29.test-access-token';
@@ -145,12 +145,20 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'a greeting trickled an octet at a time, never ending',
+    // One octet after another, each once the last is sent and the client had a turn to read
+    // it, until the client gives up (the line limit is set out of reach). Only a complete
+    // line may restart the deadline: a client that let the trickle hold it off is still
+    // reading after 2 s, a bound on the failure, not a wait.
     script: async (peer) => {
-      for (let i = 0; i < 12; i++) {
-        peer.send(i === 0 ? '+OK' : 'x');
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      const bound = Date.now() + 2_000;
+      let octet = '+OK';
+      while (await peer.write(octet)) {
+        if (Date.now() > bound) throw new Error('the trickle held off the greeting deadline');
+        octet = 'x';
+        await new Promise((resolve) => setImmediate(resolve));
       }
     },
+    options: { maxLineLength: 64 * 1024 * 1024 },
     code: 'timeout',
     message: 'no answer to greeting within 300 ms',
   },
@@ -224,8 +232,8 @@ const CASES: readonly Case[] = [
       await hello(peer, ['STLS']);
       await peer.expect('STLS');
       peer.send('+OK Begin TLS\r\n');
-      // The ClientHello has no CRLF to wait for: answer it a moment later in plain text.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Answer the ClientHello, once it has arrived, in plain text.
+      await peer.octets();
       peer.send('+OK this is not TLS\r\n');
     },
     options: { security: 'starttls' },
@@ -593,10 +601,16 @@ describe('POP3 client against a misbehaving server: every case is a clear Pop3Er
   it('6 MiB that arrive before the client reads them wait in a paused socket, then read whole', async () => {
     const line = `${'b'.repeat(98)}\r\n`;
     const message = Buffer.from(`Subject: big\r\n\r\n${line.repeat(64 * 1024)}`);
+    let piledUp: (outcome: 'sent' | 'stalled') => void = () => undefined;
+    const poured = new Promise<'sent' | 'stalled'>((resolve) => {
+      piledUp = resolve;
+    });
     const server = await startMisbehavingPop3Server(async (peer) => {
       await loggedIn(peer);
       // Answered ahead of the command: the octets pile up while the client is busy elsewhere.
-      peer.send(Buffer.concat([Buffer.from('+OK\r\n'), message, Buffer.from('.\r\n')]));
+      piledUp(
+        await peer.pour(Buffer.concat([Buffer.from('+OK\r\n'), message, Buffer.from('.\r\n')])),
+      );
       await peer.expect('RETR 1');
     });
     try {
@@ -608,7 +622,8 @@ describe('POP3 client against a misbehaving server: every case is a clear Pop3Er
         maxResponseBytes: 8 * 1024 * 1024,
       });
       await session.authenticate({ user: USER, accessToken: TOKEN });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The client reads nothing until the server says the octets stopped flowing.
+      await poured;
       assert.ok((await session.retr(1)).equals(message));
       session.close();
       assert.deepEqual(server.failures, []);

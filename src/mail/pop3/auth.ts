@@ -2,21 +2,22 @@
  * Logging in: the RFC 5034 §4 AUTH exchange for XOAUTH2 and OAUTHBEARER, and how a refused
  * USER/PASS or AUTH becomes a `Pop3Error` (RFC 3206 response codes).
  */
-import { Pop3Error, Pop3ErrorCodes } from './pop3-error.js';
-import {
-  type AuthResponseLine,
-  authCommand,
-  isTemporaryLoginFailure,
-  type StatusLine,
-} from './pop3-protocol.js';
-import { type Pop3Settings, readAuthResponse, type Wire } from './pop3-wire.js';
+
 import {
   decodeErrorChallenge,
   type ErrorChallengeResult,
   errorChallengeReply,
   initialResponse,
   type SaslMechanism,
-} from './sasl.js';
+} from '../sasl.js';
+import { Pop3Error, Pop3ErrorCodes } from './error.js';
+import {
+  type AuthResponseLine,
+  authCommand,
+  isTemporaryLoginFailure,
+  type StatusLine,
+} from './protocol.js';
+import { type Pop3Settings, readAuthResponse, type Wire } from './wire.js';
 
 /**
  * One RFC 5034 §4 AUTH exchange for a client-first mechanism:

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
-import type { TestReport } from '../../src/mail/test-report.js';
+import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { createTestTls } from '../peers/ca.js';
 import type { DovecotPeer } from '../peers/dovecot.js';
 import { closedPort } from '../peers/https-server.js';

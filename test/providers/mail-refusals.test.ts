@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OutlinkError } from '../../src/domain/errors.js';
+import type {
+  MailCredentials,
+  MailProtocol,
+  MailServerRuntime,
+} from '../../src/domain/mail-server.js';
 import { hasMessage, translate } from '../../src/i18n/i18n.js';
-import { asOutlinkError, MailError, type MailErrorDetails } from '../../src/mail/mail-error.js';
-import { mailPresets, presetOfHost, presetsForProvider } from '../../src/mail/presets.js';
-import { missingScope, remedyForRefusal } from '../../src/mail/remedies.js';
-import type { MailCredentials, MailServerRuntime } from '../../src/mail/runtime.js';
-import type { MailProtocol } from '../../src/providers/types.js';
+import { MailError, type MailErrorDetails } from '../../src/mail/mail-error.js';
+import { missingScope, remedyForRefusal } from '../../src/providers/mail-refusals.js';
+import { mailPresets } from '../../src/providers/mail-registry.js';
 
 /**
  * The remedy for a refusal that survived the forced refresh, from the server's words and
@@ -190,70 +192,5 @@ describe('remedies for a refusal after the forced refresh', () => {
       assert.ok(hasMessage('en', key), key);
       assert.ok(hasMessage('ja', key), key);
     }
-  });
-});
-
-describe('mail server presets', () => {
-  it('Gmail and Exchange Online, with the servers of DESIGN §5 and issue 5', () => {
-    assert.deepEqual(
-      Object.values(mailPresets).map((p) => ({
-        id: p.id,
-        provider: p.provider,
-        servers: p.servers,
-      })),
-      [
-        {
-          id: 'gmail',
-          provider: 'google',
-          servers: {
-            imap: [{ host: 'imap.gmail.com', port: 993, security: 'tls' }],
-            pop3: [{ host: 'pop.gmail.com', port: 995, security: 'tls' }],
-            smtp: [
-              { host: 'smtp.gmail.com', port: 465, security: 'tls' },
-              { host: 'smtp.gmail.com', port: 587, security: 'starttls' },
-            ],
-          },
-        },
-        {
-          id: 'exchange_online',
-          provider: 'microsoft',
-          servers: {
-            imap: [{ host: 'outlook.office365.com', port: 993, security: 'tls' }],
-            pop3: [{ host: 'outlook.office365.com', port: 995, security: 'tls' }],
-            smtp: [{ host: 'smtp.office365.com', port: 587, security: 'starttls' }],
-          },
-        },
-      ],
-    );
-    assert.deepEqual(
-      presetsForProvider('microsoft').map((p) => p.id),
-      ['exchange_online'],
-    );
-    assert.deepEqual(presetsForProvider('custom'), []);
-    assert.equal(presetOfHost('Smtp.Gmail.com.')?.id, 'gmail');
-    assert.equal(presetOfHost('mail.example.com'), undefined);
-    assert.ok(Object.isFrozen(mailPresets.gmail.servers.smtp));
-  });
-});
-
-describe('a mail failure as a catalog error (for API answers)', () => {
-  it('502 mail_server_failed, or 503 mail_server_unavailable when it may pass', () => {
-    const refused = asOutlinkError(refusal('imap', {}), 'Support');
-    assert.ok(refused instanceof OutlinkError);
-    assert.equal(refused.code, 'mail_server_failed');
-    assert.equal(refused.status, 502);
-    assert.equal(
-      translate('en', 'errors.mail_server_failed.message', refused.params),
-      'The mail server Support failed at the step "authentication" (auth_failed): refused',
-    );
-    const slow = asOutlinkError(
-      new MailError('timeout', 'greeting', 'pop3', 'no greeting in 15000 ms'),
-      'Support',
-    );
-    assert.ok(slow instanceof OutlinkError);
-    assert.equal(slow.code, 'mail_server_unavailable');
-    assert.equal(slow.status, 503);
-    const other = new Error('not a mail error');
-    assert.equal(asOutlinkError(other, 'Support'), other);
   });
 });

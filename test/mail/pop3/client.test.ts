@@ -8,10 +8,17 @@ import {
   type Pop3ErrorCode,
   type Pop3Security,
   type Pop3Session,
-} from '../../src/mail/pop3.js';
-import type { DovecotPeer } from '../peers/dovecot.js';
-import { closedPort } from '../peers/https-server.js';
-import { ALICE, BOB, CAROL, CAROL_PASSWORD, type MailWorld, startMailWorld } from './mail-world.js';
+} from '../../../src/mail/pop3/client.js';
+import type { DovecotPeer } from '../../peers/dovecot.js';
+import { closedPort } from '../../peers/https-server.js';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  CAROL_PASSWORD,
+  type MailWorld,
+  startMailWorld,
+} from '../mail-world.js';
 
 /** Asserts a Pop3Error with `code` and an exact (string) or matching (RegExp) message. */
 async function rejectsWith(

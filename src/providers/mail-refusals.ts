@@ -2,17 +2,26 @@
  * What to tell the administrator when a mail server refuses a token even after one forced
  * refresh (issue 5 item 3): the wrong account authorized, a missing scope, the protocol turned
  * off for the mailbox, and so on. Pure: from the server's refusal (its decoded challenge and
- * words) and what Outlink knows about the mail server and its connection. Texts are
- * `mail.remedies.<id>` in the catalogs.
+ * words), the preset of its host, and what Outlink knows about the mail server and its
+ * connection. Texts are `mail.remedies.<id>` in the catalogs.
  */
-import type { MailError } from './mail-error.js';
-import { presetOfHost } from './presets.js';
-import type { MailServerRuntime } from './runtime.js';
+import type { MailServerRuntime } from '../domain/mail-server.js';
+import { presetOfHost } from './mail-registry.js';
 
 /** A remedy id with the values its text needs. */
 export interface Remedy {
   readonly id: string;
   readonly params: Readonly<Record<string, string>>;
+}
+
+/** What a server said when it refused the credentials (a mail session's failure). */
+export interface Refusal {
+  /** IMAP response code, POP3 RFC 2449 code, or SMTP reply code with enhanced status. */
+  readonly responseCode?: string | undefined;
+  /** The server's own words. */
+  readonly serverText?: string | undefined;
+  /** The decoded RFC 7628 §3.2.2 error challenge, when the server sent a readable one. */
+  readonly challenge?: { readonly status: string; readonly scope?: string | undefined } | undefined;
 }
 
 /**
@@ -22,7 +31,7 @@ export interface Remedy {
  * for or the preset needs that the connection was not granted, the protocol turned off at a
  * known provider, and otherwise the general advice.
  */
-export function remedyForRefusal(error: MailError, server: MailServerRuntime): Remedy {
+export function remedyForRefusal(error: Refusal, server: MailServerRuntime): Remedy {
   const protocol = server.protocol.toUpperCase();
   const preset = presetOfHost(server.host);
   const said = [error.responseCode, error.serverText].filter(Boolean).join(' ');
@@ -51,7 +60,7 @@ export function remedyForRefusal(error: MailError, server: MailServerRuntime): R
  * connection was not granted it, else the first the provider's preset needs for this protocol.
  */
 export function missingScope(
-  error: Pick<MailError, 'challenge'>,
+  error: Pick<Refusal, 'challenge'>,
   granted: readonly string[],
   needed: readonly string[],
 ): string | undefined {

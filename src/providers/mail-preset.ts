@@ -1,0 +1,48 @@
+/**
+ * What a mail server preset is (DESIGN §5, issue 5 item 5): the servers of a provider whose
+ * links Outlink ships presets for, how those servers refuse a token, and what to tell the
+ * administrator when they do. The presets themselves live with their provider
+ * (`google.ts`, `microsoft.ts`); `mail-registry.ts` lists them.
+ */
+import type { MailProtocol, MailSecurity } from '../domain/mail-server.js';
+import type { ProviderId } from './types.js';
+
+export const MailPresetIds = ['gmail', 'exchange_online'] as const;
+export type MailPresetId = (typeof MailPresetIds)[number];
+
+/** One server of a preset: where it listens and how the connection is protected. */
+export interface PresetServer {
+  readonly host: string;
+  readonly port: number;
+  readonly security: MailSecurity;
+}
+
+/**
+ * How a preset's servers say "no" beyond a plain refusal, as patterns of the server's own text
+ * mapped to a remedy id (`mail.remedies.<id>` in the catalogs).
+ */
+export interface PresetRefusal {
+  readonly protocol: MailProtocol;
+  readonly pattern: RegExp;
+  readonly remedy: string;
+}
+
+export interface MailServerPreset {
+  readonly id: MailPresetId;
+  /** The link provider whose tokens these servers accept. */
+  readonly provider: ProviderId;
+  readonly name: string;
+  /** The servers per protocol, the recommended one first. */
+  readonly servers: Readonly<Record<MailProtocol, readonly PresetServer[]>>;
+  /**
+   * The remedy when a fresh token of the right account with the right scope is still refused:
+   * the protocol is turned off for the mailbox or the organisation.
+   */
+  readonly protocolDisabledRemedy: string;
+  readonly refusals: readonly PresetRefusal[];
+}
+
+/** A preset's server, frozen. */
+export function presetServer(host: string, port: number, security: MailSecurity): PresetServer {
+  return Object.freeze({ host, port, security });
+}
