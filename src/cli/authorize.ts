@@ -4,7 +4,7 @@ import {
   FLOW_TTL_MS,
   type FlowOutcome,
 } from '../oauth/authorization-flow.js';
-import { presentFlowOutcome } from '../ui/presenters.js';
+import { presentFlowOutcome } from '../presenters/flows.js';
 import { defineCommand } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { CliError, ExitCode, printFailure, UsageError } from './failures.js';

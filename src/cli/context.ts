@@ -2,9 +2,9 @@ import { type Config, loadConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { type Locale, translate } from '../i18n/i18n.js';
 import type { MailTimeouts, MailTlsOptions } from '../mail/endpoint.js';
-import type { Services } from '../main/compose.js';
 import { createLogger } from '../main/log.js';
 import type { Fetch } from '../oauth/discovery.js';
+import type { Services } from '../services/index.js';
 
 /** The process edges a command may touch, passed in by `main.ts`. */
 export interface CliIo {

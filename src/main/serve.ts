@@ -5,11 +5,11 @@ import type { Config } from '../config/config.js';
 import { ensureGeneratedCertificate, fingerprintOf } from '../crypto/tls-certificate.js';
 import { buildApp } from '../http/app.js';
 import type { Fetch } from '../oauth/discovery.js';
-import { compose, type Services } from './compose.js';
+import { type Composition, compose } from './compose.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
-  readonly services: Services;
+  readonly services: Composition;
   /** The address actually bound (the port may have been 0). */
   readonly address: { host: string; port: number };
   readonly fingerprint: string | undefined;

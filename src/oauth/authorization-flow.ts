@@ -320,7 +320,7 @@ export function createAuthorizationFlows(deps: {
             token_type: tokens.tokenType,
             expires_at: tokens.expiresAt?.toISOString() ?? null,
             scopes: JSON.stringify(tokens.scopes ?? requested),
-            status: 'valid',
+            status: 'valid' as const,
             issuer: typeof claims.iss === 'string' ? claims.iss : null,
             last_refreshed_at: at,
             last_error: null,

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Actor } from '../domain/actor.js';
+import type { ConnectionStatus } from '../domain/connection.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { ConnectionsTable, Database } from '../store/schema.js';
 import type { StoredError, TokenService } from '../tokens/token-service.js';
@@ -11,7 +12,7 @@ export interface ConnectionView {
   id: string;
   linkId: string;
   account: string;
-  status: string;
+  status: ConnectionStatus;
   expiresAt: string | null;
   scopes: string[];
   lastRefreshedAt: string | null;

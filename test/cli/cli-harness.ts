@@ -5,7 +5,7 @@ import { runCli as runCliInProcess } from '../../src/cli/run.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
-import { compose, type Services } from '../../src/main/compose.js';
+import { compose, type Composition as Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
-  CreateLinkBody,
   callbackSuffix,
   cleanScopes,
   isIpLiteralHost,
   redirectUrlFor,
-  UpdateLinkBody,
 } from '../../src/domain/link.js';
 import { compileValidator } from '../../src/domain/validation.js';
+import { CreateLinkBody, UpdateLinkBody } from '../../src/schemas/links.js';
 
 const GOOGLE_AUTH = 'https://accounts.google.com/o/oauth2/v2/auth';
 

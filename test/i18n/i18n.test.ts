@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCodes } from '../../src/domain/errors.js';
 import en from '../../src/i18n/en.json' with { type: 'json' };
-import { hasMessage, pickLocale, translate } from '../../src/i18n/i18n.js';
+import { hasMessage, translate } from '../../src/i18n/i18n.js';
 import ja from '../../src/i18n/ja.json' with { type: 'json' };
+import { pickLocale } from '../../src/i18n/locale.js';
 
 /** Every leaf key of a catalog, dot-separated. */
 function leaves(node: unknown, prefix = ''): Map<string, string> {

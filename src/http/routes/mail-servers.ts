@@ -7,7 +7,7 @@ import {
   UpdateMailServerBody,
 } from '../../mail/mail-server-body.js';
 import { presentTestResult } from '../../mail/test-report.js';
-import type { Services } from '../../main/compose.js';
+import { presentWarnings } from '../../presenters/warnings.js';
 import {
   authErrors,
   ErrorResponse,
@@ -17,7 +17,7 @@ import {
   validationErrors,
   Warnings,
 } from '../../schemas/common.js';
-import { localeOf, localizeWarnings } from '../locale.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -100,7 +100,10 @@ const errors = (...codes: (404 | 409)[]) =>
   Object.fromEntries(codes.map((c) => [c, Type.Ref(ErrorResponse)]));
 
 /** Mail servers (DESIGN §8): CRUD, the connection test, and the provider presets. */
-export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services): void {
+export function mailServerRoutes(
+  app: FastifyInstance,
+  { mailServers }: Pick<Services, 'mailServers'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/api/v1/mail-servers', {
@@ -122,7 +125,9 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
     },
     handler: async (req, reply) => {
       const { mailServer, warnings } = await mailServers.create(actorOf(req), req.body);
-      return reply.status(201).send({ ...mailServer, warnings: localizeWarnings(req, warnings) });
+      return reply
+        .status(201)
+        .send({ ...mailServer, warnings: presentWarnings(req.locale, warnings) });
     },
   });
 
@@ -155,7 +160,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
         req.params.id,
         req.body,
       );
-      return { ...mailServer, warnings: localizeWarnings(req, warnings) };
+      return { ...mailServer, warnings: presentWarnings(req.locale, warnings) };
     },
   });
 
@@ -186,7 +191,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       req.body ??= {};
     },
     handler: async (req) => {
-      const locale = localeOf(req);
+      const { locale } = req;
       const { result } = await mailServers.test(actorOf(req), req.params.id, req.body, locale);
       return presentTestResult(locale, result);
     },

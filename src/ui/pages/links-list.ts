@@ -1,4 +1,4 @@
-import type { LinkView } from '../../services/links.js';
+import type { LinkView } from '../../schemas/links.js';
 import { cell, httpsBanner, linkDetailHref, pageHeader, STATUS_ICONS } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
