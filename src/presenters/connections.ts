@@ -1,4 +1,5 @@
 import type { Locale } from '../i18n/i18n.js';
+import type { ConnectionJson } from '../schemas/connections.js';
 import type { ConnectionView } from '../services/connections.js';
 import type { StoredError } from '../tokens/token-service.js';
 import { type FailureText, presentFailure } from './failures.js';
@@ -7,9 +8,7 @@ import { type FailureText, presentFailure } from './failures.js';
 export type PresentedStoredError = FailureText & { scope: string; at: string };
 
 /** A connection as the API, `outlink connections … --json` and the link page show it. */
-export type PresentedConnection = Omit<ConnectionView, 'lastError'> & {
-  lastError?: PresentedStoredError;
-};
+export type PresentedConnection = ConnectionJson;
 
 /** A connection's stored last failure, with whose fault it was (`scope`) and when. */
 export function presentStoredError(locale: Locale, error: StoredError): PresentedStoredError {

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { ConnectionStatuses } from '../domain/connection.js';
 import { Nullable, OneOf } from './common.js';
 
@@ -25,6 +25,7 @@ export const ConnectionResponse = Type.Object({
   lastError: Type.Optional(LastError),
   createdAt: Type.String(),
 });
+export type ConnectionJson = Static<typeof ConnectionResponse>;
 
 /** What a consumer gets from the token routes (DESIGN §8). */
 export const TokenResponse = Type.Object({
