@@ -79,7 +79,7 @@ async function loadConnections(
         id,
         link_id: linkId,
         account: `bench-${start + offset}@example.test`,
-        status: 'valid',
+        status: 'valid' as const,
         access_token_enc: cipher.encrypt('stale', `connections.access_token:${id}`),
         refresh_token_enc: cipher.encrypt(token, `connections.refresh_token:${id}`),
         token_type: 'bearer',

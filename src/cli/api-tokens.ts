@@ -1,6 +1,6 @@
 import type { Actor } from '../domain/actor.js';
 import { compileValidator } from '../domain/validation.js';
-import { CreateApiTokenBody } from '../services/api-tokens.js';
+import { CreateApiTokenBody } from '../schemas/api-tokens.js';
 import { type CommandGroup, defineCommand } from './command.js';
 import { withServices } from './context.js';
 import { withFlagNames } from './failures.js';

@@ -1,10 +1,10 @@
 import type { Actor } from '../domain/actor.js';
+import { presentFlowOutcome } from '../presenters/flows.js';
 import {
   type AuthorizationFlows,
   FLOW_TTL_MS,
   type FlowOutcome,
 } from '../services/authorizations.js';
-import { presentFlowOutcome } from '../ui/presenters.js';
 import { defineCommand } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { CliError, ExitCode, printFailure, UsageError } from './failures.js';
@@ -89,7 +89,11 @@ export const authorizeCommand = defineCommand({
   },
 });
 
-/** Reads the flow about once a second until it leaves `pending` or the time is up. */
+/**
+ * Reads the flow about once a second until it leaves `pending` or the time is up. Wall-clock
+ * time and a real timer on purpose: this waits for a person in a browser, while the
+ * services' clock may be one that tests hold still.
+ */
 async function waitForOutcome(
   flows: AuthorizationFlows,
   flowId: string,

@@ -1,7 +1,7 @@
 import type { Actor } from '../domain/actor.js';
 import { isOutlinkError } from '../domain/errors.js';
+import { presentConnection, presentStoredError } from '../presenters/connections.js';
 import type { ConnectionView } from '../services/connections.js';
-import { presentConnection, presentStoredError } from '../ui/presenters.js';
 import { type CommandGroup, columns, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { ExitCode, printable, printFailure } from './failures.js';

@@ -1,12 +1,9 @@
 import { type Config, loadConfig } from '../config/config.js';
-import type { Clock } from '../domain/clock.js';
 import { type Locale, translate } from '../i18n/i18n.js';
-import type { MailTimeouts, MailTlsOptions } from '../mail/endpoint.js';
-import type { Services } from '../main/compose.js';
-import { createLogger } from '../main/log.js';
-import type { Fetch } from '../oauth/discovery.js';
+import { localeFromEnv } from '../i18n/locale.js';
+import type { Services } from '../services/index.js';
 
-/** The process edges a command may touch, passed in by `main.ts`. */
+/** The process edges a command may touch, passed in by the entry point. */
 export interface CliIo {
   /** The environment: the config boundary (`loadConfig`) and the locale read it. */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -14,60 +11,69 @@ export interface CliIo {
   readonly stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
-  /**
-   * What the composed services reach providers with and tell time by: the global `fetch` and
-   * the system clock unless given. Tests give a `fetch` that trusts their CA and a clock they
-   * can move; `main.ts` gives neither.
-   */
-  readonly fetch?: Fetch;
-  readonly clock?: Clock;
-  /** Mail servers' TLS trust and step timeouts (tests: their CA); Node's roots otherwise. */
-  readonly mailTls?: MailTlsOptions;
-  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
-/** What every command gets: output channels, translation and the environment. */
+/** What `outlink serve` reports once it listens, for its start banner. */
+export interface ServingInfo {
+  /** The address actually bound (the port may have been 0). */
+  readonly address: { readonly host: string; readonly port: number };
+  /** Whether the listener speaks TLS (`OUTLINK_TLS` is not `off`). */
+  readonly tls: boolean;
+  /** SHA-256 fingerprint of the TLS certificate, when serving TLS. */
+  readonly fingerprint?: string;
+  /** True when the certificate was generated into the data folder. */
+  readonly certificateGenerated: boolean;
+}
+
+/**
+ * What the CLI needs from the composition root, which passes it in: the CLI never imports
+ * the entry points or the composition root, so the dependency points one way.
+ */
+export interface CliHost {
+  /**
+   * Composes the same services the server uses over `config`; the caller closes them. A
+   * generated admin password is handed to `onGeneratedAdminPassword`, never logged.
+   */
+  openServices(
+    config: Config,
+    options: { onGeneratedAdminPassword(password: string, file: string): void },
+  ): Promise<Services>;
+  /**
+   * Starts the HTTPS server and resolves once it listens; from then on SIGTERM and SIGINT
+   * close it and end the process.
+   */
+  serve(
+    config: Config,
+    options: { onGeneratedAdminPassword(password: string, file: string): void },
+  ): Promise<ServingInfo>;
+}
+
+/** What every command gets: output channels, translation, the environment and the host. */
 export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly locale: Locale;
   readonly stdin: CliIo['stdin'];
+  readonly host: CliHost;
   /** A line of data or result on stdout. */
   out(line: string): void;
   /** A line of diagnostics (progress, warnings, errors) on stderr. */
   err(line: string): void;
   t(key: string, params?: Readonly<Record<string, string | number>>): string;
-  /** See `CliIo.fetch`, `CliIo.clock` and `CliIo.mailTls`. */
-  readonly fetch?: Fetch;
-  readonly clock?: Clock;
-  readonly mailTls?: MailTlsOptions;
-  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
-export function createContext(io: CliIo): CliContext {
+export function createContext(io: CliIo, host: CliHost): CliContext {
   const locale = localeFromEnv(io.env);
   return {
     env: io.env,
     cwd: io.cwd,
     locale,
     stdin: io.stdin,
+    host,
     out: (line) => io.stdout.write(`${line}\n`),
     err: (line) => io.stderr.write(`${line}\n`),
     t: (key, params) => translate(locale, key, params),
-    ...(io.fetch ? { fetch: io.fetch } : {}),
-    ...(io.clock ? { clock: io.clock } : {}),
-    ...(io.mailTls ? { mailTls: io.mailTls } : {}),
-    ...(io.mailTimeouts ? { mailTimeouts: io.mailTimeouts } : {}),
   };
-}
-
-/**
- * Japanese when the POSIX locale says so, else English. `LC_ALL` overrides `LC_MESSAGES`,
- * which overrides `LANG` (POSIX.1-2017 §8.2).
- */
-export function localeFromEnv(env: Readonly<Record<string, string | undefined>>): Locale {
-  const value = [env.LC_ALL, env.LC_MESSAGES, env.LANG].find((v) => v !== undefined && v !== '');
-  return value?.toLowerCase().startsWith('ja') ? 'ja' : 'en';
 }
 
 /** The frozen configuration from the environment the CLI was started with. */
@@ -83,16 +89,7 @@ export async function withServices<T>(
   ctx: CliContext,
   fn: (services: Services) => Promise<T>,
 ): Promise<T> {
-  const config = loadCliConfig(ctx);
-  // Loaded on demand: `--help` and usage errors should not pay for the whole server.
-  const { compose } = await import('../main/compose.js');
-  const services = await compose(config, {
-    // pino writes to fd 2: stdout carries only a command's data (`outlink token` relies on it).
-    log: createLogger({ level: config.logLevel }),
-    fetch: ctx.fetch,
-    clock: ctx.clock,
-    mailTls: ctx.mailTls,
-    mailTimeouts: ctx.mailTimeouts,
+  const services = await ctx.host.openServices(loadCliConfig(ctx), {
     onGeneratedAdminPassword: (password, file) =>
       ctx.err(ctx.t('cli.admin_password_generated', { password, file })),
   });

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/config.js';
 import { isOutlinkError, OutlinkError } from '../domain/errors.js';
-import type { FailureText } from '../ui/presenters.js';
+import { presentError } from '../presenters/errors.js';
+import type { FailureText } from '../presenters/failures.js';
 import type { CliContext } from './context.js';
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself was wrong. */
@@ -65,8 +66,9 @@ export function reportError(ctx: CliContext, raw: unknown): number {
     return ExitCode.usage;
   }
   if (isOutlinkError(error)) {
-    ctx.err(`error ${error.code}: ${ctx.t(`errors.${error.code}.message`, error.params)}`);
-    printRemedy(ctx, `errors.${error.code}.remedy`, error.params);
+    const { code, message, remedy } = presentError(ctx.locale, error);
+    ctx.err(`error ${code}: ${message}`);
+    if (remedy !== undefined) ctx.err(`remedy: ${remedy}`);
     return ExitCode.failed;
   }
   if (error instanceof ConfigError) {

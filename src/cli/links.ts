@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Actor } from '../domain/actor.js';
-import { CreateLinkBody, UpdateLinkBody, type Warning } from '../domain/link.js';
+import type { Warning } from '../domain/link.js';
 import { compileValidator } from '../domain/validation.js';
-import type { LinkView } from '../services/links.js';
+import { presentLinkChange } from '../presenters/links.js';
+import { CreateLinkBody, type LinkView, UpdateLinkBody } from '../schemas/links.js';
 import { authorizeCommand } from './authorize.js';
 import {
   type CommandGroup,
@@ -260,13 +261,10 @@ function printResult(
   result: { link: LinkView; warnings: Warning[] },
   asJson: boolean | undefined,
 ): void {
-  const warnings = result.warnings.map((w) => ({
-    code: w.code,
-    message: ctx.t(`warnings.${w.code}`, w.params),
-  }));
-  for (const w of warnings) ctx.err(`warning ${w.code}: ${w.message}`);
+  const presented = presentLinkChange(ctx.locale, result);
+  for (const w of presented.warnings ?? []) ctx.err(`warning ${w.code}: ${w.message}`);
   if (asJson) {
-    ctx.out(JSON.stringify({ ...result.link, warnings }, null, 2));
+    ctx.out(JSON.stringify(presented, null, 2));
     return;
   }
   ctx.out(ctx.t(doneKey, { name: result.link.name, id: result.link.id }));

@@ -8,7 +8,7 @@ import {
   renderGroupHelp,
 } from './command.js';
 import { connectionsGroup } from './connections.js';
-import { type CliContext, type CliIo, createContext } from './context.js';
+import { type CliContext, type CliHost, type CliIo, createContext } from './context.js';
 import { ExitCode, reportError, UsageError } from './failures.js';
 import { keysGroup } from './keys.js';
 import { linksGroup } from './links.js';
@@ -28,10 +28,11 @@ const GROUPS: readonly CommandGroup[] = [
 
 /**
  * Runs one command line and returns the exit code: 0 done, 1 failed, 2 usage error.
- * `serve` returns once listening; its signal handlers end the process.
+ * `serve` returns once listening; its signal handlers end the process. The host is what
+ * the composition root lends the commands (`createCliHost`).
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const ctx = createContext(io);
+export async function runCli(argv: readonly string[], io: CliIo, host: CliHost): Promise<number> {
+  const ctx = createContext(io, host);
   try {
     return await dispatch(ctx, argv);
   } catch (error) {

@@ -1,7 +1,9 @@
-import { createLogger } from '../main/log.js';
 import { defineCommand } from './command.js';
 import { loadCliConfig } from './context.js';
 import { CliError } from './failures.js';
+
+/** Listen errors that mean "this address cannot be served from here". */
+const LISTEN_FAILURES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 
 /** `outlink serve`: the HTTPS server; the banner goes to stdout, the log to stderr. */
 export const serveCommand = defineCommand({
@@ -11,23 +13,36 @@ export const serveCommand = defineCommand({
   options: {},
   async run(ctx) {
     const config = loadCliConfig(ctx);
-    const log = createLogger({ level: config.logLevel });
-    // Loaded on demand: `--help` and usage errors should not pay for the whole server.
-    const { closeOnSignals, startServer } = await import('../main/serve.js');
-    const server = await startServer(config, { log, print: (line) => ctx.out(line) }).catch(
-      (error: unknown) => {
+    const serving = await ctx.host
+      .serve(config, {
+        onGeneratedAdminPassword: (password, file) =>
+          ctx.out(ctx.t('cli.admin_password_generated', { password, file })),
+      })
+      .catch((error: unknown) => {
         const code = (error as { code?: unknown }).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        if (typeof code === 'string' && LISTEN_FAILURES.has(code)) {
           throw new CliError(
             'listen_failed',
-            { address: `${config.listen.host}:${config.listen.port}`, problem: String(code) },
+            { address: `${config.listen.host}:${config.listen.port}`, problem: code },
             error,
           );
         }
         throw error;
-      },
+      });
+    const { address, tls, fingerprint } = serving;
+    ctx.out(
+      ctx.t('cli.serve.serving', {
+        baseUrl: config.baseUrl.href,
+        listen: `${tls ? 'https' : 'http'}://${address.host}:${address.port}`,
+      }),
     );
-    closeOnSignals(server, log);
+    if (fingerprint) {
+      const key = serving.certificateGenerated
+        ? 'cli.serve.fingerprint_generated'
+        : 'cli.serve.fingerprint';
+      ctx.out(ctx.t(key, { fingerprint }));
+    }
+    if (!config.baseUrlIsHttps) ctx.out(ctx.t('cli.serve.insecure_base_url'));
     // The listener keeps the process alive; the signal handlers end it.
     return 0;
   },

@@ -1,3 +1,4 @@
+import { presentAccessToken } from '../presenters/tokens.js';
 import { defineCommand } from './command.js';
 import { withServices } from './context.js';
 import { ExitCode, UsageError } from './failures.js';
@@ -37,8 +38,7 @@ export const tokenCommand = defineCommand({
     });
     if (values.json) {
       // The API's token shape (GET /api/v1/connections/:id/token).
-      const { connectionId: _, ...view } = token;
-      ctx.out(JSON.stringify(view, null, 2));
+      ctx.out(JSON.stringify(presentAccessToken(token), null, 2));
       return ExitCode.ok;
     }
     ctx.out(token.accessToken);

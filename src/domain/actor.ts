@@ -1,3 +1,7 @@
+/** What an API token may do: everything, or read the tokens of what it was granted. */
+export const ApiTokenScopes = ['admin', 'token:read'] as const;
+export type ApiTokenScope = (typeof ApiTokenScopes)[number];
+
 /** Who did something, as the event log records it. */
 export type Actor =
   | { readonly kind: 'user'; readonly id: string; readonly name: string }

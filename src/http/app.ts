@@ -1,14 +1,13 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Services } from '../main/compose.js';
-import { ErrorResponse } from '../schemas/common.js';
-import { LinkResponse } from '../schemas/links.js';
-import { registerAuth } from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
-import { typeboxValidatorCompiler } from './plugins/validator.js';
+import type { Services } from '../services/index.js';
+import { authPlugin } from './plugins/auth.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { localePlugin } from './plugins/locale.js';
+import { openApiPlugin } from './plugins/openapi.js';
+import { securityPlugin } from './plugins/security.js';
+import { validatorPlugin } from './plugins/validator.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { authorizationRoutes } from './routes/authorizations.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -24,12 +23,35 @@ import { webhookRoutes } from './routes/webhooks.js';
 /** No field of any route needs more; larger bodies answer 413 `body_too_large`. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** The services the HTTP application serves; each route takes the part it uses. */
+export type AppServices = Pick<
+  Services,
+  | 'config'
+  | 'log'
+  | 'clock'
+  | 'store'
+  | 'users'
+  | 'apiTokens'
+  | 'links'
+  | 'events'
+  | 'flows'
+  | 'connections'
+  | 'tokens'
+  | 'webhooks'
+  | 'mailServers'
+>;
+
 /** One registered route, as `routesOf` lists it. */
 export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   /** Who may call it, as the auth plugin decided; undefined outside `/api/v1`. */
   readonly auth: string | undefined;
+}
+
+export interface AppOptions {
+  /** Extra Fastify options: `https` for the listener, and the like. */
+  readonly fastify?: Partial<FastifyServerOptions> & { https?: unknown };
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
@@ -39,17 +61,12 @@ export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
   return routeTables.get(app) ?? [];
 }
 
-export interface AppOptions {
-  /** Extra Fastify options: `https` for the listener, and the like. */
-  readonly fastify?: Partial<FastifyServerOptions> & { https?: unknown };
-}
-
 /**
  * Builds the HTTP application over the services. Tests call this and `inject()` without a
  * port; `serve` adds the HTTPS listener.
  */
 export async function buildApp(
-  services: Services,
+  services: AppServices,
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,49 +80,15 @@ export async function buildApp(
 
   // The API speaks JSON only; a text/plain body (a CORS "simple" request) answers 415.
   app.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler(typeboxValidatorCompiler);
-  app.addSchema(ErrorResponse);
-  app.addSchema(LinkResponse);
-  registerErrorHandling(app);
-
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    hsts: { maxAge: 15552000 },
-  });
+  await app.register(validatorPlugin);
+  await app.register(securityPlugin);
   await app.register(cookie);
+  await app.register(localePlugin);
+  await app.register(errorsPlugin);
   await app.register(rateLimit, { global: false });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Outlink API',
-        version: '1',
-        description: 'Outgoing application links and their tokens.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          session: { type: 'apiKey', in: 'cookie', name: 'outlink_session' },
-        },
-      },
-      security: [{ bearer: [] }, { session: [] }],
-    },
-    refResolver: {
-      buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
-    },
-  });
+  await app.register(openApiPlugin);
+  await app.register(authPlugin, { apiTokens: services.apiTokens, users: services.users });
 
-  registerAuth(app, services);
   // After the auth plugin's own onRoute hook, so each entry shows the auth it settled on.
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);

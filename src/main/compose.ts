@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { type Cipher, createCipher } from '../crypto/cipher.js';
+import { createCipher } from '../crypto/cipher.js';
 import {
   createFileKeyring,
   createStaticKeyring,
@@ -16,47 +16,29 @@ import { type Clock, systemClock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
 import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from '../mail/endpoint.js';
-import { createMailClient, type MailClient } from '../mail/mail-client.js';
+import { createMailClient } from '../mail/mail-client.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
-import { type ApiTokenService, createApiTokenService } from '../services/api-tokens.js';
-import { type AuthorizationFlows, createAuthorizationFlows } from '../services/authorizations.js';
-import { type ConnectionService, createConnectionService } from '../services/connections.js';
+import { createApiTokenService } from '../services/api-tokens.js';
+import { createAuthorizationFlows } from '../services/authorizations.js';
+import { createConnectionService } from '../services/connections.js';
 import { createEventService, type EventService } from '../services/events.js';
-import { createKeyService, type KeyService } from '../services/keys.js';
-import { createLinkService, type LinkService } from '../services/links.js';
-import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
-import { createUserService, type UserService } from '../services/users.js';
-import { createWebhookService, type WebhookService } from '../services/webhooks.js';
+import type { Services } from '../services/index.js';
+import { createKeyService } from '../services/keys.js';
+import { createLinkService } from '../services/links.js';
+import { createMailServerService } from '../services/mail-servers.js';
+import { createUserService } from '../services/users.js';
+import { createWebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
 import { createSecretRepository } from '../store/repositories/secrets.js';
 import { createLeases } from '../tokens/leases.js';
-import {
-  createTokenService,
-  type TokenService,
-  type TokenServiceOptions,
-} from '../tokens/token-service.js';
+import { createTokenService, type TokenServiceOptions } from '../tokens/token-service.js';
 
-/** Everything the HTTP server and the CLI share; built once per process. */
-export interface Services {
-  readonly config: Config;
-  readonly store: Store;
-  readonly cipher: Cipher;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly events: EventService;
-  readonly users: UserService;
-  readonly apiTokens: ApiTokenService;
-  readonly links: LinkService;
-  readonly keys: KeyService;
-  readonly tokens: TokenService;
-  readonly connections: ConnectionService;
-  readonly flows: AuthorizationFlows;
-  readonly webhooks: WebhookService;
+/**
+ * What one process composes: the services the edges share, plus the background jobs that
+ * only an entry point starts (`serve`: the scheduler).
+ */
+export interface Composition extends Services {
   readonly scheduler: Scheduler;
-  /** Authenticated IMAP, POP3 and SMTP sessions, with the rejected-token rule. */
-  readonly mail: MailClient;
-  readonly mailServers: MailServerService;
-  close(): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -85,7 +67,7 @@ export const INITIAL_ADMIN_PASSWORD_FILE = 'initial-admin-password';
  * The composition root: opens the database, runs migrations, loads and checks the master
  * key, bootstraps the admin and wires the services. Fails with a catalog error, never later.
  */
-export async function compose(config: Config, options: ComposeOptions): Promise<Services> {
+export async function compose(config: Config, options: ComposeOptions): Promise<Composition> {
   const clock = options.clock ?? systemClock;
   const store = openStore(config.database, {
     onIdleError: (error) => options.log.warn({ err: error }, 'idle database connection lost'),

@@ -5,14 +5,18 @@ import type { Config } from '../config/config.js';
 import { ensureGeneratedCertificate, fingerprintOf } from '../crypto/tls-certificate.js';
 import { buildApp } from '../http/app.js';
 import type { Fetch } from '../oauth/discovery.js';
-import { compose, type Services } from './compose.js';
+import { type Composition, compose } from './compose.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
-  readonly services: Services;
+  readonly services: Composition;
   /** The address actually bound (the port may have been 0). */
   readonly address: { host: string; port: number };
+  /** Whether the listener speaks TLS (`OUTLINK_TLS` is not `off`). */
+  readonly tls: boolean;
   readonly fingerprint: string | undefined;
+  /** True when the certificate was generated into the data folder. */
+  readonly certificateGenerated: boolean;
   /** Stops accepting, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -20,20 +24,16 @@ export interface RunningServer {
 export interface ServeOptions {
   readonly log: Logger;
   readonly fetch?: Fetch;
-  /** Where the start banner goes (the URL, fingerprint, a generated admin password). */
-  readonly print: (line: string) => void;
+  /** Called once with a generated admin password, which is never logged. */
+  readonly onGeneratedAdminPassword?: (password: string, file: string) => void;
 }
 
-/** `outlink serve`: the HTTPS listener over the composed services. */
+/** `outlink serve`: the HTTPS listener over the composed services, and the scheduler. */
 export async function startServer(config: Config, options: ServeOptions): Promise<RunningServer> {
   const services = await compose(config, {
     log: options.log,
     fetch: options.fetch,
-    onGeneratedAdminPassword: (password, file) => {
-      options.print(
-        `Generated the password of user "admin" (shown once; also in ${file}): ${password}`,
-      );
-    },
+    onGeneratedAdminPassword: options.onGeneratedAdminPassword,
   });
   try {
     const tls = await loadTls(config);
@@ -47,26 +47,14 @@ export async function startServer(config: Config, options: ServeOptions): Promis
       typeof bound === 'object' && bound
         ? { host: bound.address, port: bound.port }
         : { host: config.listen.host, port: config.listen.port };
-    const fingerprint = tls ? fingerprintOf(tls.certPem) : undefined;
-    options.print(
-      `Outlink is serving ${config.baseUrl.href} (listening on ${tls ? 'https' : 'http'}://${address.host}:${address.port})`,
-    );
-    if (fingerprint) {
-      options.print(
-        `TLS certificate SHA-256 fingerprint: ${fingerprint}${tls?.generated ? ' (generated)' : ''}`,
-      );
-    }
-    if (!config.baseUrlIsHttps) {
-      options.print(
-        'Warning: the base URL is not https://, so links cannot be created or authorized.',
-      );
-    }
     let closing: Promise<void> | undefined;
     return {
       app,
       services,
       address,
-      fingerprint,
+      tls: tls !== undefined,
+      fingerprint: tls ? fingerprintOf(tls.certPem) : undefined,
+      certificateGenerated: tls?.generated ?? false,
       close: () => {
         closing ??= (async () => {
           await app.close();
@@ -96,8 +84,11 @@ async function loadTls(config: Config) {
   }
 }
 
-/** Closes the server on SIGTERM or SIGINT; a second signal exits at once. */
-export function closeOnSignals(server: RunningServer, log: Logger): void {
+/**
+ * Closes the server on SIGTERM or SIGINT; a second signal exits at once. The entry point
+ * owns the process, so only here does Outlink call `process.exit`.
+ */
+export function closeOnSignals(server: Pick<RunningServer, 'close'>, log: Logger): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);

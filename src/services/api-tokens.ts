@@ -1,47 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type Static, Type } from '@sinclair/typebox';
 import { generateToken, hashToken } from '../crypto/tokens.js';
 import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import type { ApiTokenView, CreateApiTokenInput } from '../schemas/api-tokens.js';
 import { type ApiTokenRecord, createApiTokenRepository } from '../store/repositories/api-tokens.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
-
-export const ApiTokenScopes = ['admin', 'token:read'] as const;
-export type ApiTokenScope = (typeof ApiTokenScopes)[number];
-
-const Id = Type.String({ format: 'uuid', maxLength: 36 });
-
-export const CreateApiTokenBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
-    scopes: Type.Optional(
-      Type.Array(Type.Union(ApiTokenScopes.map((s) => Type.Literal(s))), {
-        minItems: 1,
-        maxItems: 2,
-        uniqueItems: true,
-      }),
-    ),
-    linkIds: Type.Optional(Type.Array(Id, { maxItems: 100, uniqueItems: true })),
-    connectionIds: Type.Optional(Type.Array(Id, { maxItems: 100, uniqueItems: true })),
-  },
-  { additionalProperties: false },
-);
-export type CreateApiTokenInput = Static<typeof CreateApiTokenBody>;
-
-export interface ApiTokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  linkIds: string[];
-  connectionIds: string[];
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
 
 export interface ApiTokenService {
   /** Returns the token once; only its hash is stored. */

@@ -1,5 +1,6 @@
 import type { Actor } from '../domain/actor.js';
 import { OutlinkError } from '../domain/errors.js';
+import type { ConnectionJson } from '../schemas/connections.js';
 import {
   type ConnectionRecord,
   createConnectionRepository,
@@ -10,18 +11,11 @@ import type { StoredError, TokenService } from '../tokens/token-service.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
 
-/** A connection as the API shows it (DESIGN §8): never a token. */
-export interface ConnectionView {
-  id: string;
-  linkId: string;
-  account: string;
-  status: string;
-  expiresAt: string | null;
-  scopes: string[];
-  lastRefreshedAt: string | null;
-  lastError?: StoredError;
-  createdAt: string;
-}
+/**
+ * A connection as the API shows it (DESIGN §8), never a token, with its last failure as
+ * stored: `presenters/connections.ts` puts that into words.
+ */
+export type ConnectionView = Omit<ConnectionJson, 'lastError'> & { lastError?: StoredError };
 
 export interface ConnectionService {
   list(linkId: string): Promise<ConnectionView[]>;

@@ -1,46 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
+import type { EventType } from '../domain/events.js';
+import type { EventView } from '../schemas/events.js';
 import { createEventRepository, type LoggedEvent } from '../store/repositories/events.js';
 import type { Executor } from '../store/repositories/transaction.js';
-
-export const EventTypes = [
-  'link.created',
-  'link.updated',
-  'link.deleted',
-  'connection.authorized',
-  'connection.authorization_failed',
-  'connection.refreshed',
-  'connection.refresh_failed',
-  'connection.recovered',
-  'connection.reauthorization_required',
-  'connection.deleted',
-  'mail_server.created',
-  'mail_server.updated',
-  'mail_server.deleted',
-  'mail_server.test_failed',
-  'issue.created',
-  'comment.created',
-  'key.rotated',
-  'api_token.created',
-  'api_token.revoked',
-  'session.login_failed',
-  'user.password_changed',
-  'webhook.delivered',
-  'webhook.failed',
-] as const;
-export type EventType = (typeof EventTypes)[number];
-
-export interface EventView {
-  id: string;
-  type: string;
-  at: string;
-  actor: string;
-  linkId?: string;
-  connectionId?: string;
-  mailServerId?: string;
-  data: Record<string, unknown>;
-}
 
 export interface NewEvent {
   type: EventType;

@@ -5,12 +5,7 @@ import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
-import {
-  type CreateLinkInput,
-  redirectUrlFor,
-  type UpdateLinkInput,
-  type Warning,
-} from '../domain/link.js';
+import { redirectUrlFor, type Warning } from '../domain/link.js';
 import {
   applyProviderRules,
   assertIssuer,
@@ -20,48 +15,13 @@ import {
 } from '../domain/link-rules.js';
 import type { Discover } from '../oauth/discovery.js';
 import { presetFor } from '../providers/registry.js';
-import type { MicrosoftCloud, ProviderId } from '../providers/types.js';
+import type { CreateLinkInput, LinkView, UpdateLinkInput } from '../schemas/links.js';
 import { isUniqueViolation } from '../store/db.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository, type LinkRecord } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
-
-/** A connection as a link shows it: never a token. */
-export interface LinkConnectionView {
-  id: string;
-  account: string;
-  status: string;
-  expiresAt: string | null;
-  scopes: string[];
-  lastRefreshedAt: string | null;
-  lastError?: unknown;
-}
-
-/** A link as the API and CLI show it: the client secret only as `clientSecretSet`. */
-export interface LinkView {
-  id: string;
-  name: string;
-  description: string;
-  direction: 'outgoing';
-  applicationType: 'external';
-  provider: ProviderId;
-  clientId: string;
-  clientSecretSet: boolean;
-  scopes: string[];
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  issuer: string | null;
-  tenant: string | null;
-  cloud: MicrosoftCloud | null;
-  clientAuthMethod: string;
-  clientSecretExpiresAt: string | null;
-  redirectUrl: string;
-  createdAt: string;
-  updatedAt: string;
-  connections: LinkConnectionView[];
-}
 
 export interface LinkWithWarnings {
   link: LinkView;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type Static, Type } from '@sinclair/typebox';
 import { generatePassword, hashPassword, verifyPassword } from '../crypto/password.js';
 import { generateToken, hashToken } from '../crypto/tokens.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import type { ChangePasswordInput, LoginInput } from '../schemas/session.js';
 import { createSessionRepository } from '../store/repositories/sessions.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import { createUserRepository } from '../store/repositories/users.js';
@@ -12,24 +12,6 @@ import type { EventService } from './events.js';
 
 export const ADMIN_USERNAME = 'admin';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-
-export const LoginBody = Type.Object(
-  {
-    username: Type.String({ minLength: 1, maxLength: 100 }),
-    password: Type.String({ minLength: 1, maxLength: 256 }),
-  },
-  { additionalProperties: false },
-);
-export type LoginInput = Static<typeof LoginBody>;
-
-export const ChangePasswordBody = Type.Object(
-  {
-    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
-    newPassword: Type.String({ minLength: 12, maxLength: 256 }),
-  },
-  { additionalProperties: false },
-);
-export type ChangePasswordInput = Static<typeof ChangePasswordBody>;
 
 export interface Session {
   readonly token: string;

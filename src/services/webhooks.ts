@@ -1,12 +1,14 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { type Static, Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import { WebhookEventTypes } from '../domain/events.js';
 import type { Fetch } from '../oauth/discovery.js';
+import type { EventView } from '../schemas/events.js';
+import type { CreateWebhookInput, WebhookView } from '../schemas/webhooks.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import {
   createDeliveryRepository,
@@ -14,36 +16,7 @@ import {
   type DeliveryRecord,
   type WebhookSummary,
 } from '../store/repositories/webhooks.js';
-import type { EventService, EventSubscriber, EventView } from './events.js';
-
-/** The connection events webhooks carry (issue 3). */
-export const WebhookEventTypes = [
-  'connection.authorized',
-  'connection.refresh_failed',
-  'connection.recovered',
-  'connection.reauthorization_required',
-] as const;
-
-export const CreateWebhookBody = Type.Object(
-  {
-    url: Type.String({ format: 'uri', maxLength: 2048 }),
-    eventTypes: Type.Optional(
-      Type.Array(Type.Union(WebhookEventTypes.map((t) => Type.Literal(t))), {
-        minItems: 1,
-        uniqueItems: true,
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type CreateWebhookInput = Static<typeof CreateWebhookBody>;
-
-export interface WebhookView {
-  id: string;
-  url: string;
-  eventTypes: string[];
-  createdAt: string;
-}
+import type { EventService, EventSubscriber } from './events.js';
 
 /** Delivery attempts before a delivery is given up; backoff doubles from 5 s to 1 h. */
 export const WEBHOOK_MAX_ATTEMPTS = 8;

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ConnectionStatus } from '../domain/connection.js';
 
 /**
  * Table shapes shared by SQLite and PostgreSQL. Timestamps are ISO-8601 UTC text
@@ -76,7 +77,7 @@ export interface ConnectionsTable {
   id: string;
   link_id: string;
   account: string;
-  status: string;
+  status: ConnectionStatus;
   access_token_enc: string | null;
   refresh_token_enc: string | null;
   token_type: string | null;

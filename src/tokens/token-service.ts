@@ -17,9 +17,6 @@ import type { EventService } from '../services/events.js';
 import type { ConnectionsTable, Database } from '../store/schema.js';
 import type { Leases } from './leases.js';
 
-/** Connection status (DESIGN §7). */
-export type ConnectionStatus = 'valid' | 'refresh_failing' | 'reauthorization_required';
-
 /** The last failure of a connection, as stored: catalog id and the provider's own words. */
 export interface StoredError {
   readonly id: string;

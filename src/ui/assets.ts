@@ -14,19 +14,28 @@ export interface StaticAsset {
 /** URL prefix of the static files; outside `/api/v1`, served without authentication. */
 export const STATIC_PREFIX = '/static/';
 
+/** The stylesheets in cascade order: every page links them all, in this order. */
+export const STYLESHEETS = [
+  'layout.css',
+  'components.css',
+  'forms.css',
+  'mail-servers.css',
+] as const;
+
 const JS = 'text/javascript; charset=utf-8';
-/** The entry module, the modules it imports, and the stylesheet. */
+const CSS = 'text/css; charset=utf-8';
+/** The entry module, the modules it imports, and the stylesheets. */
 const FILES: readonly (readonly [string, string])[] = [
   ['app.js', JS],
   ['common.js', JS],
   ['link-dialog.js', JS],
   ['mail-servers.js', JS],
   ['mail-server-dialog.js', JS],
-  ['app.css', 'text/css; charset=utf-8'],
+  ...STYLESHEETS.map((name) => [name, CSS] as const),
 ];
 
 /**
- * Reads the client modules and stylesheet from `static/` next to this module (the build
+ * Reads the client modules and stylesheets from `static/` next to this module (the build
  * copies `src/ui/static` to `dist/ui/static`), so both layouts serve the same files.
  */
 export function loadAssets(
@@ -44,5 +53,5 @@ export function loadAssets(
 /** The versioned URLs pages link to. */
 export function assetUrls(assets: ReadonlyMap<string, StaticAsset>): AssetUrls {
   const url = (name: string) => `${STATIC_PREFIX}${name}?v=${assets.get(name)?.version ?? '0'}`;
-  return { script: url('app.js'), style: url('app.css') };
+  return { script: url('app.js'), styles: STYLESHEETS.map(url) };
 }

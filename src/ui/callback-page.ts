@@ -1,5 +1,5 @@
 import { type Locale, translate } from '../i18n/i18n.js';
-import { STATIC_PREFIX } from './assets.js';
+import { STATIC_PREFIX, STYLESHEETS } from './assets.js';
 import { type Html, html } from './html.js';
 
 /** What the callback page shows: the flow's outcome, already localised. */
@@ -40,7 +40,9 @@ export function renderCallbackPage(locale: Locale, view: CallbackView, account?:
   return html`<!doctype html>
 <html lang="${locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} — Outlink</title>
-<link rel="icon" href="data:,"><link rel="stylesheet" href="${STATIC_PREFIX}app.css"></head>
+<link rel="icon" href="data:,">${STYLESHEETS.map(
+    (name) => html`<link rel="stylesheet" href="${STATIC_PREFIX}${name}">`,
+  )}</head>
 <body data-page="callback"><main id="main" class="callback"><h1 data-status="${view.status}">${title}</h1>${body}
 ${back}</main></body></html>`.value;
 }

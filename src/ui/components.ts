@@ -1,8 +1,9 @@
+import type { ConnectionStatus } from '../domain/connection.js';
 import type { PageContext } from './context.js';
 import { attrs, type Html, html } from './html.js';
 
 /** Connection statuses (DESIGN §7) and "not authorized", each with its own shape and text. */
-export const STATUS_ICONS: Readonly<Record<string, string>> = {
+export const STATUS_ICONS: Readonly<Record<ConnectionStatus | 'not_authorized', string>> = {
   valid: '✓',
   refresh_failing: '!',
   reauthorization_required: '✕',
@@ -11,10 +12,12 @@ export const STATUS_ICONS: Readonly<Record<string, string>> = {
 
 /** A status badge: icon and words, never colour alone. */
 export function statusBadge(ctx: PageContext, status: string): Html {
-  const known = status in STATUS_ICONS ? status : 'unknown';
-  return html`<span class="badge badge-${known}" data-status="${status}"><span class="badge-icon" aria-hidden="true">${
-    STATUS_ICONS[known] ?? '?'
-  }</span> ${ctx.t(`status.${known}`)}</span>`;
+  const known = Object.hasOwn(STATUS_ICONS, status)
+    ? (status as keyof typeof STATUS_ICONS)
+    : undefined;
+  return html`<span class="badge badge-${known ?? 'unknown'}" data-status="${status}"><span class="badge-icon" aria-hidden="true">${
+    known ? STATUS_ICONS[known] : '?'
+  }</span> ${ctx.t(`status.${known ?? 'unknown'}`)}</span>`;
 }
 
 /**

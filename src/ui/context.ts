@@ -8,10 +8,11 @@ export interface PageUser {
   readonly csrfToken: string;
 }
 
-/** Where the two static files are served, with a content hash so browsers cache them. */
+/** Where the static files are served, with a content hash so browsers cache them. */
 export interface AssetUrls {
   readonly script: string;
-  readonly style: string;
+  /** The stylesheets, in cascade order. */
+  readonly styles: readonly string[];
 }
 
 /** Everything a page template needs besides its data; built once per request. */

@@ -42,7 +42,7 @@ export interface LayoutOptions {
   readonly body: Html;
 }
 
-/** The page shell: head with the two static files, top bar, language switch, main. */
+/** The page shell: head with the static files, top bar, language switch, main. */
 export function layout(ctx: PageContext, options: LayoutOptions): Html {
   const { t } = ctx;
   const strings = Object.fromEntries(CLIENT_STRINGS.map((k) => [k, t(`client.${k}`)]));
@@ -54,7 +54,10 @@ export function layout(ctx: PageContext, options: LayoutOptions): Html {
 ${ctx.user ? html`<meta name="csrf-token" content="${ctx.user.csrfToken}">` : ''}
 <title>${options.title} — ${t('product')}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${ctx.assets.style}">
+${ctx.assets.styles.map(
+  (href) => html`<link rel="stylesheet" href="${href}">
+`,
+)}
 <script type="module" src="${ctx.assets.script}"></script>
 </head>
 <body data-page="${options.page}">

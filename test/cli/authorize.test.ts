@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { LinkView } from '../../src/services/links.js';
+import type { LinkView } from '../../src/schemas/links.js';
 import { Dialects } from '../support/harness.js';
 import {
   type CliResult,

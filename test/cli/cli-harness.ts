@@ -5,7 +5,8 @@ import { runCli as runCliInProcess } from '../../src/cli/run.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
-import { compose, type Services } from '../../src/main/compose.js';
+import { createCliHost } from '../../src/main/cli-host.js';
+import { compose, type Composition as Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';
@@ -115,7 +116,8 @@ export async function servicesFor(database: TestDatabase): Promise<Services> {
 }
 
 /**
- * Runs a command line inside this process through the same `runCli` that `main.ts` calls.
+ * Runs a command line inside this process through the same `runCli` and host that
+ * `src/main/cli.ts` uses.
  * Spawning costs about a second of CPU each under tsx, so large matrices of help and usage
  * cases run here, while the spawned runs prove the entry point's own wiring.
  */
@@ -150,17 +152,22 @@ export interface RunningCli {
 /** `runInProcess` without waiting: for commands a test must answer while they run. */
 export function startInProcess(args: readonly string[], options: InProcessOptions): RunningCli {
   const out = { stdout: '', stderr: '' };
-  const done = runCliInProcess(args, {
-    env: options.env,
-    cwd: ROOT,
-    stdin: Readable.from(options.input ? [options.input] : []),
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-    fetch: options.fetch,
-    clock: options.clock,
-    mailTls: options.mailTls,
-    mailTimeouts: options.mailTimeouts,
-  }).then((code) => ({ code, ...out }));
+  const done = runCliInProcess(
+    args,
+    {
+      env: options.env,
+      cwd: ROOT,
+      stdin: Readable.from(options.input ? [options.input] : []),
+      stdout: { write: (text: string) => (out.stdout += text) },
+      stderr: { write: (text: string) => (out.stderr += text) },
+    },
+    createCliHost({
+      fetch: options.fetch,
+      clock: options.clock,
+      mailTls: options.mailTls,
+      mailTimeouts: options.mailTimeouts,
+    }),
+  ).then((code) => ({ code, ...out }));
   return running(out, done);
 }
 

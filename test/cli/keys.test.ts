@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateMasterKey, keyIdOf, readKeyFile } from '../../src/crypto/keyring.js';
-import { CreateLinkBody } from '../../src/domain/link.js';
 import { compileValidator } from '../../src/domain/validation.js';
-import { MASTER_KEY_FILE, type Services } from '../../src/main/compose.js';
+import { MASTER_KEY_FILE, type Composition as Services } from '../../src/main/compose.js';
+import { CreateLinkBody } from '../../src/schemas/links.js';
 import { createTestDatabase, Dialects, googleLink, type TestDatabase } from '../support/harness.js';
 import { databaseEnv, errorCode, runCli, runInProcess, servicesFor } from './cli-harness.js';
 

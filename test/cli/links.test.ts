@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/http/app.js';
-import type { LinkView } from '../../src/services/links.js';
+import type { LinkView } from '../../src/schemas/links.js';
 import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
 import {
   type CliResult,

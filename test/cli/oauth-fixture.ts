@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { redirectUrlFor } from '../../src/domain/link.js';
-import type { LinkView } from '../../src/services/links.js';
+import type { LinkView } from '../../src/schemas/links.js';
 import { type FaultProxy, startFaultProxy } from '../peers/fault-proxy.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';
 import { startOutlink, type TestDialect, type TestOutlink } from '../support/harness.js';

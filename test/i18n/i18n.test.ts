@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCodes } from '../../src/domain/errors.js';
 import en from '../../src/i18n/en.json' with { type: 'json' };
-import { hasMessage, pickLocale, translate } from '../../src/i18n/i18n.js';
+import { hasMessage, translate } from '../../src/i18n/i18n.js';
 import ja from '../../src/i18n/ja.json' with { type: 'json' };
 
 /** Every leaf key of a catalog, dot-separated. */
@@ -19,28 +19,6 @@ function leaves(node: unknown, prefix = ''): Map<string, string> {
 }
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-
-describe('pickLocale (Accept-Language, RFC 9110 §12.5.4)', () => {
-  const cases: [string | undefined, 'en' | 'ja'][] = [
-    [undefined, 'en'],
-    ['', 'en'],
-    ['ja', 'ja'],
-    ['JA', 'ja'],
-    ['ja-JP', 'ja'],
-    ['ja-JP,en;q=0.8', 'ja'],
-    ['en-US,ja;q=0.9', 'en'],
-    ['fr-FR, ja;q=0.5, en;q=0.4', 'ja'],
-    ['en;q=0.5, ja;q=0.9', 'ja'],
-    ['ja;q=0, en', 'en'],
-    ['de, fr', 'en'],
-    ['*', 'en'],
-    ['ja;q=abc', 'en'],
-    ['jav', 'en'],
-  ];
-  for (const [header, expected] of cases) {
-    it(`${JSON.stringify(header)} → ${expected}`, () => assert.equal(pickLocale(header), expected));
-  }
-});
 
 describe('translate', () => {
   it('fills placeholders in the chosen language', () => {

@@ -12,7 +12,7 @@ import {
   readKeyFile,
 } from '../../src/crypto/keyring.js';
 import { isOutlinkError } from '../../src/domain/errors.js';
-import { compose, MASTER_KEY_FILE, type Services } from '../../src/main/compose.js';
+import { compose, MASTER_KEY_FILE, type Composition as Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
 import { SECRET_COLUMNS } from '../../src/store/repositories/secrets.js';
 import {

@@ -10,7 +10,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
-import { compose, type Services } from '../../src/main/compose.js';
+import { compose, type Composition as Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';

@@ -1,9 +1,10 @@
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Actor } from '../../domain/actor.js';
 import { isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
-import type { Services } from '../../main/compose.js';
+import type { Services } from '../../services/index.js';
 
 export const SESSION_COOKIE = 'outlink_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -21,6 +22,9 @@ declare module 'fastify' {
   }
 }
 
+/** What authentication looks credentials up with. */
+export type AuthServices = Pick<Services, 'apiTokens' | 'users'>;
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -28,29 +32,38 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * route cannot forget. Bearer API tokens or the session cookie; a state-changing request
  * made with the cookie must carry the session's CSRF token (DESIGN §8).
  */
-export function registerAuth(app: FastifyInstance, services: Services): void {
-  app.decorateRequest('actor', undefined);
-  app.decorateRequest('sessionToken', undefined);
+export const authPlugin = fp(
+  async (app: FastifyInstance, services: AuthServices) => {
+    app.decorateRequest('actor', undefined);
+    app.decorateRequest('sessionToken', undefined);
 
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/v1')) return;
-    route.config = { ...(route.config ?? {}), auth: route.config?.auth ?? 'admin' };
-  });
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/api/v1')) return;
+      route.config = { ...(route.config ?? {}), auth: route.config?.auth ?? 'admin' };
+    });
 
-  // onRequest, before the body is parsed or validated: a stranger learns nothing about a
-  // route's schema and cannot make the server parse a large body.
-  app.addHook('onRequest', async (request) => {
-    const auth = request.routeOptions.config.auth;
-    if (!auth || auth === 'public') return;
-    request.actor = await authenticate(request, services);
-    if (!request.actor) throw new OutlinkError('not_authenticated');
-    if (auth === 'admin' && !isAdmin(request.actor)) throw new OutlinkError('forbidden');
-  });
+    // onRequest, before the body is parsed or validated: a stranger learns nothing about a
+    // route's schema and cannot make the server parse a large body.
+    app.addHook('onRequest', async (request) => {
+      const auth = request.routeOptions.config.auth;
+      if (!auth || auth === 'public') return;
+      request.actor = await authenticate(request, services);
+      if (!request.actor) throw new OutlinkError('not_authenticated');
+      if (auth === 'admin' && !isAdmin(request.actor)) throw new OutlinkError('forbidden');
+    });
+  },
+  { name: 'outlink-auth', fastify: '5.x', dependencies: ['@fastify/cookie', 'outlink-errors'] },
+);
+
+/** The authenticated actor of a route that required one. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new OutlinkError('not_authenticated');
+  return request.actor;
 }
 
 async function authenticate(
   request: FastifyRequest,
-  services: Services,
+  services: AuthServices,
 ): Promise<Actor | undefined> {
   const header = request.headers.authorization;
   if (header !== undefined) {
@@ -67,10 +80,4 @@ async function authenticate(
   }
   request.sessionToken = token;
   return { kind: 'user', id: session.userId, name: session.username };
-}
-
-/** The authenticated actor of a route that required one. */
-export function actorOf(request: FastifyRequest): Actor {
-  if (!request.actor) throw new OutlinkError('not_authenticated');
-  return request.actor;
 }

@@ -1,11 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { type ErrorCode, isOutlinkError, OutlinkError } from '../../domain/errors.js';
-import { pickLocale, translate } from '../../i18n/i18n.js';
-
-/** The JSON body of every error answer (DESIGN §8). */
-export interface ErrorBody {
-  error: { code: string; message: string; remedy?: string; field?: string };
-}
+import { presentErrorBody } from '../../presenters/errors.js';
 
 /** Fastify's own errors, mapped to catalog codes so clients see one vocabulary. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -17,69 +13,59 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_VALIDATION: 'field_invalid',
 };
 
-/** Renders an `OutlinkError` in the request's language. */
-export function errorBody(request: FastifyRequest, error: OutlinkError): ErrorBody {
-  const locale = pickLocale(request.headers['accept-language']);
-  const params = { ...error.params, requestId: request.id };
-  const remedyKey = `errors.${error.code}.remedy`;
-  const remedy = translate(locale, remedyKey, params);
-  const field = error.details?.field;
-  return {
-    error: {
-      code: error.code,
-      message: translate(locale, `errors.${error.code}.message`, params),
-      ...(remedy !== remedyKey ? { remedy } : {}),
-      ...(typeof field === 'string' ? { field } : {}),
-    },
-  };
-}
-
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: OutlinkError) {
-  // RFC 9110 §10.2.3: a 429 or 503 says when to come back, when Outlink knows.
-  if (error.params.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
-    reply.header('retry-after', String(error.params.retryAfter));
-  }
-  return reply.status(error.status).type('application/json').send(errorBody(request, error));
-}
-
 /**
  * One error handler for the whole app: catalog errors as they are, Fastify's parser errors
  * translated, anything else a 500 whose body says nothing internal while the log says all.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw: FastifyError | OutlinkError, request, reply) => {
-    if (isOutlinkError(raw)) {
-      if (raw.status >= 500) request.log.error({ err: raw }, 'request failed');
-      return sendError(request, reply, raw);
-    }
-    const mapped = raw.code ? FASTIFY_CODES[raw.code] : undefined;
-    if (mapped === 'body_too_large') {
-      return sendError(
-        request,
-        reply,
-        new OutlinkError(mapped, { limit: app.initialConfig.bodyLimit ?? 0 }),
-      );
-    }
-    if (mapped === 'field_invalid') {
-      return sendError(
-        request,
-        reply,
-        new OutlinkError(mapped, { field: 'body', problem: raw.message }),
-      );
-    }
-    if (mapped) return sendError(request, reply, new OutlinkError(mapped));
-    if (raw.statusCode === 429) {
-      const retryAfter = Number(reply.getHeader('retry-after') ?? 60);
-      return sendError(request, reply, new OutlinkError('rate_limited', { retryAfter }));
-    }
-    if (raw.statusCode && raw.statusCode >= 400 && raw.statusCode < 500) {
-      request.log.info({ err: raw }, 'client error');
-      return sendError(request, reply, new OutlinkError('body_malformed'));
-    }
-    request.log.error({ err: raw }, 'unhandled error');
-    return sendError(request, reply, new OutlinkError('internal'));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new OutlinkError('not_found')),
-  );
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((raw: FastifyError | OutlinkError, request, reply) => {
+      if (isOutlinkError(raw)) {
+        if (raw.status >= 500) request.log.error({ err: raw }, 'request failed');
+        return sendError(request, reply, raw);
+      }
+      const mapped = raw.code ? FASTIFY_CODES[raw.code] : undefined;
+      if (mapped === 'body_too_large') {
+        return sendError(
+          request,
+          reply,
+          new OutlinkError(mapped, { limit: app.initialConfig.bodyLimit ?? 0 }),
+        );
+      }
+      if (mapped === 'field_invalid') {
+        return sendError(
+          request,
+          reply,
+          new OutlinkError(mapped, { field: 'body', problem: raw.message }),
+        );
+      }
+      if (mapped) return sendError(request, reply, new OutlinkError(mapped));
+      if (raw.statusCode === 429) {
+        const retryAfter = Number(reply.getHeader('retry-after') ?? 60);
+        return sendError(request, reply, new OutlinkError('rate_limited', { retryAfter }));
+      }
+      if (raw.statusCode && raw.statusCode >= 400 && raw.statusCode < 500) {
+        request.log.info({ err: raw }, 'client error');
+        return sendError(request, reply, new OutlinkError('body_malformed'));
+      }
+      request.log.error({ err: raw }, 'unhandled error');
+      return sendError(request, reply, new OutlinkError('internal'));
+    });
+    app.setNotFoundHandler((request, reply) =>
+      sendError(request, reply, new OutlinkError('not_found')),
+    );
+  },
+  { name: 'outlink-errors', fastify: '5.x', dependencies: ['outlink-locale'] },
+);
+
+/** Answers an `OutlinkError` as `{error: {code, message, remedy}}` in the request's language. */
+function sendError(request: FastifyRequest, reply: FastifyReply, error: OutlinkError) {
+  // RFC 9110 §10.2.3: a 429 or 503 says when to come back, when Outlink knows.
+  if (error.params.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
+    reply.header('retry-after', String(error.params.retryAfter));
+  }
+  return reply
+    .status(error.status)
+    .type('application/json')
+    .send(presentErrorBody(request.locale, error, request.id));
 }

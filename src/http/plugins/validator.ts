@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import fp from 'fastify-plugin';
 import { compileValidator } from '../../domain/validation.js';
 
 /**
@@ -7,6 +8,13 @@ import { compileValidator } from '../../domain/validation.js';
  * fail with the same catalog codes. Bodies are checked as sent; query strings and path
  * parameters are converted from strings first.
  */
+export const validatorPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setValidatorCompiler(typeboxValidatorCompiler);
+  },
+  { name: 'outlink-validator', fastify: '5.x' },
+);
+
 export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const validate = compileValidator(schema, { convert: httpPart !== 'body' });
   return (value: unknown) => {

@@ -1,24 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../main/compose.js';
-import { authErrors, ErrorResponse, IdParams, validationErrors } from '../../schemas/common.js';
-import { CreateApiTokenBody } from '../../services/api-tokens.js';
+import { ApiToken, CreateApiTokenBody, CreatedApiToken } from '../../schemas/api-tokens.js';
+import {
+  authErrors,
+  errorResponses,
+  IdParams,
+  ItemsOf,
+  validationErrors,
+} from '../../schemas/common.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
-const ApiToken = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  linkIds: Type.Array(Type.String()),
-  connectionIds: Type.Array(Type.String()),
-  createdBy: Type.String(),
-  createdAt: Type.String(),
-  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
-});
-
 /** API tokens: created (shown once), listed, revoked. */
-export function apiTokenRoutes(app: FastifyInstance, { apiTokens }: Services): void {
+export function apiTokenRoutes(
+  app: FastifyInstance,
+  { apiTokens }: Pick<Services, 'apiTokens'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/api-tokens', {
@@ -26,11 +24,7 @@ export function apiTokenRoutes(app: FastifyInstance, { apiTokens }: Services): v
       tags: ['api-tokens'],
       summary: 'Create an API token; the token is in this answer only',
       body: CreateApiTokenBody,
-      response: {
-        201: Type.Object({ id: Type.String(), token: Type.String() }),
-        ...authErrors,
-        ...validationErrors,
-      },
+      response: { 201: CreatedApiToken, ...authErrors, ...validationErrors },
     },
     handler: async (req, reply) =>
       reply.status(201).send(await apiTokens.create(actorOf(req), req.body)),
@@ -40,7 +34,7 @@ export function apiTokenRoutes(app: FastifyInstance, { apiTokens }: Services): v
     schema: {
       tags: ['api-tokens'],
       summary: 'List API tokens (never the tokens themselves)',
-      response: { 200: Type.Object({ items: Type.Array(ApiToken) }), ...authErrors },
+      response: { 200: ItemsOf(ApiToken), ...authErrors },
     },
     handler: async () => ({ items: await apiTokens.list() }),
   });
@@ -50,7 +44,7 @@ export function apiTokenRoutes(app: FastifyInstance, { apiTokens }: Services): v
       tags: ['api-tokens'],
       summary: 'Revoke an API token',
       params: IdParams,
-      response: { 204: Type.Null(), 404: Type.Ref(ErrorResponse), ...authErrors },
+      response: { 204: Type.Null(), ...errorResponses(404), ...authErrors },
     },
     handler: async (req, reply) => {
       await apiTokens.revoke(actorOf(req), req.params.id);

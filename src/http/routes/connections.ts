@@ -3,88 +3,24 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Actor, isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
-import type { Services } from '../../main/compose.js';
-import { authErrors, ErrorResponse, IdParams } from '../../schemas/common.js';
-import type { ConnectionView } from '../../services/connections.js';
-import type { StoredError } from '../../tokens/token-service.js';
+import { presentConnection } from '../../presenters/connections.js';
+import { presentAccessToken } from '../../presenters/tokens.js';
+import { authErrors, errorResponses, IdParams, ItemsOf } from '../../schemas/common.js';
 import {
-  presentConnection as presentConnectionIn,
-  presentStoredError,
-} from '../../ui/presenters.js';
-import { localeOf } from '../locale.js';
+  ConnectionResponse,
+  LinkTokenQuery,
+  REJECTED_TOKEN_HEADER,
+  TokenHeaders,
+  TokenResponse,
+} from '../../schemas/connections.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
-const LastError = Type.Object({
-  code: Type.String(),
-  scope: Type.String(),
-  message: Type.String(),
-  remedy: Type.String(),
-  providerError: Type.Optional(Type.String()),
-  providerDescription: Type.Optional(Type.String()),
-  at: Type.String(),
-});
-
-export const ConnectionResponse = Type.Object({
-  id: Type.String(),
-  linkId: Type.String(),
-  account: Type.String(),
-  status: Type.String(),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-  scopes: Type.Array(Type.String()),
-  lastRefreshedAt: Type.Union([Type.String(), Type.Null()]),
-  lastError: Type.Optional(LastError),
-  createdAt: Type.String(),
-});
-
-const TokenResponse = Type.Object({
-  accessToken: Type.String(),
-  tokenType: Type.String(),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-  scopes: Type.Array(Type.String()),
-  account: Type.String(),
-});
-
-/**
- * A consumer whose server refused the token it was given sends that token back here; Outlink
- * then refreshes once, unless a newer token is already stored (DESIGN §7). A header, not a
- * query parameter, so the token never lands in an access log.
- */
-export const REJECTED_TOKEN_HEADER = 'x-rejected-token';
-
-const TokenHeaders = Type.Object({
-  [REJECTED_TOKEN_HEADER]: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
-});
-
-const rejectedOf = (req: FastifyRequest) => {
-  const value = req.headers[REJECTED_TOKEN_HEADER];
-  return typeof value === 'string' ? { rejectedToken: value } : {};
-};
-
-const errors = (...codes: (404 | 409 | 503)[]) =>
-  Object.fromEntries(codes.map((c) => [c, Type.Ref(ErrorResponse)]));
-
-/** A stored failure with the catalog's cause and remedy in the request's language. */
-export function presentError(request: FastifyRequest, error: StoredError) {
-  return presentStoredError(localeOf(request), error);
-}
-
-export function presentConnection(request: FastifyRequest, c: ConnectionView) {
-  return presentConnectionIn(localeOf(request), c);
-}
-
-/** `token:read` reaches the connections and links it was granted; admin reaches all. */
-function assertMayRead(actor: Actor, connection: { id: string; linkId: string }) {
-  if (isAdmin(actor)) return;
-  if (actor.kind === 'api-token' && actor.scopes.includes('token:read')) {
-    if (actor.connectionIds.includes(connection.id) || actor.linkIds.includes(connection.linkId))
-      return;
-  }
-  throw new OutlinkError('forbidden');
-}
-
 /** Connections (DESIGN §8) and the token routes consumers call. */
-export function connectionRoutes(app: FastifyInstance, services: Services): void {
-  const { connections, tokens } = services;
+export function connectionRoutes(
+  app: FastifyInstance,
+  { connections, tokens }: Pick<Services, 'connections' | 'tokens'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/api/v1/links/:id/connections', {
@@ -92,14 +28,10 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['connections'],
       summary: "A link's connections (one per authorized account)",
       params: IdParams,
-      response: {
-        200: Type.Object({ items: Type.Array(ConnectionResponse) }),
-        ...authErrors,
-        ...errors(404),
-      },
+      response: { 200: ItemsOf(ConnectionResponse), ...authErrors, ...errorResponses(404) },
     },
     handler: async (req) => ({
-      items: (await connections.list(req.params.id)).map((c) => presentConnection(req, c)),
+      items: (await connections.list(req.params.id)).map((c) => presentConnection(req.locale, c)),
     }),
   });
 
@@ -108,9 +40,9 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['connections'],
       summary: 'Show a connection: status, expiry, scopes, last error with its remedy',
       params: IdParams,
-      response: { 200: ConnectionResponse, ...authErrors, ...errors(404) },
+      response: { 200: ConnectionResponse, ...authErrors, ...errorResponses(404) },
     },
-    handler: async (req) => presentConnection(req, await connections.get(req.params.id)),
+    handler: async (req) => presentConnection(req.locale, await connections.get(req.params.id)),
   });
 
   r.delete('/api/v1/connections/:id', {
@@ -118,7 +50,7 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['connections'],
       summary: 'Remove a connection and its tokens',
       params: IdParams,
-      response: { 204: Type.Null(), ...authErrors, ...errors(404, 409) },
+      response: { 204: Type.Null(), ...authErrors, ...errorResponses(404, 409) },
     },
     handler: async (req, reply) => {
       await connections.remove(actorOf(req), req.params.id);
@@ -131,10 +63,10 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       tags: ['connections'],
       summary: 'Refresh the token now; returns the connection',
       params: IdParams,
-      response: { 200: ConnectionResponse, ...authErrors, ...errors(404, 409, 503) },
+      response: { 200: ConnectionResponse, ...authErrors, ...errorResponses(404, 409, 503) },
     },
     handler: async (req) =>
-      presentConnection(req, await connections.refresh(actorOf(req), req.params.id)),
+      presentConnection(req.locale, await connections.refresh(actorOf(req), req.params.id)),
   });
 
   r.get('/api/v1/connections/:id/token', {
@@ -144,17 +76,13 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       summary: 'A valid access token for the connection (admin, or token:read for it or its link)',
       params: IdParams,
       headers: TokenHeaders,
-      response: { 200: TokenResponse, ...authErrors, ...errors(404, 409, 503) },
+      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 503) },
     },
     handler: async (req, reply) => {
       const connection = await connections.get(req.params.id);
       assertMayRead(actorOf(req), connection);
       reply.header('cache-control', 'no-store');
-      const { connectionId: _, ...token } = await tokens.getAccessToken(
-        connection.id,
-        rejectedOf(req),
-      );
-      return token;
+      return presentAccessToken(await tokens.getAccessToken(connection.id, rejectedOf(req)));
     },
   });
 
@@ -165,11 +93,8 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       summary: "A valid access token for the link's only connection, or the named account's",
       params: IdParams,
       headers: TokenHeaders,
-      querystring: Type.Object(
-        { account: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })) },
-        { additionalProperties: false },
-      ),
-      response: { 200: TokenResponse, ...authErrors, ...errors(404, 409, 503) },
+      querystring: LinkTokenQuery,
+      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 503) },
     },
     handler: async (req, reply) => {
       const actor = actorOf(req);
@@ -189,11 +114,23 @@ export function connectionRoutes(app: FastifyInstance, services: Services): void
       );
       assertMayRead(actor, connection);
       reply.header('cache-control', 'no-store');
-      const { connectionId: _, ...token } = await tokens.getAccessToken(
-        connection.id,
-        rejectedOf(req),
-      );
-      return token;
+      return presentAccessToken(await tokens.getAccessToken(connection.id, rejectedOf(req)));
     },
   });
+}
+
+/** `token:read` reaches the connections and links it was granted; admin reaches all. */
+function assertMayRead(actor: Actor, connection: { id: string; linkId: string }) {
+  if (isAdmin(actor)) return;
+  if (actor.kind === 'api-token' && actor.scopes.includes('token:read')) {
+    if (actor.connectionIds.includes(connection.id) || actor.linkIds.includes(connection.linkId))
+      return;
+  }
+  throw new OutlinkError('forbidden');
+}
+
+/** The token a consumer's server refused, when it sent one back (DESIGN §7). */
+function rejectedOf(req: FastifyRequest) {
+  const value = req.headers[REJECTED_TOKEN_HEADER];
+  return typeof value === 'string' ? { rejectedToken: value } : {};
 }

@@ -1,34 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OutlinkError } from '../../domain/errors.js';
-import type { Services } from '../../main/compose.js';
 import { authErrors, ListOf, validationErrors } from '../../schemas/common.js';
-import { decodeEventCursor, EventTypes } from '../../services/events.js';
-
-const Event = Type.Object({
-  id: Type.String(),
-  type: Type.String(),
-  at: Type.String(),
-  actor: Type.String(),
-  linkId: Type.Optional(Type.String()),
-  connectionId: Type.Optional(Type.String()),
-  mailServerId: Type.Optional(Type.String()),
-  data: Type.Record(Type.String(), Type.Unknown()),
-});
-
-const EventQuery = Type.Object(
-  {
-    type: Type.Optional(Type.Union(EventTypes.map((t) => Type.Literal(t)))),
-    linkId: Type.Optional(Type.String({ format: 'uuid', maxLength: 36 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    cursor: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+import { Event, EventQuery } from '../../schemas/events.js';
+import { decodeEventCursor } from '../../services/events.js';
+import type { Services } from '../../services/index.js';
 
 /** The audit and token event log, newest first. */
-export function eventRoutes(app: FastifyInstance, { events }: Services): void {
+export function eventRoutes(app: FastifyInstance, { events }: Pick<Services, 'events'>): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get('/api/v1/events', {
     schema: {
       tags: ['events'],

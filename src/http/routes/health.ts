@@ -1,17 +1,12 @@
 import type {} from '@fastify/swagger';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../main/compose.js';
-
-const Check = Type.Object({
-  status: Type.String(),
-  checks: Type.Record(Type.String(), Type.String()),
-});
+import { HealthResponse } from '../../schemas/health.js';
+import type { Services } from '../../services/index.js';
 
 /** Probes and the OpenAPI document; public, and outside `/api/v1`. */
-export function healthRoutes(app: FastifyInstance, { store }: Services): void {
+export function healthRoutes(app: FastifyInstance, { store }: Pick<Services, 'store'>): void {
   app.get('/healthz', {
-    schema: { tags: ['health'], summary: 'The process answers', response: { 200: Check } },
+    schema: { tags: ['health'], summary: 'The process answers', response: { 200: HealthResponse } },
     handler: async () => ({ status: 'ok', checks: {} }),
   });
 
@@ -19,7 +14,7 @@ export function healthRoutes(app: FastifyInstance, { store }: Services): void {
     schema: {
       tags: ['health'],
       summary: 'The database answers and every migration is applied',
-      response: { 200: Check, 503: Check },
+      response: { 200: HealthResponse, 503: HealthResponse },
     },
     handler: async (_req, reply) => {
       const checks: Record<string, string> = {};

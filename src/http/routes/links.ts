@@ -1,26 +1,25 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { CreateLinkBody, UpdateLinkBody } from '../../domain/link.js';
-import type { Services } from '../../main/compose.js';
+import { presentLinkChange } from '../../presenters/links.js';
 import {
   authErrors,
-  ErrorResponse,
+  errorResponses,
   IdParams,
   ListOf,
   PageQuery,
   validationErrors,
 } from '../../schemas/common.js';
-import { LinkResponse } from '../../schemas/links.js';
-import { localizeWarnings } from '../locale.js';
+import { CreateLinkBody, LinkResponse, UpdateLinkBody } from '../../schemas/links.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
 const LinkRef = Type.Ref(LinkResponse);
-const notFound = { 404: Type.Ref(ErrorResponse) };
-const conflict = { 409: Type.Ref(ErrorResponse) };
+const notFound = errorResponses(404);
+const conflict = errorResponses(409);
 
 /** Link CRUD (DESIGN §4, §8). */
-export function linkRoutes(app: FastifyInstance, { links }: Services): void {
+export function linkRoutes(app: FastifyInstance, { links }: Pick<Services, 'links'>): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/api/v1/links', {
@@ -40,10 +39,10 @@ export function linkRoutes(app: FastifyInstance, { links }: Services): void {
       body: CreateLinkBody,
       response: { 201: LinkRef, ...authErrors, ...validationErrors, ...conflict },
     },
-    handler: async (req, reply) => {
-      const { link, warnings } = await links.create(actorOf(req), req.body);
-      return reply.status(201).send({ ...link, warnings: localizeWarnings(req, warnings) });
-    },
+    handler: async (req, reply) =>
+      reply
+        .status(201)
+        .send(presentLinkChange(req.locale, await links.create(actorOf(req), req.body))),
   });
 
   r.get('/api/v1/links/:id', {
@@ -64,10 +63,8 @@ export function linkRoutes(app: FastifyInstance, { links }: Services): void {
       body: UpdateLinkBody,
       response: { 200: LinkRef, ...authErrors, ...validationErrors, ...notFound, ...conflict },
     },
-    handler: async (req) => {
-      const { link, warnings } = await links.update(actorOf(req), req.params.id, req.body);
-      return { ...link, warnings: localizeWarnings(req, warnings) };
-    },
+    handler: async (req) =>
+      presentLinkChange(req.locale, await links.update(actorOf(req), req.params.id, req.body)),
   });
 
   r.delete('/api/v1/links/:id', {

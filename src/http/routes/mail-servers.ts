@@ -1,13 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../main/compose.js';
 import {
   presentMailPreset,
   presentMailServer,
   presentTestResult,
   testMessageWords,
 } from '../../presenters/mail-servers.js';
+import { presentWarnings } from '../../presenters/warnings.js';
 import {
   authErrors,
   ErrorResponse,
@@ -25,14 +25,17 @@ import {
   TestReport,
   UpdateMailServerBody,
 } from '../../schemas/mail-servers.js';
-import { localeOf, localizeWarnings } from '../locale.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
 const errors = (...codes: (404 | 409)[]) =>
   Object.fromEntries(codes.map((c) => [c, Type.Ref(ErrorResponse)]));
 
 /** Mail servers (DESIGN §8): CRUD, the connection test, and the provider presets. */
-export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services): void {
+export function mailServerRoutes(
+  app: FastifyInstance,
+  { mailServers }: Pick<Services, 'mailServers'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/api/v1/mail-servers', {
@@ -62,7 +65,10 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       const { mailServer, warnings } = await mailServers.create(actorOf(req), req.body);
       return reply
         .status(201)
-        .send({ ...presentMailServer(mailServer), warnings: localizeWarnings(req, warnings) });
+        .send({
+          ...presentMailServer(mailServer),
+          warnings: presentWarnings(req.locale, warnings),
+        });
     },
   });
 
@@ -95,7 +101,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
         req.params.id,
         req.body,
       );
-      return { ...presentMailServer(mailServer), warnings: localizeWarnings(req, warnings) };
+      return { ...presentMailServer(mailServer), warnings: presentWarnings(req.locale, warnings) };
     },
   });
 
@@ -126,7 +132,7 @@ export function mailServerRoutes(app: FastifyInstance, { mailServers }: Services
       req.body ??= {};
     },
     handler: async (req) => {
-      const locale = localeOf(req);
+      const { locale } = req;
       const { result } = await mailServers.test(
         actorOf(req),
         req.params.id,

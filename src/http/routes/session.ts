@@ -2,16 +2,22 @@ import type {} from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../../main/compose.js';
-import { authErrors, ErrorResponse, validationErrors } from '../../schemas/common.js';
-import { ChangePasswordBody, LoginBody, SESSION_TTL_MS } from '../../services/users.js';
+import { authErrors, errorResponses, validationErrors } from '../../schemas/common.js';
+import {
+  ChangePasswordBody,
+  LoginBody,
+  SessionResponse,
+  WhoAmIResponse,
+} from '../../schemas/session.js';
+import type { Services } from '../../services/index.js';
+import { SESSION_TTL_MS } from '../../services/users.js';
 import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
 
 /** Attempts per address and user name before `POST /session` answers 429. */
 export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 /** UI login, logout and password change. */
-export function sessionRoutes(app: FastifyInstance, { users }: Services): void {
+export function sessionRoutes(app: FastifyInstance, { users }: Pick<Services, 'users'>): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/session', {
@@ -34,13 +40,8 @@ export function sessionRoutes(app: FastifyInstance, { users }: Services): void {
       security: [],
       body: LoginBody,
       response: {
-        200: Type.Object({
-          csrfToken: Type.String(),
-          username: Type.String(),
-          expiresAt: Type.String(),
-        }),
-        401: Type.Ref(ErrorResponse),
-        429: Type.Ref(ErrorResponse),
+        200: SessionResponse,
+        ...errorResponses(401, 429),
         ...validationErrors,
       },
     },
@@ -65,7 +66,7 @@ export function sessionRoutes(app: FastifyInstance, { users }: Services): void {
     schema: {
       tags: ['session'],
       summary: 'Who is signed in',
-      response: { 200: Type.Object({ actor: Type.String(), kind: Type.String() }), ...authErrors },
+      response: { 200: WhoAmIResponse, ...authErrors },
     },
     handler: async (req) => {
       const actor = actorOf(req);

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isOutlinkError } from '../../domain/errors.js';
+import { EventTypes } from '../../domain/events.js';
 import { isIpLiteralHost } from '../../domain/link.js';
-import { chooseLocale, LANG_COOKIE } from '../../i18n/locale.js';
-import type { Services } from '../../main/compose.js';
+import { LANG_COOKIE } from '../../i18n/locale.js';
+import { presentConnection } from '../../presenters/connections.js';
 import { presentMailServer } from '../../presenters/mail-servers.js';
+import type { LinkView } from '../../schemas/links.js';
 import type { MailServerView } from '../../schemas/mail-servers.js';
-import { decodeEventCursor, EventTypes } from '../../services/events.js';
-import type { LinkView } from '../../services/links.js';
+import { decodeEventCursor } from '../../services/events.js';
+import type { Services } from '../../services/index.js';
 import { assetUrls, loadAssets } from '../../ui/assets.js';
 import { type PageContext, type PageUser, pageContext } from '../../ui/context.js';
 import type { Html } from '../../ui/html.js';
@@ -19,13 +21,18 @@ import { linksListPage } from '../../ui/pages/links-list.js';
 import { loginPage, safeNext } from '../../ui/pages/login.js';
 import type { MailServerLinkChoice } from '../../ui/pages/mail-server-dialog.js';
 import { mailServersPage } from '../../ui/pages/mail-servers.js';
-import { presentConnection } from '../../ui/presenters.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import { uiStaticRoutes } from './ui-static.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LANG_COOKIE_MAX_AGE = 365 * 24 * 3600;
 const PAGE_SIZE = 50;
+
+/** What the pages read: the same services as the API, no more. */
+export type UiServices = Pick<
+  Services,
+  'config' | 'clock' | 'users' | 'links' | 'connections' | 'events' | 'mailServers' | 'apiTokens'
+>;
 
 /** A page handler's inputs once the request is known to come from a signed-in admin. */
 type PageHandler = (
@@ -39,7 +46,7 @@ type PageHandler = (
  * services as the API; the client script calls the JSON API for every change. Pages are
  * outside `/api/v1`; a request without a session is sent to `/login?next=…`.
  */
-export function uiRoutes(app: FastifyInstance, services: Services): void {
+export function uiRoutes(app: FastifyInstance, services: UiServices): void {
   const assets = loadAssets();
   const urls = assetUrls(assets);
   uiStaticRoutes(app, assets);
@@ -51,11 +58,7 @@ export function uiRoutes(app: FastifyInstance, services: Services): void {
   };
 
   const contextFor = (req: FastifyRequest, reply: FastifyReply, user?: PageUser) => {
-    const { locale, remember } = chooseLocale({
-      query: (req.query as Record<string, unknown>).lang,
-      cookie: req.cookies[LANG_COOKIE],
-      acceptLanguage: req.headers['accept-language'],
-    });
+    const { locale, remember } = req.localeChoice;
     if (remember) {
       reply.setCookie(LANG_COOKIE, locale, {
         path: '/',
@@ -222,7 +225,7 @@ export function uiRoutes(app: FastifyInstance, services: Services): void {
 }
 
 /** Every link (up to 2000), for the mail server dialog's link and connection pickers. */
-async function allLinks(services: Services): Promise<LinkView[]> {
+async function allLinks(services: Pick<Services, 'links'>): Promise<LinkView[]> {
   const links: LinkView[] = [];
   let cursor: string | undefined;
   do {
@@ -243,7 +246,7 @@ function linkChoice(link: LinkView): MailServerLinkChoice {
 }
 
 /** Every mail server (up to 2000), for naming each connection's consumers. */
-async function allMailServers(services: Services): Promise<MailServerView[]> {
+async function allMailServers(services: Pick<Services, 'mailServers'>): Promise<MailServerView[]> {
   const servers: MailServerView[] = [];
   let cursor: string | undefined;
   do {
@@ -271,7 +274,9 @@ function consumersOf(
 }
 
 /** Every link's id and name, for pickers and for naming links in tables. */
-async function linkNames(services: Services): Promise<{ id: string; name: string }[]> {
+async function linkNames(
+  services: Pick<Services, 'links'>,
+): Promise<{ id: string; name: string }[]> {
   const names: { id: string; name: string }[] = [];
   let cursor: string | undefined;
   do {

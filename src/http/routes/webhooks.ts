@@ -1,20 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../main/compose.js';
-import { authErrors, ErrorResponse, IdParams, validationErrors } from '../../schemas/common.js';
-import { CreateWebhookBody } from '../../services/webhooks.js';
+import {
+  authErrors,
+  errorResponses,
+  IdParams,
+  ItemsOf,
+  validationErrors,
+} from '../../schemas/common.js';
+import { CreatedWebhook, CreateWebhookBody, Webhook } from '../../schemas/webhooks.js';
+import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
-const Webhook = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  eventTypes: Type.Array(Type.String()),
-  createdAt: Type.String(),
-});
-
 /** Webhook endpoints for connection events, signed the Standard Webhooks way. */
-export function webhookRoutes(app: FastifyInstance, { webhooks }: Services): void {
+export function webhookRoutes(
+  app: FastifyInstance,
+  { webhooks }: Pick<Services, 'webhooks'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/webhooks', {
@@ -22,11 +24,7 @@ export function webhookRoutes(app: FastifyInstance, { webhooks }: Services): voi
       tags: ['webhooks'],
       summary: 'Add a webhook endpoint; its signing secret is in this answer only',
       body: CreateWebhookBody,
-      response: {
-        201: Type.Composite([Webhook, Type.Object({ secret: Type.String() })]),
-        ...authErrors,
-        ...validationErrors,
-      },
+      response: { 201: CreatedWebhook, ...authErrors, ...validationErrors },
     },
     handler: async (req, reply) =>
       reply.status(201).send(await webhooks.create(actorOf(req), req.body)),
@@ -36,7 +34,7 @@ export function webhookRoutes(app: FastifyInstance, { webhooks }: Services): voi
     schema: {
       tags: ['webhooks'],
       summary: 'List webhook endpoints (never their secrets)',
-      response: { 200: Type.Object({ items: Type.Array(Webhook) }), ...authErrors },
+      response: { 200: ItemsOf(Webhook), ...authErrors },
     },
     handler: async () => ({ items: await webhooks.list() }),
   });
@@ -46,7 +44,7 @@ export function webhookRoutes(app: FastifyInstance, { webhooks }: Services): voi
       tags: ['webhooks'],
       summary: 'Remove a webhook endpoint',
       params: IdParams,
-      response: { 204: Type.Null(), 404: Type.Ref(ErrorResponse), ...authErrors },
+      response: { 204: Type.Null(), ...errorResponses(404), ...authErrors },
     },
     handler: async (req, reply) => {
       await webhooks.remove(actorOf(req), req.params.id);

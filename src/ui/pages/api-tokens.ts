@@ -1,4 +1,4 @@
-import type { ApiTokenView } from '../../services/api-tokens.js';
+import type { ApiTokenView } from '../../schemas/api-tokens.js';
 import { cell, copyField, linkDetailHref, pageHeader, timeTag } from '../components.js';
 import type { PageContext } from '../context.js';
 import { errorSlot, field, formError } from '../form.js';

@@ -1,7 +1,7 @@
+import type { PresentedConnection } from '../../presenters/connections.js';
 import { cell, statusBadge, timeTag } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
-import type { PresentedConnection } from '../presenters.js';
 import { mailServerAnchor } from './mail-servers.js';
 
 /** Scopes the identity step adds to every authorization; not "extra" grants worth flagging. */

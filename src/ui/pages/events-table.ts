@@ -1,4 +1,4 @@
-import type { EventView } from '../../services/events.js';
+import type { EventView } from '../../schemas/events.js';
 import { cell, linkDetailHref, timeTag } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';

@@ -1,11 +1,11 @@
-import type { EventView } from '../../services/events.js';
-import type { LinkView } from '../../services/links.js';
+import type { PresentedConnection } from '../../presenters/connections.js';
+import type { EventView } from '../../schemas/events.js';
+import type { LinkView } from '../../schemas/links.js';
 import { copyField, httpsBanner, pageHeader, timeTag } from '../components.js';
 import type { PageContext } from '../context.js';
 import { field } from '../form.js';
 import { type Html, html } from '../html.js';
 import { layout } from '../layout.js';
-import type { PresentedConnection } from '../presenters.js';
 import { connectionsTable } from './connections-table.js';
 import { eventsTable } from './events-table.js';
 import { type LinkDialogSettings, linkDialog } from './link-dialog.js';

@@ -1,4 +1,4 @@
-import type { LinkView } from '../../services/links.js';
+import type { LinkView } from '../../schemas/links.js';
 import { copyField, httpsBanner } from '../components.js';
 import type { PageContext } from '../context.js';
 import { errorSlot, field, formError } from '../form.js';

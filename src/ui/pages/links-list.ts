@@ -1,12 +1,13 @@
-import type { LinkView } from '../../services/links.js';
+import { ConnectionStatuses } from '../../domain/connection.js';
+import type { LinkView } from '../../schemas/links.js';
 import { cell, httpsBanner, linkDetailHref, pageHeader, STATUS_ICONS } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
 import { layout } from '../layout.js';
 import { type LinkDialogSettings, linkDialog } from './link-dialog.js';
 
-/** Statuses in the order the summary names them: good news first. */
-const SUMMARY_ORDER = ['valid', 'refresh_failing', 'reauthorization_required'] as const;
+/** Statuses in the order the summary names them: good news first (the catalog's order). */
+const SUMMARY_ORDER = ConnectionStatuses;
 
 /** The Application links page; `openCreate` opens the create dialog (`/admin/applinks/new`). */
 export function linksListPage(

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
-import { type RouteEntry, routesOf } from '../../src/http/app.js';
-import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+import { type RouteEntry, routesOf } from '../../../src/http/app.js';
+import { Dialects, startOutlink, type TestOutlink } from '../../support/harness.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Cipher } from '../crypto/cipher.js';
+import type { Clock } from '../domain/clock.js';
+import type { MailClient } from '../mail/mail-client.js';
+import type { Store } from '../store/db.js';
+import type { TokenService } from '../tokens/token-service.js';
+import type { ApiTokenService } from './api-tokens.js';
+import type { AuthorizationFlows } from './authorizations.js';
+import type { ConnectionService } from './connections.js';
+import type { EventService } from './events.js';
+import type { KeyService } from './keys.js';
+import type { LinkService } from './links.js';
+import type { MailServerService } from './mail-servers.js';
+import type { UserService } from './users.js';
+import type { WebhookService } from './webhooks.js';
+
+/**
+ * Everything the HTTP server, the UI and the CLI share; `src/main/compose.ts` builds it
+ * once per process. Edges take the part they use (`Pick<Services, 'links'>`), never more.
+ */
+export interface Services {
+  readonly config: Config;
+  readonly store: Store;
+  readonly cipher: Cipher;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly events: EventService;
+  readonly users: UserService;
+  readonly apiTokens: ApiTokenService;
+  readonly links: LinkService;
+  readonly keys: KeyService;
+  readonly tokens: TokenService;
+  readonly connections: ConnectionService;
+  readonly flows: AuthorizationFlows;
+  readonly webhooks: WebhookService;
+  /** Authenticated IMAP, POP3 and SMTP sessions, with the rejected-token rule. */
+  readonly mail: MailClient;
+  readonly mailServers: MailServerService;
+  /** Stops what runs in the background and closes the database. */
+  close(): Promise<void>;
+}
