@@ -70,4 +70,14 @@ describe('the Dovecot peer', () => {
       await dovecot.stop();
     }
   });
+
+  it('fails, naming scripts/test, when Dovecot is not installed', async () => {
+    const missing = join(dir, 'no-such-dovecot');
+    await assert.rejects(
+      startDovecot({ introspection: await unusedIntrospection(), binary: missing }),
+      {
+        message: `Dovecot is not installed (no ${missing}): run scripts/test, which installs dovecot-imapd dovecot-pop3d dovecot-submissiond`,
+      },
+    );
+  });
 });

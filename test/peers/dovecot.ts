@@ -58,7 +58,7 @@ export interface DovecotOptions {
    * passdb, for the clients' password path. None by default: then only tokens work.
    */
   readonly passwordUsers?: readonly { readonly user: string; readonly password: string }[];
-  /** The `dovecot` binary (default `DOVECOT_BINARY`). */
+  /** The `dovecot` binary (default `DOVECOT_BINARY`); a missing one fails with what to run. */
   readonly binary?: string;
 }
 
@@ -124,8 +124,9 @@ export interface DovecotPeer {
 export async function startDovecot(options: DovecotOptions): Promise<DovecotPeer> {
   const binary = options.binary ?? DOVECOT_BINARY;
   if (!existsSync(binary)) {
+    // Never a silent skip: the test fails and names the command that installs the peer.
     throw new Error(
-      `Dovecot is not installed: apt-get install -y ${DOVECOT_PACKAGES.join(' ')} (PEERS.md)`,
+      `Dovecot is not installed (no ${binary}): run scripts/test, which installs ${DOVECOT_PACKAGES.join(' ')}`,
     );
   }
   const dir = await mkdtemp(join(tmpdir(), 'outlink-dovecot-'));

@@ -36,8 +36,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** The PostgreSQL server's admin URL (default `PG_ADMIN_URL`). */
+  readonly adminUrl?: string;
+}
+
 /** Layer 1, a database only: a temporary data dir, and a new PostgreSQL database if asked. */
-export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+export async function createTestDatabase(
+  dialect: TestDialect,
+  options: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outlink-test-'));
   if (dialect === 'sqlite') {
     return {
@@ -46,24 +54,51 @@ export async function createTestDatabase(dialect: TestDialect): Promise<TestData
       drop: async () => rmSync(dataDir, { recursive: true, force: true }),
     };
   }
+  const adminUrl = options.adminUrl ?? PG_ADMIN_URL;
   const name = `outlink_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
+  let admin: pg.Client;
+  try {
+    admin = await connectAdmin(adminUrl);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(PG_ADMIN_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     url: url.href,
     dataDir,
     async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Connects to the PostgreSQL server the tests create their databases on. A server that is
+ * not there fails the test with the command that installs and starts one: a PostgreSQL
+ * test is never skipped.
+ */
+async function connectAdmin(adminUrl: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    const { hostname, port } = new URL(adminUrl);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `PostgreSQL for the tests is not usable at ${hostname}:${port || 5432} (${reason}): ` +
+        'run scripts/test, which installs PostgreSQL, starts it and lets the tests sign in',
+      { cause: error },
+    );
+  }
 }
 
 /** The environment that points Outlink at `database`, with the test admin's password. */
