@@ -2,11 +2,8 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import type { MailServerRuntime } from '../src/domain/mail-server.js';
 import { xoauth2InitialResponse } from '../src/mail/sasl.js';
-import {
-  ALICE,
-  type OutlinkMailWorld,
-  startOutlinkMailWorld,
-} from '../test/mail/mail-servers-world.js';
+import { type OutlinkMailWorld, startOutlinkMailWorld } from '../test/mail/mail-servers-world.js';
+import { ALICE } from '../test/support/worlds.js';
 
 /** One side of a comparison: logins completed in the time given. */
 interface Count {

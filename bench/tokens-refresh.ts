@@ -3,8 +3,8 @@ import * as oauth from 'oauth4webapi';
 import { redirectUrlFor } from '../src/domain/link.js';
 import type { Fetch } from '../src/oauth/discovery.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../test/peers/oidc-provider.js';
-import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/authorized.js';
 import { startOutlink, type TestOutlink } from '../test/support/harness.js';
+import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/worlds.js';
 
 // The parts of oidc-provider's model API used to mint grants (see mintGrants).
 declare module 'oidc-provider' {

@@ -2,14 +2,14 @@ import Fastify from 'fastify';
 import { systemClock } from '../src/domain/clock.js';
 import { redirectUrlFor } from '../src/domain/link.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../test/peers/oidc-provider.js';
+import { startOutlink, type TestOutlink } from '../test/support/harness.js';
 import {
   authorizeAccount,
   createTestLink,
   DEFAULT_BASE_URL,
   expireToken,
   TEST_CLIENT,
-} from '../test/support/authorized.js';
-import { startOutlink, type TestOutlink } from '../test/support/harness.js';
+} from '../test/support/worlds.js';
 import { compareWithBareRoute, listenLoopback } from './support.js';
 import { benchRefreshDue } from './tokens-refresh.js';
 

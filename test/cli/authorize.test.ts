@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LinkView } from '../../src/schemas/links.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, BOB } from '../support/worlds.js';
 import {
   type CliResult,
   type RunningCli,
@@ -9,7 +10,7 @@ import {
   startChild,
   startInProcess,
 } from './cli-harness.js';
-import { ALICE, BOB, type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
+import { type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
 
 /** The authorization URL the CLI printed: the test server's authorization endpoint. */
 const AUTHORIZATION_URL = /^https:\/\/127\.0\.0\.1:\d+\/auth\?\S+$/m;

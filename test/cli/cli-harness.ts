@@ -2,14 +2,12 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli as runCliInProcess } from '../../src/cli/run.js';
-import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
 import { createCliHost } from '../../src/main/cli-host.js';
-import { compose, type Composition as Services } from '../../src/main/compose.js';
-import { createLogger } from '../../src/main/log.js';
+import type { Composition as Services } from '../../src/main/compose.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
-import { ADMIN_PASSWORD, captureLog, type TestDatabase } from '../support/harness.js';
+import { databaseConfigEnv, startServices, type TestDatabase } from '../support/harness.js';
 
 /** The repository root: the CLI runs from there, as `npm run outlink` does. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,13 +40,7 @@ export function databaseEnv(
   database: TestDatabase,
   extra: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
-  return cleanEnv({
-    OUTLINK_DATA_DIR: database.dataDir,
-    OUTLINK_DATABASE_URL: database.url,
-    OUTLINK_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    OUTLINK_LOG_LEVEL: 'warn',
-    ...extra,
-  });
+  return cleanEnv({ ...databaseConfigEnv(database), OUTLINK_LOG_LEVEL: 'warn', ...extra });
 }
 
 /** Starts `outlink <args>` as a child process; stdin is left open for the caller. */
@@ -105,14 +97,7 @@ export function errorCode(result: CliResult): string | undefined {
 
 /** The same services the CLI composes, over the same database, for checking its effects. */
 export async function servicesFor(database: TestDatabase): Promise<Services> {
-  const config = loadConfig({
-    OUTLINK_DATA_DIR: database.dataDir,
-    OUTLINK_DATABASE_URL: database.url,
-    OUTLINK_ADMIN_PASSWORD: ADMIN_PASSWORD,
-  });
-  return compose(config, {
-    log: createLogger({ level: 'warn', destination: captureLog().stream }),
-  });
+  return (await startServices(database, { env: { OUTLINK_LOG_LEVEL: 'warn' } })).services;
 }
 
 /**

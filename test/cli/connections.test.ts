@@ -4,8 +4,9 @@ import { createManualClock } from '../../src/domain/clock.js';
 import type { ConnectionView } from '../../src/services/connections.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, BOB } from '../support/worlds.js';
 import { type CliResult, runInProcess } from './cli-harness.js';
-import { ALICE, BOB, type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
+import { type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
 
 const MINUTE = 60_000;
 

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import {
-  ALICE,
-  BOB,
   type MailServerJson,
   type OutlinkMailWorld,
   startOutlinkMailWorld,
 } from '../mail/mail-servers-world.js';
-import { closedPort } from '../peers/https-server.js';
+import { closedPort } from '../support/ports.js';
+import { ALICE, BOB } from '../support/worlds.js';
 import { type CliResult, databaseEnv, runCli, runInProcess } from './cli-harness.js';
 
 /** Output cells: columns are separated by two spaces or more. */

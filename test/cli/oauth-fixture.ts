@@ -2,28 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { redirectUrlFor } from '../../src/domain/link.js';
 import type { LinkView } from '../../src/schemas/links.js';
-import { type FaultProxy, startFaultProxy } from '../peers/fault-proxy.js';
-import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';
-import { startOutlink, type TestDialect, type TestOutlink } from '../support/harness.js';
+import type { TestDialect } from '../support/harness.js';
+import { type OAuthWorld, startOAuthWorld, TEST_CLIENT } from '../support/worlds.js';
 import { databaseEnv } from './cli-harness.js';
 
-export const ALICE = 'alice@example.test';
-export const BOB = 'bob@example.test';
-const CLIENT_ID = 'outlink-cli';
-const CLIENT_SECRET = 'outlink-cli-client-secret-5e1d';
-
 /**
- * What the CLI's OAuth commands need around them: the real authorization server
- * (oidc-provider), a fault proxy in front of its token endpoint, and an in-test Outlink app on
- * the database the CLI uses, standing in for `outlink serve`: the provider redirects the
- * browser there, and the test delivers that redirect with `app.inject`.
+ * What the CLI's OAuth commands need around them (layer 4 of test/support/worlds.ts): the
+ * real authorization server (oidc-provider), a fault proxy in front of its token endpoint,
+ * and an in-test Outlink app on the database the CLI uses, standing in for `outlink serve`:
+ * the provider redirects the browser there, and the test delivers that redirect with
+ * `app.inject`.
  */
-export interface OAuthFixture {
-  readonly as: AuthorizationServer;
-  readonly proxy: FaultProxy;
-  readonly outlink: TestOutlink;
+export interface OAuthFixture extends OAuthWorld {
   /** The CLI's environment: the shared database and data dir, and the test CA trusted. */
   readonly env: Record<string, string>;
   /** A custom link for the test client; its token endpoint goes through the proxy. */
@@ -34,32 +25,19 @@ export interface OAuthFixture {
   authorize(linkId: string, email: string): Promise<string>;
   /** A token as `GET /api/v1/connections/:id/token` returns it. */
   apiToken(connectionId: string): Promise<{ accessToken: string; account: string }>;
-  close(): Promise<void>;
 }
 
 export async function startOAuthFixture(dialect: TestDialect): Promise<OAuthFixture> {
-  const as = await startAuthorizationServer({
-    clients: ({ endpoints }) => [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        // Outlink's default base URL: the redirect the CLI prints and the app serves.
-        redirectUris: [redirectUrlFor(new URL('https://localhost:8443'), endpoints.authorization)],
-      },
-    ],
-    accounts: [{ email: ALICE }, { email: BOB }],
-  });
-  const proxy = await startFaultProxy(as.issuer);
-  const outlink = await startOutlink(dialect, { fetch: as.fetch });
+  // Outlink's default base URL: the redirect the CLI prints and the app serves.
+  const world = await startOAuthWorld(dialect);
+  const { as, proxy, outlink } = world;
   // The child CLI's global fetch trusts the test CA the way a deployment trusts a provider's.
   const caFile = join(outlink.database.dataDir, 'test-ca.pem');
   writeFileSync(caFile, as.caPem);
   const env = databaseEnv(outlink.database, { NODE_EXTRA_CA_CERTS: caFile });
 
   const fixture: OAuthFixture = {
-    as,
-    proxy,
-    outlink,
+    ...world,
     env,
     async createLink() {
       const { link } = await outlink.services.links.create(
@@ -67,8 +45,8 @@ export async function startOAuthFixture(dialect: TestDialect): Promise<OAuthFixt
         {
           name: `Mailbox ${randomBytes(3).toString('hex')}`,
           provider: 'custom',
-          clientId: CLIENT_ID,
-          clientSecret: CLIENT_SECRET,
+          clientId: TEST_CLIENT.clientId,
+          clientSecret: TEST_CLIENT.clientSecret,
           scopes: ['openid', 'email', 'offline_access'],
           authorizationEndpoint: as.endpoints.authorization,
           tokenEndpoint: proxy.via(as.endpoints.token),
@@ -98,11 +76,6 @@ export async function startOAuthFixture(dialect: TestDialect): Promise<OAuthFixt
       });
       if (res.statusCode !== 200) throw new Error(`token API: ${res.statusCode} ${res.body}`);
       return res.json();
-    },
-    async close() {
-      await outlink.close();
-      await proxy.close();
-      await as.close();
     },
   };
   return fixture;

@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { ADMIN_PASSWORD, createTestDatabase, Dialects } from '../support/harness.js';
+import { ALICE, BOB } from '../support/worlds.js';
 import { type CliResult, databaseEnv, runInProcess, startChild } from './cli-harness.js';
-import { ALICE, BOB, type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
+import { type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
 
 const HOUR = 3_600_000;
 

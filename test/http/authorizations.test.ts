@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { callbackSuffix } from '../../src/domain/link.js';
 import {
-  ALICE,
   authorize,
-  BOB,
   CLIENT_ID,
   type ConnectionJson,
   callback,
@@ -17,13 +15,12 @@ import {
   eventsOf,
   getConnection,
   getFlow,
-  introspect,
   startDance,
   startFlow,
-  storedTokens,
 } from '../oauth/dance-support.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { ADMIN_PASSWORD, Dialects, googleLink, startOutlink } from '../support/harness.js';
+import { ALICE, BOB, introspect, storedTokens } from '../support/worlds.js';
 
 const flowRows = (world: DanceWorld) =>
   world.outlink.services.store.db.selectFrom('authorization_flows').selectAll().execute();

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  ALICE,
-  BOB,
   type ConnectionJson,
   connect,
   createLink,
   type DanceWorld,
   eventsOf,
-  introspect,
   startDance,
-  storedTokens,
   type TokenJson,
 } from '../oauth/dance-support.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, BOB, introspect, storedTokens } from '../support/worlds.js';
 
 for (const dialect of Dialects) {
   describe(`connections and the token routes on ${dialect}`, () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { closedPort, type HttpsPeer, jsonHandler, startHttpsPeer } from '../peers/https-server.js';
+import { type HttpsPeer, jsonHandler, startHttpsPeer } from '../peers/https-server.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';
 import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+import { closedPort } from '../support/ports.js';
 
 const suffix = (endpoint: string) =>
   createHash('sha256').update(endpoint).digest('base64url').slice(0, 22);

@@ -3,15 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import {
-  ALICE,
-  BOB,
-  CAROL,
   type MailServerJson,
   type OutlinkMailWorld,
   startOutlinkMailWorld,
 } from '../mail/mail-servers-world.js';
-import { closedPort } from '../peers/https-server.js';
 import { Dialects } from '../support/harness.js';
+import { closedPort } from '../support/ports.js';
+import { ALICE, authorizeAccount, BOB, CAROL, TEST_CLIENT } from '../support/worlds.js';
 
 /**
  * The mail server API (DESIGN §8): CRUD with defaults and warnings, the connection a mailbox
@@ -491,8 +489,8 @@ for (const dialect of Dialects) {
         const link = await call('POST', '/api/v1/links', {
           name: `In use ${dialect}`,
           provider: 'custom',
-          clientId: 'outlink-test',
-          clientSecret: 'outlink-test-client-secret-0123456789',
+          clientId: TEST_CLIENT.clientId,
+          clientSecret: TEST_CLIENT.clientSecret,
           scopes: ['openid', 'email', 'offline_access'],
           issuer: world.as.issuer,
           authorizationEndpoint: world.as.endpoints.authorization,
@@ -500,7 +498,6 @@ for (const dialect of Dialects) {
         });
         assert.equal(link.statusCode, 201, link.body);
         const linkId = (link.json() as { id: string }).id;
-        const { authorizeAccount } = await import('../support/authorized.js');
         const connectionId = await authorizeAccount(world.outlink, { as: world.as }, linkId, BOB);
         const b = await world.createServer(
           imapBody({ name: `Zeta ${dialect}`, authentication: { method: 'oauth2', connectionId } }),

@@ -6,14 +6,15 @@ import { createManualClock } from '../../src/domain/clock.js';
 import { WEBHOOK_MAX_ATTEMPTS } from '../../src/services/webhooks.js';
 import { createTestTls } from '../peers/ca.js';
 import { oauthError } from '../peers/fault-proxy.js';
-import { closedPort, type HttpsPeer, startHttpsPeer } from '../peers/https-server.js';
+import { type HttpsPeer, startHttpsPeer } from '../peers/https-server.js';
+import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+import { closedPort } from '../support/ports.js';
 import {
   authorizeAccount,
   createTestLink,
   startTestProvider,
   type TestProvider,
-} from '../support/authorized.js';
-import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+} from '../support/worlds.js';
 
 const SECOND = 1_000;
 

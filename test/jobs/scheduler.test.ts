@@ -3,13 +3,13 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { oauthError } from '../peers/fault-proxy.js';
+import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
 import {
   authorizeAccount,
   createTestLink,
   startTestProvider,
   type TestProvider,
-} from '../support/authorized.js';
-import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
+} from '../support/worlds.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

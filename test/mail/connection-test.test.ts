@@ -4,13 +4,16 @@ import { simpleParser } from 'mailparser';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { createTestTls } from '../peers/ca.js';
 import type { DovecotPeer } from '../peers/dovecot.js';
-import { closedPort } from '../peers/https-server.js';
-import { authorizeAccount } from '../support/authorized.js';
+import { closedPort } from '../support/ports.js';
 import {
   ALICE,
+  authorizeAccount,
   BOB,
   CAROL,
   CAROL_PASSWORD,
+  TEST_CLIENT,
+} from '../support/worlds.js';
+import {
   type MailServerJson,
   type OutlinkMailWorld,
   startOutlinkMailWorld,
@@ -472,8 +475,8 @@ describe('mail servers against Dovecot (POST /api/v1/mail-servers/:id/test)', ()
       const link = await world.api('POST', '/api/v1/links', {
         name: 'Test mail AS with profile',
         provider: 'custom',
-        clientId: 'outlink-test',
-        clientSecret: 'outlink-test-client-secret-0123456789',
+        clientId: TEST_CLIENT.clientId,
+        clientSecret: TEST_CLIENT.clientSecret,
         scopes: ['openid', 'email', 'profile', 'offline_access'],
         issuer: world.as.issuer,
         authorizationEndpoint: world.as.endpoints.authorization,

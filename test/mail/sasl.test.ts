@@ -11,8 +11,9 @@ import {
   type SaslMechanism,
   xoauth2InitialResponse,
 } from '../../src/mail/sasl.js';
+import { type MailWorld, startMailWorld } from '../support/mail-world.js';
+import { ALICE, BOB } from '../support/worlds.js';
 import { lineClient } from './line-client.js';
-import { ALICE, BOB, type MailWorld, startMailWorld } from './mail-world.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const decoded = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');

@@ -9,8 +9,9 @@ import type { MailLogin, SessionObserver } from '../../src/mail/session.js';
 import { SmtpSession } from '../../src/mail/smtp.js';
 import type { SocketTarget } from '../../src/mail/socket.js';
 import type { DovecotPeer } from '../peers/dovecot.js';
-import { closedPort } from '../peers/https-server.js';
-import { ALICE, BOB, CAROL, CAROL_PASSWORD, type MailWorld, startMailWorld } from './mail-world.js';
+import { type MailWorld, startMailWorld } from '../support/mail-world.js';
+import { closedPort } from '../support/ports.js';
+import { ALICE, BOB, CAROL, CAROL_PASSWORD } from '../support/worlds.js';
 
 const TIMEOUTS: MailTimeouts = {
   connectMs: 2_000,

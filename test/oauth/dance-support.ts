@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { createManualClock } from '../../src/domain/clock.js';
-import { redirectUrlFor } from '../../src/domain/link.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
-import { type FaultProxy, startFaultProxy } from '../peers/fault-proxy.js';
-import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';
-import { startOutlink, type TestDialect, type TestOutlink } from '../support/harness.js';
+import type { TestDialect } from '../support/harness.js';
+import { type OAuthWorld, startOAuthWorld, TEST_CLIENT, testLinkBody } from '../support/worlds.js';
 
-/** Outlink's base URL in these tests (the harness default). */
-export const BASE = 'https://localhost:8443';
-export const ALICE = 'alice@example.test';
-export const BOB = 'bob@example.test';
-export const CLIENT_ID = 'outlink';
-export const CLIENT_SECRET = 'outlink-client-secret';
-/** A second client of the authorization server, standing for a mail server that introspects. */
-const INTROSPECTOR = { id: 'introspector', secret: 'introspector-secret' };
+/** The shared test client's id and secret (worlds.ts), by the names the dance tests use. */
+export const { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } = TEST_CLIENT;
 
 /** The JSON shapes the tests read. */
 export interface ConnectionJson {
@@ -66,20 +58,15 @@ export interface EventRow {
 }
 
 /**
- * One world for the dance: the real authorization server (oidc-provider over HTTPS), a fault
- * proxy in front of its token endpoint, and Outlink on `dialect` with a manual clock and a
- * `sleep` that records what it was asked to wait and returns at once.
+ * One world for the dance (layer 4 of test/support/worlds.ts): the real authorization server
+ * (oidc-provider over HTTPS), a fault proxy in front of its token endpoint, and Outlink on
+ * `dialect` with a manual clock and a `sleep` that records what it was asked to wait and
+ * returns at once.
  */
-export interface DanceWorld {
-  readonly as: AuthorizationServer;
-  readonly proxy: FaultProxy;
-  readonly outlink: TestOutlink;
+export interface DanceWorld extends OAuthWorld {
   readonly clock: ReturnType<typeof createManualClock>;
   /** Every delay the token service asked `sleep` for, in ms. */
   readonly sleeps: number[];
-  /** The token endpoint's path, for `proxy.count`. */
-  readonly tokenPath: string;
-  close(): Promise<void>;
 }
 
 export async function startDance(
@@ -90,49 +77,21 @@ export async function startDance(
     env?: Record<string, string>;
   } = {},
 ): Promise<DanceWorld> {
-  const as = await startAuthorizationServer({
-    clients: ({ endpoints }) => [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [redirectUrlFor(new URL(BASE), endpoints.authorization)],
-      },
-      {
-        clientId: INTROSPECTOR.id,
-        clientSecret: INTROSPECTOR.secret,
-        redirectUris: ['https://localhost/unused'],
-        tokenEndpointAuthMethod: 'client_secret_basic',
-      },
-    ],
-    accounts: [{ email: ALICE }, { email: BOB }],
-    ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
-  });
-  const proxy = await startFaultProxy(as.issuer);
   // Outlink's clock starts at the real time: the provider checks its own tokens against it.
   const clock = createManualClock(new Date());
   const sleeps: number[] = [];
-  const outlink = await startOutlink(dialect, {
-    clock,
-    fetch: as.fetch,
-    ...(options.env ? { env: options.env } : {}),
-    sleep: async (ms) => {
-      sleeps.push(ms);
+  const world = await startOAuthWorld(dialect, {
+    ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
+    outlink: {
+      clock,
+      ...(options.env ? { env: options.env } : {}),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      tokenOptions: { requestTimeoutMs: 2_000, ...options.tokenOptions },
     },
-    tokenOptions: { requestTimeoutMs: 2_000, ...options.tokenOptions },
   });
-  return {
-    as,
-    proxy,
-    outlink,
-    clock,
-    sleeps,
-    tokenPath: new URL(as.endpoints.token).pathname,
-    async close() {
-      await outlink.close();
-      await proxy.close();
-      await as.close();
-    },
-  };
+  return { ...world, clock, sleeps };
 }
 
 /** A custom link at the test server, its token endpoint behind the fault proxy. */
@@ -144,17 +103,7 @@ export async function createLink(
     method: 'POST',
     url: '/api/v1/links',
     headers: await world.outlink.adminHeaders(),
-    payload: {
-      name: `Test AS ${Math.random().toString(36).slice(2, 10)}`,
-      provider: 'custom',
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      scopes: ['openid', 'email', 'offline_access'],
-      issuer: world.as.issuer,
-      authorizationEndpoint: world.as.endpoints.authorization,
-      tokenEndpoint: world.proxy.via(world.as.endpoints.token),
-      ...overrides,
-    },
+    payload: testLinkBody(world, overrides),
   });
   assert.equal(res.statusCode, 201, res.body);
   return res.json() as { id: string; redirectUrl: string };
@@ -242,27 +191,6 @@ export async function tokenOf(world: DanceWorld, connectionId: string) {
   });
 }
 
-/** The stored tokens, decrypted as the token service does. */
-export async function storedTokens(
-  world: DanceWorld,
-  connectionId: string,
-): Promise<{ accessToken: string; refreshToken: string | null; version: number }> {
-  const row = await world.outlink.services.store.db
-    .selectFrom('connections')
-    .selectAll()
-    .where('id', '=', connectionId)
-    .executeTakeFirstOrThrow();
-  const { cipher } = world.outlink.services;
-  assert.ok(row.access_token_enc);
-  return {
-    accessToken: cipher.decrypt(row.access_token_enc, `connections.access_token:${row.id}`),
-    refreshToken: row.refresh_token_enc
-      ? cipher.decrypt(row.refresh_token_enc, `connections.refresh_token:${row.id}`)
-      : null,
-    version: row.token_version,
-  };
-}
-
 /** Every connection row, ordered: compared before and after a failure ("nothing stored"). */
 export async function connectionRows(world: DanceWorld) {
   return world.outlink.services.store.db
@@ -283,23 +211,6 @@ export async function eventsOf(world: DanceWorld, type?: string): Promise<EventR
     linkId: r.link_id,
     data: JSON.parse(r.data) as Record<string, unknown>,
   }));
-}
-
-/** RFC 7662 introspection at the real server, by a client of its own (a mail server's). */
-export async function introspect(
-  world: DanceWorld,
-  token: string,
-): Promise<{ active: boolean } & Record<string, unknown>> {
-  const res = await world.as.fetch(world.as.endpoints.introspection, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${INTROSPECTOR.id}:${INTROSPECTOR.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ token }).toString(),
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()) as { active: boolean } & Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ export interface LaunchBrowserOptions {
    * certificate error still fails the page (certificate errors are never ignored wholesale).
    */
   readonly trustCertificates?: readonly string[];
+  /** The browser binary (default `CHROMIUM_PATH`); a missing one fails with what to run. */
+  readonly executablePath?: string;
 }
 
 /** A running Chromium with a fresh profile; `close()` ends it and removes the profile. */
@@ -54,6 +56,13 @@ export interface LaunchedBrowser {
  * (the crash database under ~/.config, caches) goes away with it too.
  */
 export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise<LaunchedBrowser> {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(executablePath)) {
+    // Never a silent skip: the test fails and names the command that installs the browser.
+    throw new Error(
+      `Chromium is not installed (no ${executablePath}): run scripts/test, which installs chromium and fonts-vlgothic`,
+    );
+  }
   const root = await mkdtemp(join(tmpdir(), 'outlink-chromium-'));
   // A run stopped before `close()` (a signal: playwright then ends Chromium and exits)
   // still leaves no profile behind.
@@ -69,7 +78,7 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
+      executablePath,
       headless: true,
       args,
       env: {

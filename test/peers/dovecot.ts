@@ -1,18 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect as connectTcp, createServer, type Server } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { closedPort, listenOnLoopback, startOnFreePorts } from '../support/ports.js';
 import type { TestTls } from './ca.js';
+import { dovecotConfig, HOSTNAME, oauth2Config, passwdFile } from './dovecot-config.js';
 
 /** The Debian packages this peer needs (PEERS.md): `dovecot-core` comes with them. */
 export const DOVECOT_PACKAGES = ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-submissiond'] as const;
 
 /** Where Debian installs the binary; `which dovecot` finds it too when `/usr/sbin` is on PATH. */
-const DOVECOT_BINARY = '/usr/sbin/dovecot';
+export const DOVECOT_BINARY = '/usr/sbin/dovecot';
 
 /** `nobody` / `nogroup` on Debian: mail is stored as this user, never as root (PEERS.md). */
 const NOBODY_UID = 65534;
@@ -57,6 +58,8 @@ export interface DovecotOptions {
    * passdb, for the clients' password path. None by default: then only tokens work.
    */
   readonly passwordUsers?: readonly { readonly user: string; readonly password: string }[];
+  /** The `dovecot` binary (default `DOVECOT_BINARY`); a missing one fails with what to run. */
+  readonly binary?: string;
 }
 
 /** Loopback ports of a running Dovecot; the TLS ones only when started with `tls`. */
@@ -110,20 +113,42 @@ export interface DovecotPeer {
 
 /**
  * Starts Dovecot (`dovecot -F -c <config>`) as a child process with PEERS.md's settings: a fresh
- * `base_dir` and mail folder under a temp dir, every listener on a random free 127.0.0.1 port,
+ * `base_dir` and mail folder under a temp dir, every listener on its own 127.0.0.1 port,
  * `passdb oauth2` introspecting against the test authorization server, `userdb static` as
  * `nobody`, no failure delay and no anvil penalty (so failing logins stay fast).
+ *
+ * The ports come from `startOnFreePorts` (test/support/ports.ts): held by this process until
+ * just before Dovecot starts, and a start that lost a port to another process in that moment
+ * is retried on fresh ones.
  */
 export async function startDovecot(options: DovecotOptions): Promise<DovecotPeer> {
-  if (!existsSync(DOVECOT_BINARY)) {
+  const binary = options.binary ?? DOVECOT_BINARY;
+  if (!existsSync(binary)) {
+    // Never a silent skip: the test fails and names the command that installs the peer.
     throw new Error(
-      `Dovecot is not installed: apt-get install -y ${DOVECOT_PACKAGES.join(' ')} (PEERS.md)`,
+      `Dovecot is not installed (no ${binary}): run scripts/test, which installs ${DOVECOT_PACKAGES.join(' ')}`,
     );
   }
   const dir = await mkdtemp(join(tmpdir(), 'outlink-dovecot-'));
   const sink = options.submissionRelayPort === undefined ? await startSink() : undefined;
   try {
-    return await launch(dir, options, sink);
+    // Dovecot's unprivileged processes (auth as `dovecot`, logins as `dovenull`, mail as
+    // `nobody`) must traverse the temp dir that mkdtemp made 0700.
+    await chmod(dir, 0o755);
+    const mailRoot = join(dir, 'mail');
+    await mkdir(mailRoot, { mode: 0o755 });
+    await chown(mailRoot, NOBODY_UID, NOGROUP_GID);
+    const relayPort =
+      sink?.port ??
+      (typeof options.submissionRelayPort === 'number'
+        ? options.submissionRelayPort
+        : await closedPort());
+    return await startOnFreePorts(
+      options.tls ? 6 : 3,
+      (ports, release) =>
+        launch({ binary, dir, mailRoot, relayPort, options, sink }, ports, release),
+      { addressInUse: (error) => error instanceof Error && isAddressInUse(error.message) },
+    );
   } catch (error) {
     await sink?.close();
     await rm(dir, { recursive: true, force: true });
@@ -131,31 +156,41 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotPeer
   }
 }
 
-async function launch(
-  dir: string,
-  options: DovecotOptions,
-  sink: RelaySink | undefined,
-): Promise<DovecotPeer> {
-  // Dovecot's unprivileged processes (auth as `dovecot`, logins as `dovenull`, mail as
-  // `nobody`) must traverse the temp dir that mkdtemp made 0700.
-  await chmod(dir, 0o755);
-  const mailRoot = join(dir, 'mail');
-  await mkdir(mailRoot, { mode: 0o755 });
-  await chown(mailRoot, NOBODY_UID, NOGROUP_GID);
+/**
+ * Whether Dovecot's output says a listener's port was taken, as its master logs it:
+ * `Error: service(imap-login): listen(127.0.0.1, 41881) failed: Address already in use`.
+ */
+export function isAddressInUse(dovecotOutput: string): boolean {
+  return /listen\([^)]*\) failed: Address already in use/.test(dovecotOutput);
+}
 
+interface LaunchInput {
+  readonly binary: string;
+  readonly dir: string;
+  readonly mailRoot: string;
+  readonly relayPort: number;
+  readonly options: DovecotOptions;
+  readonly sink: RelaySink | undefined;
+}
+
+/**
+ * One start of Dovecot on `held` ports: writes the configuration, releases the ports just
+ * before the master binds them, and waits until every listener accepts. A start that fails
+ * throws with Dovecot's output, which `isAddressInUse` reads.
+ */
+async function launch(
+  { binary, dir, mailRoot, relayPort, options, sink }: LaunchInput,
+  held: readonly number[],
+  release: () => Promise<void>,
+): Promise<DovecotPeer> {
   const tls = options.tls;
-  const [imap, pop3, submission, imaps, pop3s, submissions] = await freePorts(tls ? 6 : 3);
+  const [imap, pop3, submission, imaps, pop3s, submissions] = held;
   const ports: DovecotPorts = {
     imap: imap!,
     pop3: pop3!,
     submission: submission!,
     ...(tls ? { imaps: imaps!, pop3s: pop3s!, submissions: submissions! } : {}),
   };
-  const relayPort =
-    sink?.port ??
-    (typeof options.submissionRelayPort === 'number'
-      ? options.submissionRelayPort
-      : (await freePorts(1))[0]!);
 
   const files = {
     config: join(dir, 'dovecot.conf'),
@@ -166,6 +201,8 @@ async function launch(
     log: join(dir, 'dovecot.log'),
     passwd: join(dir, 'passwd'),
   };
+  // A retried start logs afresh: its failure message shows only its own attempt.
+  await rm(files.log, { force: true });
   const passwordUsers = options.passwordUsers ?? [];
   if (passwordUsers.length > 0) {
     await writeFile(files.passwd, passwdFile(passwordUsers), { mode: 0o644 });
@@ -191,7 +228,8 @@ async function launch(
     { mode: 0o644 },
   );
 
-  const child = spawn(DOVECOT_BINARY, ['-F', '-c', files.config], {
+  await release();
+  const child = spawn(binary, ['-F', '-c', files.config], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -254,110 +292,6 @@ async function launch(
   };
 }
 
-const HOSTNAME = 'mail.example.test';
-
-function oauth2Config(introspection: DovecotIntrospection, caFile: string): string {
-  const lines = [
-    `introspection_url = ${introspection.url}`,
-    // POSTs token=…&client_id=…&client_secret=…: the AS client uses client_secret_post.
-    'introspection_mode = post',
-    `client_id = ${introspection.clientId}`,
-    `client_secret = ${introspection.clientSecret}`,
-    'username_attribute = email',
-    'active_attribute = active',
-    'active_value = true',
-    // The global ssl_client_ca_file is not used by the oauth2 passdb (PEERS.md).
-    `tls_ca_cert_file = ${caFile}`,
-    'timeout_msecs = 5000',
-  ];
-  if (introspection.openidConfigurationUrl) {
-    lines.push(`openid_configuration_url = ${introspection.openidConfigurationUrl}`);
-  }
-  if (introspection.scope) lines.push(`scope = ${introspection.scope}`);
-  return `${lines.join('\n')}\n`;
-}
-
-interface ConfigInput {
-  readonly dir: string;
-  readonly mailRoot: string;
-  readonly ports: DovecotPorts;
-  readonly relayPort: number;
-  readonly mechanisms: readonly DovecotMechanism[];
-  readonly files: { oauth2: string; cert: string; key: string; log: string; passwd: string };
-  readonly tls: boolean;
-  readonly passwords: boolean;
-}
-
-function dovecotConfig(c: ConfigInput): string {
-  const mechanisms = c.mechanisms.join(' ');
-  // USER/PASS reaches the auth server as PLAIN, so PLAIN must be an auth mechanism too.
-  const authMechanisms = c.passwords ? `plain ${mechanisms}` : mechanisms;
-  const passwordPassdb = c.passwords
-    ? `passdb {
-  driver = passwd-file
-  mechanisms = plain
-  args = scheme=PLAIN username_format=%Lu ${c.files.passwd}
-}
-`
-    : '';
-  const ssl = c.tls
-    ? [
-        'ssl = yes',
-        `ssl_cert = <${c.files.cert}`,
-        `ssl_key = <${c.files.key}`,
-        'ssl_min_protocol = TLSv1.2',
-      ]
-    : ['ssl = no'];
-  const listener = (name: string, port: number | undefined, tls = false) =>
-    port === undefined
-      ? `  inet_listener ${name} {\n    port = 0\n  }`
-      : `  inet_listener ${name} {\n    address = 127.0.0.1\n    port = ${port}\n${tls ? '    ssl = yes\n' : ''}  }`;
-  return `# Written by test/peers/dovecot.ts for one test run (PEERS.md).
-protocols = imap pop3 submission
-listen = 127.0.0.1
-base_dir = ${c.dir}/run
-state_dir = ${c.dir}/state
-instance_name = outlink-test-${randomBytes(4).toString('hex')}
-log_path = ${c.files.log}
-auth_verbose = yes
-${ssl.join('\n')}
-disable_plaintext_auth = no
-auth_mechanisms = ${authMechanisms}
-auth_failure_delay = 0
-${passwordPassdb}passdb {
-  driver = oauth2
-  mechanisms = ${mechanisms}
-  args = ${c.files.oauth2}
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=${c.mailRoot}/%Lu
-}
-mail_location = maildir:~/Maildir
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-service imap-login {
-${listener('imap', c.ports.imap)}
-${listener('imaps', c.ports.imaps, true)}
-}
-service pop3-login {
-${listener('pop3', c.ports.pop3)}
-${listener('pop3s', c.ports.pop3s, true)}
-}
-service submission-login {
-${listener('submission', c.ports.submission)}
-${listener('submissions', c.ports.submissions, true)}
-}
-hostname = ${HOSTNAME}
-submission_relay_host = 127.0.0.1
-submission_relay_port = ${c.relayPort}
-submission_relay_ssl = no
-`;
-}
-
 /** The peer's SMTP sink: accepts every message Dovecot relays and keeps it in memory. */
 interface RelaySink {
   readonly port: number;
@@ -387,48 +321,19 @@ async function startSink(): Promise<RelaySink> {
       });
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.server.address();
-  if (!address || typeof address === 'string') throw new Error('the relay sink has no port');
+  const port = await listenOnLoopback(server.server);
   return {
-    port: address.port,
+    port,
     messages,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-function passwdFile(users: readonly { user: string; password: string }[]): string {
-  return users
-    .map(({ user, password }) => `${user.toLowerCase()}:{PLAIN}${password}::::::\n`)
-    .join('');
-}
-
-/** Random free loopback ports, all held open at once so that none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(server);
-    }
-    return servers.map((s) => {
-      const address = s.address();
-      if (!address || typeof address === 'string') throw new Error('no port');
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
-
-/** Ready when every listener accepts a TCP connection (PEERS.md: well under a second). */
+/**
+ * Ready when the master has logged that it is starting up, which it does only once it has
+ * bound every listener (a port that another process holds cannot pass for Dovecot's), and
+ * every listener accepts a TCP connection (PEERS.md: well under a second).
+ */
 async function waitUntilListening(
   child: ChildProcess,
   ports: readonly number[],
@@ -436,7 +341,8 @@ async function waitUntilListening(
 ): Promise<void> {
   const deadline = Date.now() + 10_000;
   const pending = new Set(ports);
-  while (pending.size > 0) {
+  let started = false;
+  while (!started || pending.size > 0) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(
         `dovecot exited (${child.exitCode ?? child.signalCode}):\n${await readLog()}`,
@@ -445,10 +351,13 @@ async function waitUntilListening(
     if (Date.now() > deadline) {
       throw new Error(`dovecot did not listen within 10 s:\n${await readLog()}`);
     }
-    for (const port of [...pending]) {
-      if (await accepts(port)) pending.delete(port);
+    started ||= /master: Info: Dovecot v\S+ .*starting up/.test(await readLog());
+    if (started) {
+      for (const port of [...pending]) {
+        if (await accepts(port)) pending.delete(port);
+      }
     }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+    if (!started || pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

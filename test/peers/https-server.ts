@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { createServer as createTcpServer } from 'node:net';
+import { listenOnLoopback } from '../support/ports.js';
 import { type TestTls, testTls } from './ca.js';
 
 /** A small HTTPS server on 127.0.0.1 with the test CA's certificate. */
@@ -22,11 +21,7 @@ export async function startHttpsPeer(
 ): Promise<HttpsPeer> {
   const { server: pair } = tls ?? (await testTls());
   const server = createServer({ cert: pair.certPem, key: pair.keyPem }, handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     origin: `https://127.0.0.1:${port}`,
     port,
@@ -44,16 +39,4 @@ export function jsonHandler(body: unknown, status = 200) {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(body));
   };
-}
-
-/**
- * A loopback port where nothing listens: bound once by the OS, then released. Connecting
- * to it is refused at once, like an issuer that is down.
- */
-export async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

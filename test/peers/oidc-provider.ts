@@ -1,9 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { InteractionDetails, Provider } from 'oidc-provider';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import { listenOnLoopback } from '../support/ports.js';
 import { type TestTls, testTls } from './ca.js';
 import { createTrustingFetch, type TrustingFetch, testFetch } from './fetch.js';
 
@@ -136,11 +136,7 @@ export async function startAuthorizationServer(
     res.statusCode = 503;
     res.end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   const issuer = `https://127.0.0.1:${port}`;
 
   const accounts = (options.accounts ?? []).map((a) => ({

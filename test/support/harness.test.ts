@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dialects, startOutlink } from './harness.js';
+import { createTestDatabase, Dialects, startOutlink } from './harness.js';
+import { closedPort } from './ports.js';
 
 for (const dialect of Dialects) {
   describe(`harness on ${dialect}`, () => {
@@ -19,3 +20,17 @@ for (const dialect of Dialects) {
     });
   });
 }
+
+describe('harness without PostgreSQL', () => {
+  it('fails, naming scripts/test, when the server refuses connections', async () => {
+    const port = await closedPort();
+    await assert.rejects(
+      createTestDatabase('postgres', {
+        adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      }),
+      {
+        message: `PostgreSQL for the tests is not usable at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}): run scripts/test, which installs PostgreSQL, starts it and lets the tests sign in`,
+      },
+    );
+  });
+});

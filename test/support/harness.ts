@@ -15,6 +15,12 @@ import { createLogger } from '../../src/main/log.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 
+/**
+ * The two lowest layers of the test worlds (test/support/worlds.ts lists them all): a
+ * database of either dialect, and Outlink's services and app over it.
+ */
+
+/** The password of Outlink's user `admin` in every test world. */
 export const ADMIN_PASSWORD = 'test-admin-password-1';
 export const Dialects = ['sqlite', 'postgres'] as const;
 export type TestDialect = (typeof Dialects)[number];
@@ -30,7 +36,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** The PostgreSQL server's admin URL (default `PG_ADMIN_URL`). */
+  readonly adminUrl?: string;
+}
+
+/** Layer 1, a database only: a temporary data dir, and a new PostgreSQL database if asked. */
+export async function createTestDatabase(
+  dialect: TestDialect,
+  options: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outlink-test-'));
   if (dialect === 'sqlite') {
     return {
@@ -39,23 +54,59 @@ export async function createTestDatabase(dialect: TestDialect): Promise<TestData
       drop: async () => rmSync(dataDir, { recursive: true, force: true }),
     };
   }
+  const adminUrl = options.adminUrl ?? PG_ADMIN_URL;
   const name = `outlink_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
+  let admin: pg.Client;
+  try {
+    admin = await connectAdmin(adminUrl);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(PG_ADMIN_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     url: url.href,
     dataDir,
     async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Connects to the PostgreSQL server the tests create their databases on. A server that is
+ * not there fails the test with the command that installs and starts one: a PostgreSQL
+ * test is never skipped.
+ */
+async function connectAdmin(adminUrl: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    const { hostname, port } = new URL(adminUrl);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `PostgreSQL for the tests is not usable at ${hostname}:${port || 5432} (${reason}): ` +
+        'run scripts/test, which installs PostgreSQL, starts it and lets the tests sign in',
+      { cause: error },
+    );
+  }
+}
+
+/** The environment that points Outlink at `database`, with the test admin's password. */
+export function databaseConfigEnv(database: TestDatabase): Record<string, string> {
+  return {
+    OUTLINK_DATA_DIR: database.dataDir,
+    OUTLINK_DATABASE_URL: database.url,
+    OUTLINK_ADMIN_PASSWORD: ADMIN_PASSWORD,
   };
 }
 
@@ -69,6 +120,52 @@ export function captureLog(): { lines: string[]; stream: Writable } {
     },
   });
   return { lines, stream };
+}
+
+export interface ServicesOptions {
+  /** More configuration, over `databaseConfigEnv(database)`. */
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly fetch?: Fetch;
+  /** Waits between token request retries (compose's `sleep`): tests pass a fast, recording one. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly tokenOptions?: Partial<TokenServiceOptions>;
+  readonly schedulerOptions?: Partial<SchedulerOptions>;
+  /** Mail servers' TLS trust (the test CA) and step timeouts. */
+  readonly mailTls?: MailTlsOptions;
+  readonly mailTimeouts?: Partial<MailTimeouts>;
+}
+
+/** Outlink's services over a test database, as the composition root builds them. */
+export interface TestServices {
+  readonly services: Services;
+  readonly config: Config;
+  /** Every line the services logged. */
+  readonly logLines: string[];
+}
+
+/** Layer 2, + services: Outlink's services over `database`, logging into memory. */
+export async function startServices(
+  database: TestDatabase,
+  options: ServicesOptions = {},
+): Promise<TestServices> {
+  const config = loadConfig({
+    ...databaseConfigEnv(database),
+    OUTLINK_LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const log = captureLog();
+  const services = await compose(config, {
+    log: createLogger({ level: config.logLevel, destination: log.stream }),
+    clock: options.clock,
+    fetch: options.fetch,
+    sleep: options.sleep,
+    tokenOptions: options.tokenOptions,
+    schedulerOptions: options.schedulerOptions,
+    mailTls: options.mailTls,
+    mailTimeouts: options.mailTimeouts,
+  });
+  return { services, config, logLines: log.lines };
 }
 
 export interface TestOutlink {
@@ -85,45 +182,18 @@ export interface TestOutlink {
   close(options?: { drop?: boolean }): Promise<void>;
 }
 
-export interface StartOptions {
-  readonly env?: Record<string, string>;
-  readonly clock?: Clock;
-  readonly fetch?: Fetch;
+export interface StartOptions extends ServicesOptions {
   /** Reuse a database (e.g. to restart on the same data); a new one otherwise. */
   readonly database?: TestDatabase;
-  /** Waits between token request retries (compose's `sleep`): tests pass a fast, recording one. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly tokenOptions?: Partial<TokenServiceOptions>;
-  readonly schedulerOptions?: Partial<SchedulerOptions>;
-  /** Mail servers' TLS trust (the test CA) and step timeouts. */
-  readonly mailTls?: MailTlsOptions;
-  readonly mailTimeouts?: Partial<MailTimeouts>;
 }
 
-/** Builds the real app over a real database of `dialect`, ready for `inject()`. */
+/** Layer 2, + app: the real app over a real database of `dialect`, ready for `inject()`. */
 export async function startOutlink(
   dialect: TestDialect,
   options: StartOptions = {},
 ): Promise<TestOutlink> {
   const database = options.database ?? (await createTestDatabase(dialect));
-  const config = loadConfig({
-    OUTLINK_DATA_DIR: database.dataDir,
-    OUTLINK_DATABASE_URL: database.url,
-    OUTLINK_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    OUTLINK_LOG_LEVEL: 'info',
-    ...options.env,
-  });
-  const log = captureLog();
-  const services = await compose(config, {
-    log: createLogger({ level: config.logLevel, destination: log.stream }),
-    clock: options.clock,
-    fetch: options.fetch,
-    sleep: options.sleep,
-    tokenOptions: options.tokenOptions,
-    schedulerOptions: options.schedulerOptions,
-    mailTls: options.mailTls,
-    mailTimeouts: options.mailTimeouts,
-  });
+  const { services, config, logLines } = await startServices(database, options);
   const app = await buildApp(services);
   let session: Record<string, string> | undefined;
   const outlink: TestOutlink = {
@@ -131,7 +201,7 @@ export async function startOutlink(
     services,
     config,
     database,
-    logLines: log.lines,
+    logLines,
     async adminHeaders() {
       if (session) return session;
       const res = await app.inject({

@@ -6,14 +6,14 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/domain/clock.js';
+import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
 import {
   authorizeAccount,
   createTestLink,
   expireToken,
   startTestProvider,
   type TestProvider,
-} from '../support/authorized.js';
-import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+} from '../support/worlds.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/token-worker.ts', import.meta.url));
 const CALLERS_PER_PROCESS = 200;

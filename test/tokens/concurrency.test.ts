@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.js';
+import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
 import {
   authorizeAccount,
   createTestLink,
   startTestProvider,
   TEST_CLIENT,
   type TestProvider,
-} from '../support/authorized.js';
-import { Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
+} from '../support/worlds.js';
 
 const CALLERS = 1_000;
 const HOUR = 60 * 60_000;

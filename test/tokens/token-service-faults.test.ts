@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OutlinkError } from '../../src/domain/errors.js';
 import {
-  ALICE,
   authorize,
-  BOB,
   CLIENT_SECRET,
   connect,
   createLink,
@@ -12,16 +10,15 @@ import {
   type EventRow,
   eventsOf,
   getConnection,
-  introspect,
   moveIntoMargin,
   movePastExpiry,
   startDance,
-  storedTokens,
   type TokenJson,
   tokenOf,
 } from '../oauth/dance-support.js';
 import { type Fault, oauthError } from '../peers/fault-proxy.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, BOB, introspect, storedTokens } from '../support/worlds.js';
 
 const TTL_S = 600;
 const ATTEMPTS = 3;

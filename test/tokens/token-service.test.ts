@@ -3,21 +3,19 @@ import { after, before, describe, it } from 'node:test';
 import { OutlinkError } from '../../src/domain/errors.js';
 import { backoffMs, refreshMarginMs } from '../../src/tokens/token-service.js';
 import {
-  ALICE,
   connect,
   createLink,
   type DanceWorld,
   eventsOf,
   getConnection,
-  introspect,
   moveIntoMargin,
   movePastExpiry,
   startDance,
-  storedTokens,
   type TokenJson,
   tokenOf,
 } from '../oauth/dance-support.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, introspect, storedTokens } from '../support/worlds.js';
 
 /** The provider's access tokens live 10 minutes: the margin is min(5 min, 1/10) = 60 s. */
 const TTL_S = 600;

@@ -4,14 +4,12 @@ import type { LightMyRequestResponse } from 'fastify';
 import { MailSteps } from '../../src/domain/mail-server.js';
 import { translate } from '../../src/i18n/i18n.js';
 import {
-  ALICE,
-  BOB,
-  CAROL,
   type MailServerJson,
   type OutlinkMailWorld,
   startOutlinkMailWorld,
 } from '../mail/mail-servers-world.js';
 import { Dialects } from '../support/harness.js';
+import { ALICE, BOB, CAROL } from '../support/worlds.js';
 
 /**
  * The mail servers page (DESIGN §8 UI routes, issue 5 items 7 and 8) as the server renders

@@ -2,16 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import {
-  ALICE,
-  BOB,
-  connect,
-  createLink,
-  type DanceWorld,
-  startDance,
-} from '../oauth/dance-support.js';
+import { connect, createLink, type DanceWorld, startDance } from '../oauth/dance-support.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects, googleLink, startOutlink } from '../support/harness.js';
+import { ALICE, BOB } from '../support/worlds.js';
 
 /** Every admin page, as a signed-in administrator reaches it. */
 const ADMIN_PAGES = [

@@ -63,12 +63,10 @@ export function mailServerRoutes(
     },
     handler: async (req, reply) => {
       const { mailServer, warnings } = await mailServers.create(actorOf(req), req.body);
-      return reply
-        .status(201)
-        .send({
-          ...presentMailServer(mailServer),
-          warnings: presentWarnings(req.locale, warnings),
-        });
+      return reply.status(201).send({
+        ...presentMailServer(mailServer),
+        warnings: presentWarnings(req.locale, warnings),
+      });
     },
   });
 

@@ -10,15 +10,9 @@ import {
   type Pop3Session,
 } from '../../../src/mail/pop3/client.js';
 import type { DovecotPeer } from '../../peers/dovecot.js';
-import { closedPort } from '../../peers/https-server.js';
-import {
-  ALICE,
-  BOB,
-  CAROL,
-  CAROL_PASSWORD,
-  type MailWorld,
-  startMailWorld,
-} from '../mail-world.js';
+import { type MailWorld, startMailWorld } from '../../support/mail-world.js';
+import { closedPort } from '../../support/ports.js';
+import { ALICE, BOB, CAROL, CAROL_PASSWORD } from '../../support/worlds.js';
 
 /** Asserts a Pop3Error with `code` and an exact (string) or matching (RegExp) message. */
 async function rejectsWith(

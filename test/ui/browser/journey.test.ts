@@ -9,14 +9,15 @@ import {
   DEFAULT_ACCOUNT_PASSWORD,
   startAuthorizationServer,
 } from '../../peers/oidc-provider.js';
+import { ALICE, BOB } from '../../support/worlds.js';
 import {
   allShownTexts,
   capture,
   DESKTOP,
   flashText,
-  freePort,
   type Lang,
   loadAfter,
+  openListener,
   type PageWatch,
   redirectUrlShown,
   type ServedOutlink,
@@ -29,8 +30,6 @@ import {
   words,
 } from './support.js';
 
-const ALICE = 'alice@example.test';
-const BOB = 'bob@example.test';
 /** One client per language at the provider, so each journey breaks only its own secret. */
 const clientIdOf = (lang: Lang) => `outlink-${lang}`;
 const secretOf = (lang: Lang) => `browser-journey-secret-${lang}`;
@@ -52,8 +51,8 @@ describe('the administrator journey in Chromium, against the test authorization 
 
   before(async () => {
     // Outlink's port first: the redirect URI registered at the provider names it.
-    const port = await freePort();
-    const base = `https://localhost:${port}`;
+    const listener = await openListener();
+    const base = listener.base;
     as = await startAuthorizationServer({
       clients: ({ endpoints }) =>
         (['en', 'ja'] as const).map((lang) => ({
@@ -63,7 +62,7 @@ describe('the administrator journey in Chromium, against the test authorization 
         })),
       accounts: [{ email: ALICE }, { email: BOB }],
     });
-    served = await serveOutlink({ port, fetch: as.fetch });
+    served = await serveOutlink({ listener, fetch: as.fetch });
     assert.equal(served.base, base);
     chromium = await launchBrowser({
       // The provider serves the test CA's shared loopback leaf; Outlink a leaf of its own.

@@ -1,39 +1,37 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
-import { redirectUrlFor } from '../../../src/domain/link.js';
-import { buildApp } from '../../../src/http/app.js';
-import { issueLeaf, testTls } from '../../peers/ca.js';
+import { testTls } from '../../peers/ca.js';
 import { type LaunchedBrowser, launchBrowser } from '../../peers/chromium.js';
-import { type DovecotPeer, startDovecot } from '../../peers/dovecot.js';
+import type { DovecotPeer } from '../../peers/dovecot.js';
+import { type AuthorizationServer, DEFAULT_ACCOUNT_PASSWORD } from '../../peers/oidc-provider.js';
+import type { TestOutlink } from '../../support/harness.js';
+import { startTestDovecot } from '../../support/mail-world.js';
+import { closedPort } from '../../support/ports.js';
 import {
-  type AuthorizationServer,
-  DEFAULT_ACCOUNT_PASSWORD,
-  startAuthorizationServer,
-} from '../../peers/oidc-provider.js';
-import { authorizeAccount, createTestLink, TEST_CLIENT } from '../../support/authorized.js';
-import { startOutlink, type TestOutlink } from '../../support/harness.js';
+  ALICE,
+  type AuthorizedWorld,
+  BOB,
+  CAROL,
+  startAuthorizedWorld,
+} from '../../support/worlds.js';
 import {
   capture,
   DESKTOP,
   dialogOpen,
   flashText,
-  freePort,
   loadAfter,
+  type OutlinkListener,
+  openListener,
   type PageWatch,
+  type ServedOutlink,
+  serveOutlink,
   shownText,
   signIn,
   tabThrough,
   until,
   watchContext,
 } from './support.js';
-
-const ALICE = 'alice@example.test';
-const BOB = 'bob@example.test';
-const CAROL = 'carol@example.test';
-/** Dovecot's own client at the provider, for RFC 7662 introspection. */
-const INTROSPECTOR = { clientId: 'dovecot', clientSecret: 'dovecot-introspection-secret' };
 
 /**
  * The mail servers page in Chromium (issue 5 items 7 and 8), against real peers: the test
@@ -45,10 +43,12 @@ const INTROSPECTOR = { clientId: 'dovecot', clientSecret: 'dovecot-introspection
  * editing and deleting.
  */
 describe('the mail servers page in Chromium, against Dovecot and the test provider', () => {
+  let world: AuthorizedWorld;
   let as: AuthorizationServer;
   let dovecot: DovecotPeer;
   let outlink: TestOutlink;
-  let app: FastifyInstance;
+  let listener: OutlinkListener;
+  let served: ServedOutlink;
   let base: string;
   let linkId: string;
   let googleLinkId: string;
@@ -60,40 +60,22 @@ describe('the mail servers page in Chromium, against Dovecot and the test provid
   let watch: PageWatch;
 
   before(async () => {
-    const port = await freePort();
-    base = `https://localhost:${port}`;
+    // Outlink's listener first: the redirect URI registered at the provider names its port.
+    listener = await openListener();
+    base = listener.base;
     const tls = await testTls();
-    as = await startAuthorizationServer({
-      clients: ({ endpoints }) => [
-        { ...TEST_CLIENT, redirectUris: [redirectUrlFor(new URL(base), endpoints.authorization)] },
-        { ...INTROSPECTOR, redirectUris: ['https://localhost/unused'] },
-      ],
-      accounts: [{ email: ALICE }, { email: BOB }, { email: CAROL }],
-    });
-    dovecot = await startDovecot({
-      introspection: {
-        url: as.endpoints.introspection,
-        ...INTROSPECTOR,
-        caPem: as.caPem,
-        openidConfigurationUrl: as.endpoints.discovery,
+    world = await startAuthorizedWorld('sqlite', {
+      baseUrl: base,
+      linkName: 'Test AS',
+      outlink: {
+        env: { OUTLINK_LOG_LEVEL: 'warn' },
+        mailTls: { ca: tls.caPem },
+        mailTimeouts: { connectMs: 2_000, tlsMs: 2_000, greetingMs: 2_000, commandMs: 5_000 },
       },
-      tls,
     });
-    outlink = await startOutlink('sqlite', {
-      env: { OUTLINK_BASE_URL: base, OUTLINK_LOG_LEVEL: 'warn' },
-      fetch: as.fetch,
-      mailTls: { ca: tls.caPem },
-      mailTimeouts: { connectMs: 2_000, tlsMs: 2_000, greetingMs: 2_000, commandMs: 5_000 },
-    });
-    const leaf = await issueLeaf(tls.ca, ['localhost', '127.0.0.1']);
-    app = await buildApp(outlink.services, {
-      fastify: { https: { key: leaf.keyPem, cert: leaf.certPem } },
-    });
-    await app.listen({ host: '127.0.0.1', port });
-
-    linkId = await createTestLink(outlink, { as, tokenEndpoint: as.endpoints.token }, 'Test AS');
-    aliceConnection = await authorizeAccount(outlink, { as }, linkId, ALICE);
-    bobConnection = await authorizeAccount(outlink, { as }, linkId, BOB);
+    ({ as, outlink, linkId, alice: aliceConnection, bob: bobConnection } = world);
+    dovecot = await startTestDovecot(world, { tls });
+    served = await serveOutlink({ listener, outlink });
     const google = await outlink.app.inject({
       method: 'POST',
       url: '/api/v1/links',
@@ -109,7 +91,9 @@ describe('the mail servers page in Chromium, against Dovecot and the test provid
     googleLinkId = (google.json() as { id: string }).id;
 
     // Outlink has a leaf of its own; the provider serves the test CA's shared loopback leaf.
-    chromium = await launchBrowser({ trustCertificates: [leaf.certPem, tls.server.certPem] });
+    chromium = await launchBrowser({
+      trustCertificates: [listener.certPem ?? '', tls.server.certPem],
+    });
     context = await chromium.browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     context.setDefaultTimeout(15_000);
     watch = await watchContext(context);
@@ -118,10 +102,10 @@ describe('the mail servers page in Chromium, against Dovecot and the test provid
 
   after(async () => {
     await chromium?.close();
-    await app?.close();
-    await outlink?.close();
+    await served?.close();
+    await listener?.close();
     await dovecot?.stop();
-    await as?.close();
+    await world?.close();
   });
 
   const dialog = () => page.getByTestId('mail-server-dialog');
@@ -410,7 +394,7 @@ describe('the mail servers page in Chromium, against Dovecot and the test provid
   });
 
   it('shows where the test broke, and what to do, for a server on a closed port', async () => {
-    const closed = await freePort();
+    const closed = await closedPort();
     await startCreate({
       protocol: 'smtp',
       name: 'Nobody listens',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, ConsoleMessage, Locator, Page } from 'playwright-core';
@@ -8,6 +9,7 @@ import { buildApp } from '../../../src/http/app.js';
 import type { Fetch } from '../../../src/oauth/discovery.js';
 import { issueLeaf, testTls } from '../../peers/ca.js';
 import { ADMIN_PASSWORD, startOutlink, type TestOutlink } from '../../support/harness.js';
+import { listenOnLoopback } from '../../support/ports.js';
 
 /** Where screenshots go: gitignored, looked at by people, never committed. */
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
@@ -61,16 +63,58 @@ export const TEXT = Object.freeze({
 });
 export type Lang = keyof typeof TEXT;
 
-/** A free port on the loopback, for a server whose base URL must be known before it starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+/**
+ * A listener on 127.0.0.1, bound to a port the OS picked before Outlink exists: the base URL
+ * it gives is what the provider registers as the redirect and what Outlink is configured
+ * with, and `serveOutlink` answers on it later. Over HTTPS its certificate is a leaf of the
+ * test CA for `localhost` and `127.0.0.1`; over plain HTTP it shows what an `http://` base
+ * URL does.
+ */
+export interface OutlinkListener {
+  /** `<scheme>://<host>:<port>`, no trailing slash: where the browser finds Outlink. */
+  readonly base: string;
+  readonly port: number;
+  /** The listener's certificate (PEM), signed by the test CA; undefined over plain HTTP. */
+  readonly certPem: string | undefined;
+  readonly server: Server;
+  /** Closes the listener and every connection to it (again: nothing). */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the listener (`https` by default); the base URL names `localhost` by default, or
+ * the IP literal `127.0.0.1`.
+ */
+export async function openListener(
+  options: { readonly scheme?: 'https' | 'http'; readonly host?: 'localhost' | '127.0.0.1' } = {},
+): Promise<OutlinkListener> {
+  const scheme = options.scheme ?? 'https';
+  let server: Server;
+  let certPem: string | undefined;
+  if (scheme === 'https') {
+    const leaf = await issueLeaf((await testTls()).ca, ['localhost', '127.0.0.1']);
+    certPem = leaf.certPem;
+    server = createHttpsServer({ key: leaf.keyPem, cert: leaf.certPem });
+  } else {
+    server = createHttpServer();
+  }
+  const port = await listenOnLoopback(server);
+  // A setup that fails before anyone closes the listener must not keep the test file alive.
+  server.unref();
+  let closing: Promise<void> | undefined;
+  return {
+    base: `${scheme}://${options.host ?? 'localhost'}:${port}`,
+    port,
+    certPem,
+    server,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+      return closing;
+    },
+  };
 }
 
 /** Outlink listening on 127.0.0.1 for a browser, at the base URL it was configured with. */
@@ -80,57 +124,62 @@ export interface ServedOutlink {
   readonly outlink: TestOutlink;
   /** The listener's certificate (PEM), signed by the test CA; undefined over plain HTTP. */
   readonly certPem: string | undefined;
+  /** Closes the app and the listener, and Outlink when this started it. */
   close(): Promise<void>;
 }
 
 /**
- * Starts Outlink over SQLite and serves it on 127.0.0.1:`port` — over HTTPS with a leaf of
- * the test CA for `localhost` and `127.0.0.1`, or over plain HTTP to show what an `http://`
- * base URL does. The base URL is the address the browser uses: `localhost` by default, or
- * the IP literal `127.0.0.1`. The harness's app answers `inject()`; this is a second app
- * over the same services, as `outlink serve` builds it, with a real listener.
+ * Serves Outlink on `listener` (one opened with `scheme` and `host` by default): a second
+ * app over the services of `outlink`, as `outlink serve` builds it, with a real listener
+ * (the harness's app answers `inject()`). Without `outlink`, starts one over SQLite
+ * configured with the listener's base URL, and closes it with the rest.
  */
 export async function serveOutlink(
   options: {
-    readonly port?: number;
+    readonly listener?: OutlinkListener;
+    readonly outlink?: TestOutlink;
     readonly scheme?: 'https' | 'http';
     readonly host?: 'localhost' | '127.0.0.1';
     readonly fetch?: Fetch;
   } = {},
 ): Promise<ServedOutlink> {
-  const scheme = options.scheme ?? 'https';
-  const port = options.port ?? (await freePort());
-  const base = `${scheme}://${options.host ?? 'localhost'}:${port}`;
-  const outlink = await startOutlink('sqlite', {
-    env: { OUTLINK_BASE_URL: base },
-    fetch: options.fetch,
-  });
+  const listener = options.listener ?? (await openListener(options));
+  let outlink = options.outlink;
   let app: FastifyInstance | undefined;
-  let certPem: string | undefined;
   try {
-    if (scheme === 'https') {
-      const leaf = await issueLeaf((await testTls()).ca, ['localhost', '127.0.0.1']);
-      certPem = leaf.certPem;
-      app = await buildApp(outlink.services, {
-        fastify: { https: { key: leaf.keyPem, cert: leaf.certPem } },
-      });
-    } else {
-      app = await buildApp(outlink.services);
-    }
-    await app.listen({ host: '127.0.0.1', port });
+    outlink ??= await startOutlink('sqlite', {
+      env: { OUTLINK_BASE_URL: listener.base },
+      fetch: options.fetch,
+    });
+    // The app answers on the bound listener: Fastify takes the server as its own and is
+    // never asked to listen, so closing it leaves the listener to `listener.close()`.
+    app = await buildApp(outlink.services, {
+      fastify: {
+        serverFactory: (handler, settings) => {
+          // What Fastify sets on a server it makes itself (its defaults are applied by now).
+          const timeouts = settings as { keepAliveTimeout: number; requestTimeout: number };
+          listener.server.keepAliveTimeout = timeouts.keepAliveTimeout;
+          listener.server.requestTimeout = timeouts.requestTimeout;
+          listener.server.on('request', handler);
+          return listener.server;
+        },
+      },
+    });
   } catch (error) {
     await app?.close();
-    await outlink.close();
+    if (!options.outlink) await outlink?.close();
+    await listener.close();
     throw error;
   }
-  const listening = app;
+  const served = { app, outlink };
   return {
-    base,
+    base: listener.base,
     outlink,
-    certPem,
+    certPem: listener.certPem,
     async close() {
-      await listening.close();
-      await outlink.close();
+      await listener.close();
+      await served.app.close();
+      if (!options.outlink) await served.outlink.close();
     },
   };
 }
