@@ -1,3 +1,5 @@
+import type { FailureScope } from '../domain/connection.js';
+
 /** The service providers an outgoing link can point at. */
 export const ProviderIds = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof ProviderIds)[number];
@@ -28,6 +30,8 @@ export interface ProviderPreset {
    * provider has no single issuer (Microsoft's multi-tenant endpoints: one per tenant).
    */
   readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
+  /** What this provider's own token endpoint errors mean (DESIGN §7 catalog). */
+  readonly errors?: ProviderErrors;
   readonly refreshTokenRequired: boolean;
   readonly options: readonly ('tenant' | 'cloud')[];
 }
@@ -35,4 +39,27 @@ export interface ProviderPreset {
 export interface ProviderOptions {
   readonly tenant?: string;
   readonly cloud?: MicrosoftCloud;
+}
+
+/**
+ * A provider's own reading of a token endpoint error: a catalog id (its text lives in the
+ * i18n catalogs under `providerErrors.<id>`) and whose fault it is. A field left out matches
+ * anything.
+ */
+export interface ProviderErrorRule {
+  readonly id: string;
+  readonly scope: FailureScope;
+  /** The provider's own code, as `ProviderErrors.codeOf` finds it in `error_description`. */
+  readonly code?: string;
+  /** The OAuth `error` (RFC 6749 §5.2) it comes with. */
+  readonly error?: string;
+  /** Tested against `error_description`. */
+  readonly description?: RegExp;
+}
+
+export interface ProviderErrors {
+  /** The provider's own error code inside `error_description`, when it sends one. */
+  readonly codeOf?: (description: string) => string | undefined;
+  /** Most specific first. */
+  readonly rules: readonly ProviderErrorRule[];
 }
