@@ -1,4 +1,4 @@
-import type { ProviderErrors, ProviderPreset } from './types.js';
+import type { ProviderErrors, ProviderPreset, ScopeAdjustment } from './types.js';
 
 /** The one Gmail scope that covers IMAP, POP3 and SMTP; the trailing slash is required. */
 export const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
@@ -43,6 +43,9 @@ export const google: ProviderPreset = Object.freeze({
     pop3: [GOOGLE_MAIL_SCOPE],
     smtp: [GOOGLE_MAIL_SCOPE],
   }),
+  adjustScope: adjustGoogleScope,
+  // Google refuses redirect hosts that are IP literals; `localhost` is its one exception.
+  refusesIpLiteralRedirectHost: true,
   // Without both, Google issues no refresh token on a repeated consent.
   authorizationParams: Object.freeze({ access_type: 'offline', prompt: 'consent' }),
   identityScopes: Object.freeze(['openid', 'email']),
@@ -59,4 +62,14 @@ export function normalizeGoogleScope(scope: string): string | undefined {
   return scope === 'https://mail.google.com' || scope === 'http://mail.google.com/'
     ? GOOGLE_MAIL_SCOPE
     : undefined;
+}
+
+/** {@link normalizeGoogleScope} as the preset's rule, with the warning it owes the admin. */
+function adjustGoogleScope(scope: string): ScopeAdjustment | undefined {
+  const normalized = normalizeGoogleScope(scope);
+  if (!normalized) return undefined;
+  return {
+    scope: normalized,
+    warning: { code: 'scope_normalized', params: { from: scope, to: GOOGLE_MAIL_SCOPE } },
+  };
 }

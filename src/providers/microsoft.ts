@@ -1,4 +1,11 @@
-import type { MicrosoftCloud, ProviderErrors, ProviderOptions, ProviderPreset } from './types.js';
+import type {
+  MicrosoftCloud,
+  ProviderErrors,
+  ProviderOptions,
+  ProviderPreset,
+  RequestedProviderOptions,
+  ScopeAdjustment,
+} from './types.js';
 
 export const MICROSOFT_DEFAULT_TENANT = 'common';
 
@@ -53,6 +60,23 @@ export const microsoft: ProviderPreset = Object.freeze({
     pop3: [`${scopeHost(options)}POP.AccessAsUser.All`],
     smtp: [`${scopeHost(options)}SMTP.Send`],
   }),
+  resolveOptions: (requested: RequestedProviderOptions): ProviderOptions => ({
+    tenant: requested.tenant ?? MICROSOFT_DEFAULT_TENANT,
+    cloud: requested.cloud ?? 'global',
+  }),
+  // An Exchange Online scope typed for the other cloud is moved onto the link's.
+  adjustScope: (scope: string, options: ProviderOptions): ScopeAdjustment | undefined => {
+    if (!options.cloud) return undefined;
+    const adjusted = adjustMicrosoftScope(scope, options.cloud);
+    if (adjusted === scope) return undefined;
+    return {
+      scope: adjusted,
+      warning: {
+        code: 'scope_cloud_adjusted',
+        params: { from: scope, to: adjusted, cloud: options.cloud },
+      },
+    };
+  },
   requiredScopes: Object.freeze(['offline_access']),
   authorizationParams: Object.freeze({}),
   identityScopes: Object.freeze(['openid', 'email', 'profile']),

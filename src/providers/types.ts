@@ -21,6 +21,15 @@ export interface ProviderPreset {
   readonly scopes?: (options: ProviderOptions) => Record<MailProtocol, string[]>;
   /** Scopes every authorization of this provider needs, whatever the admin chose. */
   readonly requiredScopes?: readonly string[];
+  /** Fills in the options an administrator left out (Microsoft: tenant and cloud). */
+  readonly resolveOptions?: (requested: RequestedProviderOptions) => ProviderOptions;
+  /**
+   * The scope the provider means by one it would refuse or misread, with a warning for the
+   * administrator; undefined leaves the scope as it is.
+   */
+  readonly adjustScope?: (scope: string, options: ProviderOptions) => ScopeAdjustment | undefined;
+  /** True when the provider refuses redirect URLs whose host is an IP literal. */
+  readonly refusesIpLiteralRedirectHost?: boolean;
   /** Extra authorization request parameters (DESIGN §5). */
   readonly authorizationParams?: Readonly<Record<string, string>>;
   /** Scopes requested only to learn which account signed in. */
@@ -39,6 +48,18 @@ export interface ProviderPreset {
 export interface ProviderOptions {
   readonly tenant?: string;
   readonly cloud?: MicrosoftCloud;
+}
+
+/** Options as a link's settings carry them: absent or null when not given. */
+export interface RequestedProviderOptions {
+  readonly tenant?: string | null;
+  readonly cloud?: MicrosoftCloud | null;
+}
+
+/** A scope rewritten by its provider's rule, and what to tell the administrator. */
+export interface ScopeAdjustment {
+  readonly scope: string;
+  readonly warning: { readonly code: string; readonly params: Readonly<Record<string, string>> };
 }
 
 /**
