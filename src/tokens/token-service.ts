@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import { type Clock, type Sleep, systemSleep } from '../domain/clock.js';
@@ -23,6 +22,7 @@ import {
 import type { Leases } from './leases.js';
 import { createRefresher, type RetryOptions, refreshLeaseTtlMs } from './refresher.js';
 import { createSingleFlight, underLease } from './single-flight.js';
+import { createTokenViews } from './token-views.js';
 
 // Types the service's consumers use, defined in the domain with the connection they describe.
 export type { AccessTokenView, StoredError } from '../domain/connection.js';
@@ -74,7 +74,8 @@ type Row = ConnectionTokenRow;
 /**
  * The token lifecycle's facade: reads the stored token, decides whether it will do
  * (`freshness`), and otherwise runs one refresh (`refresher`) shared in this process and,
- * through a lease, across processes (`single-flight`).
+ * through a lease, across processes (`single-flight`); consumers get it decrypted
+ * (`token-views`).
  */
 export function createTokenService(deps: {
   db: Kysely<Database>;
@@ -110,6 +111,7 @@ export function createTokenService(deps: {
     clock,
     pollSleep: deps.pollSleep ?? systemSleep,
   };
+  const { accessTokenOf, view } = createTokenViews(cipher);
   const refreshes = createSingleFlight<Row>();
   // Concurrent callers share one read of a row: 1,000 callers arriving together cost one
   // query, not a queue of 1,000 behind the database connection (SQLite has just one).
@@ -125,28 +127,6 @@ export function createTokenService(deps: {
   };
 
   const fresh = (row: TokenTimes) => isFresh(row, clock.now());
-
-  const accessTokenOf = (row: Row): string => {
-    if (!row.access_token_enc) throw new OutlinkError('not_authorized', { id: row.link_id });
-    return cipher.decrypt(row.access_token_enc, Aad.accessToken(row.id));
-  };
-
-  // One decryption per row read, however many callers share that read.
-  const views = new WeakMap<Row, AccessTokenView>();
-  const view = (row: Row): AccessTokenView => {
-    const known = views.get(row);
-    if (known) return { ...known, scopes: [...known.scopes] };
-    const made: AccessTokenView = {
-      connectionId: row.id,
-      accessToken: accessTokenOf(row),
-      tokenType: row.token_type ?? 'bearer',
-      expiresAt: row.expires_at,
-      scopes: JSON.parse(row.scopes) as string[],
-      account: row.account,
-    };
-    views.set(row, made);
-    return { ...made, scopes: [...made.scopes] };
-  };
 
   const assertUsable = (row: Row) => {
     if (row.status === 'reauthorization_required') {
