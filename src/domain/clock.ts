@@ -18,3 +18,9 @@ export function createManualClock(start = new Date('2026-01-01T00:00:00Z')) {
     },
   };
 }
+
+/** Waiting as a dependency, so tests can record a wait and return at once, or control it. */
+export type Sleep = (ms: number) => Promise<void>;
+
+/** Real waiting; `setTimeout` is what every injected sleep stands in for. */
+export const systemSleep: Sleep = (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms));

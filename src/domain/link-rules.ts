@@ -1,5 +1,3 @@
-import { GOOGLE_MAIL_SCOPE, normalizeGoogleScope } from '../providers/google.js';
-import { adjustMicrosoftScope, MICROSOFT_DEFAULT_TENANT } from '../providers/microsoft.js';
 import { presetFor } from '../providers/registry.js';
 import type { MicrosoftCloud, ProviderId, ProviderOptions } from '../providers/types.js';
 import { OutlinkError } from './errors.js';
@@ -30,8 +28,9 @@ export interface RequestedLinkSettings {
 }
 
 /**
- * Applies the provider's rules (DESIGN §4–5) to requested settings: preset endpoints and
- * scopes, Google's scope spelling, Microsoft's tenant, cloud and `offline_access`. Pure:
+ * Applies the provider's rules (DESIGN §4–5) to requested settings: preset options,
+ * endpoints and scopes, the preset's scope rule (Google's spelling, Microsoft's cloud) and
+ * required scopes (Microsoft's `offline_access`). Pure:
  * a custom provider's issuer discovery happens before this, in the link service.
  */
 export function applyProviderRules(requested: RequestedLinkSettings): {
@@ -54,10 +53,7 @@ export function applyProviderRules(requested: RequestedLinkSettings): {
     );
   }
   if (requested.issuer != null) assertIssuer(requested.issuer);
-  const options: ProviderOptions =
-    provider === 'microsoft'
-      ? { tenant: requested.tenant ?? MICROSOFT_DEFAULT_TENANT, cloud: requested.cloud ?? 'global' }
-      : {};
+  const options: ProviderOptions = preset.resolveOptions?.(requested) ?? {};
   const presetEndpoints = preset.endpoints?.(options);
   const authorizationEndpoint =
     requested.authorizationEndpoint ?? presetEndpoints?.authorizationEndpoint;
@@ -68,27 +64,14 @@ export function applyProviderRules(requested: RequestedLinkSettings): {
 
   const recommended = preset.scopes ? Object.values(preset.scopes(options)).flat() : [];
   let scopes = cleanScopes(requested.scopes ?? recommended);
-  if (provider === 'google') {
+  const adjustScope = preset.adjustScope;
+  if (adjustScope) {
     scopes = cleanScopes(
       scopes.map((scope) => {
-        const normalized = normalizeGoogleScope(scope);
-        if (!normalized) return scope;
-        warnings.push({ code: 'scope_normalized', params: { from: scope, to: GOOGLE_MAIL_SCOPE } });
-        return normalized;
-      }),
-    );
-  }
-  if (provider === 'microsoft' && options.cloud) {
-    const cloud = options.cloud;
-    scopes = cleanScopes(
-      scopes.map((scope) => {
-        const adjusted = adjustMicrosoftScope(scope, cloud);
-        if (adjusted !== scope)
-          warnings.push({
-            code: 'scope_cloud_adjusted',
-            params: { from: scope, to: adjusted, cloud },
-          });
-        return adjusted;
+        const adjusted = adjustScope(scope, options);
+        if (!adjusted) return scope;
+        warnings.push(adjusted.warning);
+        return adjusted.scope;
       }),
     );
   }
@@ -116,9 +99,9 @@ export function applyProviderRules(requested: RequestedLinkSettings): {
   };
 }
 
-/** Google refuses redirect hosts that are IP literals; `localhost` is its one exception. */
+/** A warning when the provider refuses redirect hosts that are IP literals (`localhost` aside). */
 export function baseUrlWarnings(provider: ProviderId, baseUrl: URL): Warning[] {
-  if (provider !== 'google') return [];
+  if (!presetFor(provider).refusesIpLiteralRedirectHost) return [];
   if (!isIpLiteralHost(baseUrl.hostname)) return [];
   return [{ code: 'redirect_host_ip_literal', params: { host: baseUrl.hostname } }];
 }

@@ -2,7 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { WEBHOOK_BATCH, WEBHOOK_TIMEOUT_MS, type WebhookService } from '../services/webhooks.js';
+import { createConnectionTokensRepository } from '../store/repositories/connection-tokens.js';
 import type { Database } from '../store/schema.js';
+import { MAX_REFRESH_MARGIN_MS } from '../tokens/freshness.js';
 import type { Leases } from '../tokens/leases.js';
 import type { TokenService } from '../tokens/token-service.js';
 
@@ -37,8 +39,20 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-/** The refresh window: a token is never fresh with five minutes or less to go (DESIGN §7). */
-const MAX_MARGIN_MS = 5 * 60_000;
+/**
+ * Runs `run` once after `ms` unless the returned cancel is called first. `run`'s promise is
+ * the tick it started, for a timer that wants to wait for it (tests firing ticks themselves).
+ */
+export type Timer = (ms: number, run: () => Promise<void>) => () => void;
+
+/**
+ * A real timer: the loop must be cancellable by `stop()` and must not keep the process alive
+ * on its own (unref), which a clock or a sleep cannot express.
+ */
+export const systemTimer: Timer = (ms, run) => {
+  const timer = setTimeout(() => void run(), ms).unref();
+  return () => clearTimeout(timer);
+};
 
 /**
  * The delivery lease outlasts a whole batch against endpoints that never answer, so another
@@ -58,37 +72,26 @@ export function createScheduler(deps: {
   webhooks: WebhookService;
   leases: Leases;
   owner: string;
+  /** Schedules the background ticks; tests pass one they fire themselves. */
+  timer?: Timer;
   options?: Partial<SchedulerOptions>;
 }): Scheduler {
   const options = { ...DEFAULT_SCHEDULER_OPTIONS, ...deps.options };
-  const { db, clock, log, tokens } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
+  const { clock, log, tokens } = deps;
+  const timer = deps.timer ?? systemTimer;
+  const connections = createConnectionTokensRepository(deps.db);
+  let cancel: (() => void) | undefined;
+  let running: Promise<void> | undefined;
 
-  const dueConnections = async () => {
-    const now = clock.now();
-    const rows = await db
-      .selectFrom('connections')
-      .select(['id', 'expires_at', 'last_refreshed_at'])
-      .where('status', '!=', 'reauthorization_required')
-      .where('refresh_token_enc', 'is not', null)
-      .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now.toISOString())]))
-      .where((eb) =>
-        eb.or([
-          eb('expires_at', '<=', new Date(now.getTime() + MAX_MARGIN_MS).toISOString()),
-          eb('last_refreshed_at', 'is', null),
-          eb(
-            'last_refreshed_at',
-            '<=',
-            new Date(now.getTime() - options.keepAliveMs).toISOString(),
-          ),
-        ]),
-      )
-      .orderBy('expires_at')
-      .limit(options.batchSize)
-      .execute();
-    return rows.map((r) => r.id);
-  };
+  // Every token whose margin may have begun: the largest margin there is (DESIGN §7); the
+  // token service then judges each by its own.
+  const dueConnections = () =>
+    connections.listDue({
+      now: clock.now(),
+      marginMs: MAX_REFRESH_MARGIN_MS,
+      keepAliveMs: options.keepAliveMs,
+      limit: options.batchSize,
+    });
 
   const tick = async (): Promise<TickResult> => {
     const ids = await dueConnections();
@@ -121,14 +124,19 @@ export function createScheduler(deps: {
   };
 
   let active = false;
-  const loop = () => {
-    timer = undefined;
-    running = tick()
-      .catch((error: unknown) => log.error({ err: error }, 'scheduler tick failed'))
+  const loop = (): Promise<void> => {
+    cancel = undefined;
+    const current = tick()
+      .then(
+        () => undefined,
+        (error: unknown) => log.error({ err: error }, 'scheduler tick failed'),
+      )
       .finally(() => {
         running = undefined;
-        if (active) timer = setTimeout(loop, options.intervalMs).unref();
+        if (active) cancel = timer(options.intervalMs, loop);
       });
+    running = current;
+    return current;
   };
 
   return {
@@ -138,12 +146,12 @@ export function createScheduler(deps: {
       active = true;
       // A tick still running from before a stop() schedules the next one when it ends:
       // starting another loop now would run two.
-      if (!running) timer = setTimeout(loop, 0).unref();
+      if (!running) cancel = timer(0, loop);
     },
     async stop() {
       active = false;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      cancel?.();
+      cancel = undefined;
       await running;
     },
   };

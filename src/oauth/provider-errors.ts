@@ -1,52 +1,34 @@
+import type { FailureScope } from '../domain/connection.js';
+import { providers } from '../providers/registry.js';
+import type { ProviderErrorRule, ProviderErrors } from '../providers/types.js';
+
 /**
  * The provider error catalog (DESIGN §7): what a provider's `error` / `error_description`
  * means, whose fault it is, and what to do — the text lives in the i18n catalogs under
- * `providerErrors.<id>.cause` and `.remedy`.
+ * `providerErrors.<id>.cause` and `.remedy`. This file holds the generic classification
+ * (RFC 6749 §5.2 codes, HTTP status); each provider's own codes and wording live with its
+ * preset in `providers/` and are looked up through the registry.
  *
  * Scope decides what a failure marks: `transient` never flips a connection to
  * re-authorization; `connection` marks that connection; `link` marks every connection of
  * the link, since its registration (client secret, redirect URL, tenant) is at fault.
  */
-export type FailureScope = 'transient' | 'connection' | 'link';
+export type { FailureScope };
 
 export interface CatalogEntry {
   readonly id: string;
   readonly scope: FailureScope;
 }
 
-interface Rule extends CatalogEntry {
-  readonly aadsts?: string;
-  readonly error?: string;
-  readonly description?: RegExp;
-}
+type Rule = Omit<ProviderErrorRule, 'code'>;
 
-/** Most specific first: an AADSTS code beats the OAuth `error` it came with. */
-const RULES: readonly Rule[] = [
-  { id: 'aadsts_7000222', aadsts: '7000222', scope: 'link' },
-  { id: 'aadsts_7000215', aadsts: '7000215', scope: 'link' },
-  { id: 'aadsts_50011', aadsts: '50011', scope: 'link' },
-  { id: 'aadsts_90002', aadsts: '90002', scope: 'link' },
-  { id: 'aadsts_700082', aadsts: '700082', scope: 'connection' },
-  { id: 'aadsts_65001', aadsts: '65001', scope: 'connection' },
-  { id: 'aadsts_70000', aadsts: '70000', scope: 'connection' },
-  { id: 'aadsts_50076', aadsts: '50076', scope: 'connection' },
-  { id: 'aadsts_53003', aadsts: '53003', scope: 'connection' },
-  {
-    id: 'google_token_revoked',
-    error: 'invalid_grant',
-    description: /token has been expired or revoked/i,
-    scope: 'connection',
-  },
+/**
+ * RFC 6749 §5.2 error codes (and OpenID Connect Core §3.1.2.6, RFC 8628 §3.5), after every
+ * provider's own rules. Most specific first.
+ */
+const GENERIC_RULES: readonly Rule[] = [
+  // An expired secret is the link's to fix like a wrong one, with a remedy of its own.
   { id: 'client_secret_expired', error: 'invalid_client', description: /expired/i, scope: 'link' },
-  { id: 'admin_policy_enforced', error: 'admin_policy_enforced', scope: 'connection' },
-  { id: 'invalid_rapt', error: 'invalid_rapt', scope: 'connection' },
-  {
-    id: 'invalid_rapt',
-    error: 'invalid_grant',
-    description: /invalid_rapt|reauth/i,
-    scope: 'connection',
-  },
-  { id: 'redirect_uri_mismatch', error: 'redirect_uri_mismatch', scope: 'link' },
   { id: 'invalid_grant', error: 'invalid_grant', scope: 'connection' },
   { id: 'invalid_client', error: 'invalid_client', scope: 'link' },
   { id: 'unauthorized_client', error: 'unauthorized_client', scope: 'link' },
@@ -57,6 +39,17 @@ const RULES: readonly Rule[] = [
   { id: 'server_error', error: 'server_error', scope: 'transient' },
   { id: 'temporarily_unavailable', error: 'temporarily_unavailable', scope: 'transient' },
   { id: 'slow_down', error: 'slow_down', scope: 'transient' },
+];
+
+/** Every provider's error rules, in registry order. */
+const PROVIDER_ERRORS: readonly ProviderErrors[] = Object.values(providers).flatMap((p) =>
+  p.errors ? [p.errors] : [],
+);
+
+/** The rules read from `error` and `error_description`: the providers' own first. */
+const WORDED_RULES: readonly Rule[] = [
+  ...PROVIDER_ERRORS.flatMap((c) => c.rules.filter((r) => r.code === undefined)),
+  ...GENERIC_RULES,
 ];
 
 /** Failures that carry no OAuth error body. */
@@ -78,13 +71,20 @@ export function classifyProviderError(
   description: string | undefined,
   status?: number,
 ): CatalogEntry {
-  const aadsts = /AADSTS(\d+)/.exec(description ?? '')?.[1];
-  for (const rule of RULES) {
-    if (rule.aadsts && rule.aadsts !== aadsts) continue;
-    if (rule.error && rule.error !== error) continue;
-    if (rule.description && !rule.description.test(description ?? '')) continue;
-    return { id: rule.id, scope: rule.scope };
+  const text = description ?? '';
+  const matches = (rule: Rule) =>
+    (rule.error === undefined || rule.error === error) &&
+    (rule.description === undefined || rule.description.test(text));
+  // A provider's own code (an AADSTS number) is the most specific: it beats the OAuth
+  // `error` it came with. Then the providers' other rules, then the generic ones.
+  for (const catalog of PROVIDER_ERRORS) {
+    const code = catalog.codeOf?.(text);
+    if (code === undefined) continue;
+    const rule = catalog.rules.find((r) => r.code === code && matches(r));
+    if (rule) return { id: rule.id, scope: rule.scope };
   }
+  const rule = WORDED_RULES.find(matches);
+  if (rule) return { id: rule.id, scope: rule.scope };
   if (status !== undefined && (status >= 500 || status === 429)) {
     return { id: status === 429 ? TransientIds.http429 : TransientIds.http5xx, scope: 'transient' };
   }
@@ -110,7 +110,8 @@ export type FlowFailureId = (typeof FlowFailureIds)[number];
 /** Every catalog id, for the test that each has text in both languages. */
 export const catalogIds: readonly string[] = [
   ...new Set([
-    ...RULES.map((r) => r.id),
+    ...PROVIDER_ERRORS.flatMap((c) => c.rules.map((r) => r.id)),
+    ...GENERIC_RULES.map((r) => r.id),
     ...Object.values(TransientIds),
     ...FlowFailureIds,
     'unknown_provider_error',

@@ -97,6 +97,7 @@ function clientAuthOf(link: OAuthLink): oauth.ClientAuth {
 }
 
 function requestOptions(deps: TokenClientDeps): oauth.TokenEndpointRequestOptions {
+  // A real timer, not the injected clock: the request itself takes real time.
   return { [oauth.customFetch]: deps.fetch, signal: AbortSignal.timeout(deps.timeoutMs) };
 }
 
@@ -123,7 +124,7 @@ export async function refreshGrant(
     const result = await oauth.processRefreshTokenResponse(as, client, response);
     return toTokenSet(deps.clock, result);
   } catch (error) {
-    throw toFailure(error, response);
+    throw toFailure(error, response, deps.clock.now());
   }
 }
 
@@ -166,7 +167,7 @@ export async function authorizationCodeGrant(
     });
     return toTokenSet(deps.clock, result);
   } catch (error) {
-    throw toFailure(error, response);
+    throw toFailure(error, response, deps.clock.now());
   }
 }
 
@@ -213,10 +214,13 @@ function toTokenSet(clock: Clock, result: oauth.TokenEndpointResponse): TokenSet
   };
 }
 
-/** Maps whatever the request or its processing threw onto the catalog. */
-export function toFailure(error: unknown, response: Response | undefined): OAuthFailure {
+/**
+ * Maps whatever the request or its processing threw onto the catalog. `now` reads a
+ * `Retry-After` HTTP-date: the injected clock's, as every other time the caller keeps.
+ */
+export function toFailure(error: unknown, response: Response | undefined, now: Date): OAuthFailure {
   if (error instanceof OAuthFailure) return error;
-  const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after') ?? null);
+  const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after') ?? null, now.getTime());
   if (error instanceof oauth.ResponseBodyError) {
     return new OAuthFailure({
       entry: classifyProviderError(error.error, error.error_description, error.status),
@@ -263,7 +267,7 @@ export function toFailure(error: unknown, response: Response | undefined): OAuth
 }
 
 /** `Retry-After` as delay-seconds or an HTTP-date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);

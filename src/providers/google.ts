@@ -1,8 +1,34 @@
 import { type MailServerPreset, presetServer } from './mail-preset.js';
-import type { ProviderPreset } from './types.js';
+import type { ProviderErrors, ProviderPreset, ScopeAdjustment } from './types.js';
 
 /** The one Gmail scope that covers IMAP, POP3 and SMTP; the trailing slash is required. */
 export const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
+
+/**
+ * Google's token endpoint errors (DESIGN §7): the OAuth `error` codes it adds to RFC 6749's,
+ * and the wording that tells a revoked or expired grant from other `invalid_grant`s.
+ * @see https://developers.google.com/identity/protocols/oauth2/web-server#exchange-errors
+ */
+export const GOOGLE_ERRORS: ProviderErrors = Object.freeze({
+  rules: Object.freeze([
+    {
+      id: 'google_token_revoked',
+      error: 'invalid_grant',
+      description: /token has been expired or revoked/i,
+      scope: 'connection',
+    },
+    { id: 'admin_policy_enforced', error: 'admin_policy_enforced', scope: 'connection' },
+    // Workspace session control wants the user to sign in again (a reauth proof token).
+    { id: 'invalid_rapt', error: 'invalid_rapt', scope: 'connection' },
+    {
+      id: 'invalid_rapt',
+      error: 'invalid_grant',
+      description: /invalid_rapt|reauth/i,
+      scope: 'connection',
+    },
+    { id: 'redirect_uri_mismatch', error: 'redirect_uri_mismatch', scope: 'link' },
+  ] as const),
+});
 
 /** @see https://developers.google.com/identity/protocols/oauth2/web-server */
 export const google: ProviderPreset = Object.freeze({
@@ -18,9 +44,13 @@ export const google: ProviderPreset = Object.freeze({
     pop3: [GOOGLE_MAIL_SCOPE],
     smtp: [GOOGLE_MAIL_SCOPE],
   }),
+  adjustScope: adjustGoogleScope,
+  // Google refuses redirect hosts that are IP literals; `localhost` is its one exception.
+  refusesIpLiteralRedirectHost: true,
   // Without both, Google issues no refresh token on a repeated consent.
   authorizationParams: Object.freeze({ access_type: 'offline', prompt: 'consent' }),
   identityScopes: Object.freeze(['openid', 'email']),
+  errors: GOOGLE_ERRORS,
   refreshTokenRequired: true,
   options: Object.freeze([]),
 });
@@ -33,6 +63,16 @@ export function normalizeGoogleScope(scope: string): string | undefined {
   return scope === 'https://mail.google.com' || scope === 'http://mail.google.com/'
     ? GOOGLE_MAIL_SCOPE
     : undefined;
+}
+
+/** {@link normalizeGoogleScope} as the preset's rule, with the warning it owes the admin. */
+function adjustGoogleScope(scope: string): ScopeAdjustment | undefined {
+  const normalized = normalizeGoogleScope(scope);
+  if (!normalized) return undefined;
+  return {
+    scope: normalized,
+    warning: { code: 'scope_normalized', params: { from: scope, to: GOOGLE_MAIL_SCOPE } },
+  };
 }
 
 // Mail

@@ -1,5 +1,12 @@
 import { type MailServerPreset, presetServer } from './mail-preset.js';
-import type { MicrosoftCloud, ProviderOptions, ProviderPreset } from './types.js';
+import type {
+  MicrosoftCloud,
+  ProviderErrors,
+  ProviderOptions,
+  ProviderPreset,
+  RequestedProviderOptions,
+  ScopeAdjustment,
+} from './types.js';
 
 export const MICROSOFT_DEFAULT_TENANT = 'common';
 
@@ -12,6 +19,29 @@ export const MICROSOFT_SCOPE_HOSTS: Readonly<Record<MicrosoftCloud, string>> = O
 /** `common`, `organizations`, `consumers`, a tenant GUID or a verified domain. */
 export const MICROSOFT_TENANT_PATTERN =
   '^(common|organizations|consumers|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$';
+
+/**
+ * Microsoft identity platform errors by their AADSTS code (DESIGN §7), which names the cause
+ * far more exactly than the OAuth `error` it comes with, so it is read first.
+ * @see https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ */
+export const MICROSOFT_ERRORS: ProviderErrors = Object.freeze({
+  // Entra ID starts its descriptions with the code (`AADSTS7000222: …`); the first one counts.
+  codeOf: (description: string) => /AADSTS(\d+)/.exec(description)?.[1],
+  rules: Object.freeze([
+    // The link's registration: client secret expired or wrong, redirect URI, tenant.
+    { id: 'aadsts_7000222', code: '7000222', scope: 'link' },
+    { id: 'aadsts_7000215', code: '7000215', scope: 'link' },
+    { id: 'aadsts_50011', code: '50011', scope: 'link' },
+    { id: 'aadsts_90002', code: '90002', scope: 'link' },
+    // The account: refresh token unused for 90 days, consent, scopes, MFA, Conditional Access.
+    { id: 'aadsts_700082', code: '700082', scope: 'connection' },
+    { id: 'aadsts_65001', code: '65001', scope: 'connection' },
+    { id: 'aadsts_70000', code: '70000', scope: 'connection' },
+    { id: 'aadsts_50076', code: '50076', scope: 'connection' },
+    { id: 'aadsts_53003', code: '53003', scope: 'connection' },
+  ] as const),
+});
 
 const scopeHost = (options: ProviderOptions) => MICROSOFT_SCOPE_HOSTS[options.cloud ?? 'global'];
 
@@ -31,12 +61,30 @@ export const microsoft: ProviderPreset = Object.freeze({
     pop3: [`${scopeHost(options)}POP.AccessAsUser.All`],
     smtp: [`${scopeHost(options)}SMTP.Send`],
   }),
+  resolveOptions: (requested: RequestedProviderOptions): ProviderOptions => ({
+    tenant: requested.tenant ?? MICROSOFT_DEFAULT_TENANT,
+    cloud: requested.cloud ?? 'global',
+  }),
+  // An Exchange Online scope typed for the other cloud is moved onto the link's.
+  adjustScope: (scope: string, options: ProviderOptions): ScopeAdjustment | undefined => {
+    if (!options.cloud) return undefined;
+    const adjusted = adjustMicrosoftScope(scope, options.cloud);
+    if (adjusted === scope) return undefined;
+    return {
+      scope: adjusted,
+      warning: {
+        code: 'scope_cloud_adjusted',
+        params: { from: scope, to: adjusted, cloud: options.cloud },
+      },
+    };
+  },
   requiredScopes: Object.freeze(['offline_access']),
   authorizationParams: Object.freeze({}),
   identityScopes: Object.freeze(['openid', 'email', 'profile']),
   // `common` and `organizations` ID tokens are issued by the user's own tenant: the issuer
   // must be the v2.0 issuer of the tenant the token itself names in `tid`.
   idTokenIssuer: microsoftIdTokenIssuer,
+  errors: MICROSOFT_ERRORS,
   refreshTokenRequired: true,
   options: Object.freeze(['tenant', 'cloud'] as const),
 });

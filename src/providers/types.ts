@@ -1,3 +1,4 @@
+import type { FailureScope } from '../domain/connection.js';
 import type { MailProtocol } from '../domain/mail-server.js';
 
 /** The service providers an outgoing link can point at. */
@@ -21,6 +22,15 @@ export interface ProviderPreset {
   readonly scopes?: (options: ProviderOptions) => Record<MailProtocol, string[]>;
   /** Scopes every authorization of this provider needs, whatever the admin chose. */
   readonly requiredScopes?: readonly string[];
+  /** Fills in the options an administrator left out (Microsoft: tenant and cloud). */
+  readonly resolveOptions?: (requested: RequestedProviderOptions) => ProviderOptions;
+  /**
+   * The scope the provider means by one it would refuse or misread, with a warning for the
+   * administrator; undefined leaves the scope as it is.
+   */
+  readonly adjustScope?: (scope: string, options: ProviderOptions) => ScopeAdjustment | undefined;
+  /** True when the provider refuses redirect URLs whose host is an IP literal. */
+  readonly refusesIpLiteralRedirectHost?: boolean;
   /** Extra authorization request parameters (DESIGN §5). */
   readonly authorizationParams?: Readonly<Record<string, string>>;
   /** Scopes requested only to learn which account signed in. */
@@ -30,6 +40,8 @@ export interface ProviderPreset {
    * provider has no single issuer (Microsoft's multi-tenant endpoints: one per tenant).
    */
   readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
+  /** What this provider's own token endpoint errors mean (DESIGN §7 catalog). */
+  readonly errors?: ProviderErrors;
   readonly refreshTokenRequired: boolean;
   readonly options: readonly ('tenant' | 'cloud')[];
 }
@@ -37,4 +49,39 @@ export interface ProviderPreset {
 export interface ProviderOptions {
   readonly tenant?: string;
   readonly cloud?: MicrosoftCloud;
+}
+
+/** Options as a link's settings carry them: absent or null when not given. */
+export interface RequestedProviderOptions {
+  readonly tenant?: string | null;
+  readonly cloud?: MicrosoftCloud | null;
+}
+
+/** A scope rewritten by its provider's rule, and what to tell the administrator. */
+export interface ScopeAdjustment {
+  readonly scope: string;
+  readonly warning: { readonly code: string; readonly params: Readonly<Record<string, string>> };
+}
+
+/**
+ * A provider's own reading of a token endpoint error: a catalog id (its text lives in the
+ * i18n catalogs under `providerErrors.<id>`) and whose fault it is. A field left out matches
+ * anything.
+ */
+export interface ProviderErrorRule {
+  readonly id: string;
+  readonly scope: FailureScope;
+  /** The provider's own code, as `ProviderErrors.codeOf` finds it in `error_description`. */
+  readonly code?: string;
+  /** The OAuth `error` (RFC 6749 §5.2) it comes with. */
+  readonly error?: string;
+  /** Tested against `error_description`. */
+  readonly description?: RegExp;
+}
+
+export interface ProviderErrors {
+  /** The provider's own error code inside `error_description`, when it sends one. */
+  readonly codeOf?: (description: string) => string | undefined;
+  /** Most specific first. */
+  readonly rules: readonly ProviderErrorRule[];
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
+import { createLeasesRepository } from '../store/repositories/leases.js';
 import type { Database } from '../store/schema.js';
 
 /**
@@ -12,28 +13,15 @@ export interface Leases {
   release(name: string, owner: string): Promise<void>;
 }
 
+/** Leases whose time is the injected clock's. */
 export function createLeases(deps: { db: Kysely<Database>; clock: Clock }): Leases {
-  const { db, clock } = deps;
+  const { clock } = deps;
+  const rows = createLeasesRepository(deps.db);
   return {
-    async tryAcquire(name, owner, ttlMs) {
+    tryAcquire(name, owner, ttlMs) {
       const now = clock.now();
-      const expiresAt = new Date(now.getTime() + ttlMs).toISOString();
-      // One statement, so two processes cannot both see the lease free: the conflict
-      // clause takes the row over only when its holder's time is up.
-      const result = await db
-        .insertInto('leases')
-        .values({ name, owner, expires_at: expiresAt })
-        .onConflict((oc) =>
-          oc
-            .column('name')
-            .doUpdateSet({ owner, expires_at: expiresAt })
-            .where('leases.expires_at', '<=', now.toISOString()),
-        )
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      return rows.tryAcquire(name, owner, now, new Date(now.getTime() + ttlMs));
     },
-    async release(name, owner) {
-      await db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();
-    },
+    release: (name, owner) => rows.release(name, owner),
   };
 }

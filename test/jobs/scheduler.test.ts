@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.js';
+import { createScheduler, type Timer } from '../../src/jobs/scheduler.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import { createLeases } from '../../src/tokens/leases.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
 import {
@@ -61,6 +63,34 @@ function gaugedFetch(inner: Fetch, tokenEndpoint: string) {
     }
   };
   return { fetch, gauge };
+}
+
+/**
+ * A timer the test fires by hand: `pending()` lists the delays of what is scheduled,
+ * `fire()` runs the earliest and waits for the tick it started.
+ */
+function createManualTimer() {
+  const scheduled: { ms: number; run: () => Promise<void> }[] = [];
+  const timer: Timer = (ms, run) => {
+    const entry = { ms, run };
+    scheduled.push(entry);
+    return () => {
+      const at = scheduled.indexOf(entry);
+      if (at >= 0) scheduled.splice(at, 1);
+    };
+  };
+  return Object.assign(timer, {
+    pending: () => scheduled.map((e) => e.ms),
+    async fire() {
+      const entry = scheduled.shift();
+      assert.ok(entry, 'nothing is scheduled');
+      await entry.run();
+    },
+    /** Runs everything scheduled now (not what those runs schedule in turn). */
+    async fireAll() {
+      for (const entry of scheduled.splice(0)) await entry.run();
+    },
+  });
 }
 
 for (const dialect of Dialects) {
@@ -317,26 +347,44 @@ for (const dialect of Dialects) {
     it('start() runs ticks in the background until stop()', async () => {
       const id = await authorizeAccount(outlink, provider, linkId, accounts[12]!);
       clock.advance(56 * MINUTE);
-      await outlink.close({ drop: false });
-      outlink = await startOutlink(dialect, {
+      const { services } = outlink;
+      const timer = createManualTimer();
+      // The same services and database; a timer the test fires instead of waiting for it.
+      const scheduler = createScheduler({
+        db: services.store.db,
         clock,
-        fetch: provider.as.fetch,
-        database: outlink.database,
-        schedulerOptions: { intervalMs: 10 },
+        log: services.log,
+        tokens: services.tokens,
+        webhooks: services.webhooks,
+        leases: createLeases({ db: services.store.db, clock }),
+        owner: 'scheduler-test',
+        timer,
+        options: { intervalMs: 10 },
       });
-      const { scheduler } = outlink.services;
       const version = (await connectionRow(outlink, id)).token_version;
-      scheduler.start();
-      const deadline = Date.now() + 10_000;
-      while ((await connectionRow(outlink, id)).token_version === version) {
-        assert.ok(Date.now() < deadline, 'the background tick never refreshed');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await scheduler.stop();
       const requests = provider.proxy.count(provider.tokenPath);
+      scheduler.start();
+      // The first tick right away, and nothing has run before the timer fires.
+      assert.deepEqual(timer.pending(), [0]);
+      assert.equal((await connectionRow(outlink, id)).token_version, version);
+      await timer.fire();
+      assert.equal((await connectionRow(outlink, id)).token_version, version + 1);
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
+      // Each finished tick schedules the next one.
+      assert.deepEqual(timer.pending(), [10]);
       clock.advance(56 * MINUTE);
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(provider.proxy.count(provider.tokenPath), requests);
+      await timer.fire();
+      assert.equal((await connectionRow(outlink, id)).token_version, version + 2);
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
+      assert.deepEqual(timer.pending(), [10]);
+
+      await scheduler.stop();
+      assert.deepEqual(timer.pending(), []);
+      // Whatever the timer was still holding would refresh now: nothing runs.
+      clock.advance(56 * MINUTE);
+      await timer.fireAll();
+      assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
+      assert.equal((await connectionRow(outlink, id)).token_version, version + 2);
     });
   });
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { classifyProviderError } from '../../src/oauth/provider-errors.js';
 import { expectedIdTokenIssuer } from '../../src/oauth/token-client.js';
-import { microsoftIdTokenIssuer } from '../../src/providers/microsoft.js';
+import { MICROSOFT_ERRORS, microsoftIdTokenIssuer } from '../../src/providers/microsoft.js';
 
 const TID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
@@ -45,5 +46,34 @@ describe('expectedIdTokenIssuer', () => {
       microsoftIdTokenIssuer,
     );
     assert.ok(expected?.startsWith('urn:outlink:'));
+  });
+});
+
+describe('Microsoft error codes (AADSTS)', () => {
+  it('reads the first AADSTS code of the description', () => {
+    const codeOf = MICROSOFT_ERRORS.codeOf;
+    assert.ok(codeOf);
+    assert.equal(
+      codeOf('AADSTS700082: The refresh token has expired due to inactivity.'),
+      '700082',
+    );
+    assert.equal(codeOf('AADSTS50011: The redirect URI … (see AADSTS90002)'), '50011');
+    assert.equal(codeOf('Token has been expired or revoked.'), undefined);
+  });
+
+  it('lets a known code beat any wording, Google’s included', () => {
+    assert.deepEqual(
+      classifyProviderError(
+        'invalid_grant',
+        'AADSTS700082: Token has been expired or revoked.',
+        400,
+      ),
+      { id: 'aadsts_700082', scope: 'connection' },
+    );
+    // An unknown code leaves the wording to decide.
+    assert.deepEqual(
+      classifyProviderError('invalid_grant', 'AADSTS1: Token has been expired or revoked.', 400),
+      { id: 'google_token_revoked', scope: 'connection' },
+    );
   });
 });

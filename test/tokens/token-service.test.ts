@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OutlinkError } from '../../src/domain/errors.js';
-import { backoffMs, refreshMarginMs } from '../../src/tokens/token-service.js';
 import {
   connect,
   createLink,
@@ -19,40 +18,6 @@ import { ALICE, introspect, storedTokens } from '../support/worlds.js';
 
 /** The provider's access tokens live 10 minutes: the margin is min(5 min, 1/10) = 60 s. */
 const TTL_S = 600;
-
-describe('refresh margin and backoff (pure)', () => {
-  it('counts a token fresh while more than min(5 minutes, a tenth of its lifetime) remains', () => {
-    const at = new Date('2026-01-01T00:00:00Z');
-    const plus = (ms: number) => new Date(at.getTime() + ms);
-    assert.equal(refreshMarginMs(at, plus(3600_000)), 300_000);
-    assert.equal(refreshMarginMs(at, plus(600_000)), 60_000);
-    assert.equal(refreshMarginMs(at, plus(60_000)), 6_000);
-    assert.equal(refreshMarginMs(undefined, plus(60_000)), 300_000);
-  });
-
-  it('backs off exponentially with jitter, never below the provider’s Retry-After', () => {
-    assert.equal(
-      backoffMs(0, 500, 10_000, undefined, () => 0),
-      250,
-    );
-    assert.equal(
-      backoffMs(0, 500, 10_000, undefined, () => 1),
-      500,
-    );
-    assert.equal(
-      backoffMs(3, 500, 10_000, undefined, () => 1),
-      4_000,
-    );
-    assert.equal(
-      backoffMs(10, 500, 10_000, undefined, () => 1),
-      10_000,
-    );
-    assert.equal(
-      backoffMs(0, 500, 10_000, 3_000, () => 1),
-      3_000,
-    );
-  });
-});
 
 for (const dialect of Dialects) {
   describe(`getAccessToken against the real provider on ${dialect}`, () => {

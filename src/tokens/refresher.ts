@@ -1,0 +1,244 @@
+import type { Kysely } from 'kysely';
+import { Aad } from '../crypto/aad.js';
+import type { Cipher } from '../crypto/cipher.js';
+import type { Actor } from '../domain/actor.js';
+import type { Clock, Sleep } from '../domain/clock.js';
+import type { StoredError } from '../domain/connection.js';
+import { OutlinkError } from '../domain/errors.js';
+import type { Fetch } from '../oauth/discovery.js';
+import {
+  type OAuthFailure,
+  type OAuthLink,
+  refreshGrant,
+  type TokenSet,
+} from '../oauth/token-client.js';
+import {
+  type ConnectionTokenRow,
+  createConnectionTokensRepository,
+} from '../store/repositories/connection-tokens.js';
+import type { Database } from '../store/schema.js';
+import type { TokenEventSink } from './event-sink.js';
+import { backoffMs, nextRetryAt, notExpired, secondsUntilRetry } from './freshness.js';
+
+/** How one refresh retries a failing provider within the call. */
+export interface RetryOptions {
+  /** Token requests per refresh before a transient failure is reported (≥ 1). */
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  /** The longest in-call wait; a longer Retry-After is left to the scheduler. */
+  readonly maxDelayMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** The longest one refresh can take, plus slack: its lease must outlast it. */
+export function refreshLeaseTtlMs(options: RetryOptions): number {
+  return options.attempts * (options.requestTimeoutMs + options.maxDelayMs) + 5_000;
+}
+
+export interface RefreshOutcome {
+  /** The row as stored after the refresh (or after its failure was recorded). */
+  readonly row: ConnectionTokenRow;
+  /** True when new tokens were stored; false when a transient failure left the old ones. */
+  readonly refreshed: boolean;
+}
+
+export interface Refresher {
+  /**
+   * One refresh of `row` (RFC 6749 §6), the caller holding the connection's lease: transient
+   * failures retried with backoff in the call, then recorded as `refresh_failing`; permanent
+   * ones mark re-authorization at once. Throws `reauthorization_required`, or
+   * `provider_unavailable` when a transient failure leaves no usable token.
+   */
+  refresh(row: ConnectionTokenRow, actor: Actor): Promise<RefreshOutcome>;
+}
+
+export function createRefresher(deps: {
+  db: Kysely<Database>;
+  cipher: Cipher;
+  clock: Clock;
+  events: TokenEventSink;
+  fetch: Fetch;
+  /** Waits between in-call retries. */
+  sleep: Sleep;
+  options: RetryOptions;
+}): Refresher {
+  const { db, cipher, clock, events, options } = deps;
+  const rows = createConnectionTokensRepository(db);
+
+  const reload = async (id: string) => {
+    const row = await rows.find(id);
+    if (!row) throw new OutlinkError('connection_not_found', { id });
+    return row;
+  };
+
+  const linkOf = async (row: ConnectionTokenRow): Promise<OAuthLink> => {
+    const link = await rows.findRefreshClient(row.link_id);
+    return {
+      id: link.id,
+      clientId: link.client_id,
+      clientSecret: cipher.decrypt(link.client_secret_enc, Aad.linkClientSecret(link.id)),
+      clientAuthMethod: link.client_auth_method,
+      authorizationEndpoint: link.authorization_endpoint,
+      tokenEndpoint: link.token_endpoint,
+      // ID tokens on refresh are checked against the issuer seen at authorization.
+      issuer: row.issuer ?? link.issuer,
+    };
+  };
+
+  const storedError = (f: OAuthFailure): StoredError => ({
+    id: f.entry.id,
+    scope: f.entry.scope,
+    ...(f.error ? { error: f.error } : {}),
+    ...(f.description ? { description: f.description } : {}),
+    ...(f.status ? { status: f.status } : {}),
+    at: clock.now().toISOString(),
+  });
+
+  const persistSuccess = (row: ConnectionTokenRow, set: TokenSet, actor: Actor) =>
+    db.transaction().execute(async (trx) => {
+      const at = clock.now().toISOString();
+      // The rotated refresh token is stored with the access token it came with, or the old
+      // one is kept when none came back (RFC 6749 §6: the server MAY issue a new one).
+      await createConnectionTokensRepository(trx).saveRefreshed(row.id, {
+        accessTokenEnc: cipher.encrypt(set.accessToken, Aad.accessToken(row.id)),
+        ...(set.refreshToken
+          ? { refreshTokenEnc: cipher.encrypt(set.refreshToken, Aad.refreshToken(row.id)) }
+          : {}),
+        tokenType: set.tokenType,
+        expiresAt: set.expiresAt?.toISOString() ?? null,
+        ...(set.scopes ? { scopes: set.scopes } : {}),
+        at,
+        tokenVersion: row.token_version + 1,
+      });
+      const ids = { linkId: row.link_id, connectionId: row.id };
+      await events.record(trx, {
+        type: 'connection.refreshed',
+        actor,
+        ...ids,
+        data: { account: row.account, rotated: Boolean(set.refreshToken) },
+      });
+      if (row.status !== 'valid') {
+        await events.record(trx, {
+          type: 'connection.recovered',
+          actor,
+          ...ids,
+          data: { account: row.account, from: row.status },
+        });
+      }
+    });
+
+  const markReauthorization = async (
+    trx: Kysely<Database>,
+    target: ConnectionTokenRow,
+    error: StoredError,
+    actor: Actor,
+  ) => {
+    await createConnectionTokensRepository(trx).markReauthorizationRequired(target.id, error);
+    if (target.status === 'reauthorization_required') return;
+    await events.record(trx, {
+      type: 'connection.reauthorization_required',
+      actor,
+      linkId: target.link_id,
+      connectionId: target.id,
+      data: {
+        account: target.account,
+        reason: error.id,
+        scope: error.scope,
+        ...(error.error ? { error: error.error } : {}),
+      },
+    });
+  };
+
+  const persistFailure = (row: ConnectionTokenRow, failure: OAuthFailure, actor: Actor) => {
+    const error = storedError(failure);
+    return db.transaction().execute(async (trx) => {
+      const tokens = createConnectionTokensRepository(trx);
+      if (failure.scope === 'transient') {
+        const failures = row.refresh_failures + 1;
+        const retryAt = nextRetryAt(failures, clock.now(), failure.retryAfterMs).toISOString();
+        await tokens.saveTransientFailure(row.id, {
+          status: row.status === 'reauthorization_required' ? row.status : 'refresh_failing',
+          lastError: error,
+          refreshFailures: failures,
+          retryAt,
+        });
+        await events.record(trx, {
+          type: 'connection.refresh_failed',
+          actor,
+          linkId: row.link_id,
+          connectionId: row.id,
+          data: {
+            account: row.account,
+            reason: error.id,
+            transient: true,
+            retryAt,
+            ...(error.status ? { status: error.status } : {}),
+          },
+        });
+        return;
+      }
+      // The link's registration is at fault: every connection of the link needs the same fix.
+      const targets = failure.scope === 'link' ? await tokens.listOfLink(row.link_id) : [row];
+      for (const target of targets) await markReauthorization(trx, target, error, actor);
+    });
+  };
+
+  /** After the last attempt: record the failure, then hand out what is still usable. */
+  const failed = async (
+    row: ConnectionTokenRow,
+    failure: OAuthFailure,
+    actor: Actor,
+  ): Promise<RefreshOutcome> => {
+    await persistFailure(row, failure, actor);
+    if (failure.scope !== 'transient') {
+      throw new OutlinkError('reauthorization_required', { account: row.account });
+    }
+    const after = await reload(row.id);
+    const now = clock.now();
+    // Still usable until it expires (DESIGN §7 refresh_failing).
+    if (after.access_token_enc && notExpired(after, now)) return { row: after, refreshed: false };
+    throw new OutlinkError('provider_unavailable', {
+      reason: failure.entry.id,
+      retryAfter: secondsUntilRetry(after, now),
+    });
+  };
+
+  return {
+    async refresh(row, actor) {
+      if (!row.refresh_token_enc) {
+        const error: StoredError = {
+          id: 'refresh_token_missing',
+          scope: 'connection',
+          at: clock.now().toISOString(),
+        };
+        await db.transaction().execute((trx) => markReauthorization(trx, row, error, actor));
+        throw new OutlinkError('reauthorization_required', { account: row.account });
+      }
+      const link = await linkOf(row);
+      const refreshToken = cipher.decrypt(row.refresh_token_enc, Aad.refreshToken(row.id));
+      const client = { fetch: deps.fetch, clock, timeoutMs: options.requestTimeoutMs };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const set = await refreshGrant(client, link, refreshToken);
+          await persistSuccess(row, set, actor);
+          return { row: await reload(row.id), refreshed: true };
+        } catch (error) {
+          const failure = error as OAuthFailure;
+          if (failure.name !== 'OAuthFailure') throw error;
+          const delay = backoffMs(
+            attempt,
+            options.baseDelayMs,
+            options.maxDelayMs,
+            failure.retryAfterMs,
+          );
+          const retry =
+            failure.scope === 'transient' &&
+            attempt + 1 < options.attempts &&
+            delay <= options.maxDelayMs;
+          if (!retry) return failed(row, failure, actor);
+          await deps.sleep(delay);
+        }
+      }
+    },
+  };
+}

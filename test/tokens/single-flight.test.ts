@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DatabaseTarget } from '../../src/config/config.js';
+import { createManualClock } from '../../src/domain/clock.js';
+import { openStore, type Store } from '../../src/store/db.js';
+import { createLeases, type Leases } from '../../src/tokens/leases.js';
+import { createSingleFlight, type LeaseWait, underLease } from '../../src/tokens/single-flight.js';
+import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
+
+/** A promise the test settles when it chooses. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('createSingleFlight (in-process coalescing)', () => {
+  it('gives concurrent callers of one key the same run, other keys their own', async () => {
+    const flight = createSingleFlight<string>();
+    const gate = deferred<string>();
+    let runs = 0;
+    const run = () => {
+      runs++;
+      return gate.promise;
+    };
+    const calls = [flight('a', run), flight('a', run), flight('a', run)];
+    const other = flight('b', async () => 'b');
+    assert.equal(runs, 1);
+    gate.resolve('a1');
+    assert.deepEqual(await Promise.all(calls), ['a1', 'a1', 'a1']);
+    assert.equal(await other, 'b');
+  });
+
+  it('starts afresh once the run settled, after a success or a failure', async () => {
+    const flight = createSingleFlight<number>();
+    let runs = 0;
+    const failing = async () => {
+      runs++;
+      throw new Error('provider down');
+    };
+    const together = [flight('a', failing), flight('a', failing)];
+    for (const call of together) await assert.rejects(call, /provider down/);
+    assert.equal(runs, 1);
+    assert.equal(await flight('a', async () => ++runs), 2);
+    assert.equal(await flight('a', async () => ++runs), 3);
+  });
+});
+
+const targetOf = (database: TestDatabase): DatabaseTarget =>
+  database.url.startsWith('sqlite:')
+    ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
+    : { kind: 'postgres', url: database.url };
+
+for (const dialect of Dialects) {
+  describe(`underLease (cross-process single-flight) on ${dialect}`, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let leases: Leases;
+    let clock: ReturnType<typeof createManualClock>;
+
+    before(async () => {
+      database = await createTestDatabase(dialect);
+      store = openStore(targetOf(database));
+      await store.migrate();
+    });
+    after(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    /** A waiter whose every poll moves the clock by `pollMs`, as real waiting would. */
+    const waiter = (lease: string, wait: Partial<LeaseWait<string>> = {}) => {
+      clock = createManualClock();
+      leases = createLeases({ db: store.db, clock });
+      const seen = { polls: 0, held: 0, sleeps: [] as number[] };
+      const deps = {
+        leases,
+        owner: 'waiter',
+        clock,
+        pollSleep: async (ms: number) => {
+          seen.sleeps.push(ms);
+          clock.advance(ms);
+        },
+      };
+      const run = (poll: () => Promise<string | undefined>) =>
+        underLease(deps, {
+          lease,
+          ttlMs: 10_000,
+          waitMs: 1_000,
+          pollMs: 100,
+          async held() {
+            seen.held++;
+            return 'held';
+          },
+          async poll() {
+            seen.polls++;
+            return poll();
+          },
+          busy: () => new Error('busy'),
+          ...wait,
+        });
+      return { seen, run };
+    };
+
+    const leaseRows = () => store.db.selectFrom('leases').selectAll().execute();
+
+    it('runs the work under the lease and releases it, without waiting', async () => {
+      let holders: string[] = [];
+      const { seen, run } = waiter('refresh:free', {
+        async held() {
+          holders = (await leaseRows()).map((r) => r.owner);
+          return 'done';
+        },
+      });
+      assert.equal(await run(async () => 'polled'), 'done');
+      assert.deepEqual(holders, ['waiter']);
+      assert.deepEqual(await leaseRows(), []);
+      assert.deepEqual(seen, { polls: 0, held: 0, sleeps: [] });
+    });
+
+    it('releases the lease when the work fails', async () => {
+      const { run } = waiter('refresh:failing', {
+        held: async () => {
+          throw new Error('refresh failed');
+        },
+      });
+      await assert.rejects(
+        run(async () => undefined),
+        /refresh failed/,
+      );
+      assert.deepEqual(await leaseRows(), []);
+    });
+
+    it('waits while another process holds the lease and takes what it stored', async () => {
+      const { seen, run } = waiter('refresh:peer');
+      assert.equal(await leases.tryAcquire('refresh:peer', 'peer', 10_000), true);
+      const result = await run(async () => (seen.polls === 3 ? 'stored by peer' : undefined));
+      assert.equal(result, 'stored by peer');
+      assert.deepEqual(seen, { polls: 3, held: 0, sleeps: [100, 100, 100] });
+      await leases.release('refresh:peer', 'peer');
+    });
+
+    it('takes the lease over once a silent holder’s time is up', async () => {
+      const { seen, run } = waiter('refresh:crashed');
+      assert.equal(await leases.tryAcquire('refresh:crashed', 'crashed', 500), true);
+      assert.equal(await run(async () => undefined), 'held');
+      // Polls at 100…500 ms; the lease expired at 500 ms and the next try took it.
+      assert.equal(seen.polls, 5);
+      assert.equal(seen.held, 1);
+      assert.deepEqual(await leaseRows(), []);
+    });
+
+    it('gives up with busy() once it waited longer than waitMs', async () => {
+      const { seen, run } = waiter('refresh:busy');
+      assert.equal(await leases.tryAcquire('refresh:busy', 'peer', 60_000), true);
+      await assert.rejects(
+        run(async () => undefined),
+        /^Error: busy$/,
+      );
+      // 1,000 ms of waiting is still within the limit; the 11th poll is past it.
+      assert.equal(seen.polls, 11);
+      assert.equal(seen.held, 0);
+      assert.equal(clock.now().getTime() - createManualClock().now().getTime(), 1_100);
+      await leases.release('refresh:busy', 'peer');
+    });
+  });
+}
