@@ -6,14 +6,14 @@ import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { redirectUrlFor, type Warning } from '../domain/link.js';
+import type { Discover } from '../oauth/discovery.js';
 import {
   applyProviderRules,
   assertIssuer,
   baseUrlWarnings,
   type RequestedLinkSettings,
   type ResolvedLinkSettings,
-} from '../domain/link-rules.js';
-import type { Discover } from '../oauth/discovery.js';
+} from '../providers/link-rules.js';
 import { presetFor } from '../providers/registry.js';
 import type { CreateLinkInput, LinkView, UpdateLinkInput } from '../schemas/links.js';
 import { isUniqueViolation } from '../store/db.js';

@@ -6,7 +6,7 @@ import {
   assertIssuer,
   baseUrlWarnings,
   type RequestedLinkSettings,
-} from '../../src/domain/link-rules.js';
+} from '../../src/providers/link-rules.js';
 
 const GMAIL = 'https://mail.google.com/';
 const OUTLOOK = 'https://outlook.office.com/';

@@ -1,7 +1,7 @@
-import { presetFor } from '../providers/registry.js';
-import type { MicrosoftCloud, ProviderId, ProviderOptions } from '../providers/types.js';
-import { OutlinkError } from './errors.js';
-import { cleanScopes, isIpLiteralHost, type Warning } from './link.js';
+import { OutlinkError } from '../domain/errors.js';
+import { cleanScopes, isIpLiteralHost, type Warning } from '../domain/link.js';
+import { presetFor } from './registry.js';
+import type { MicrosoftCloud, ProviderId, ProviderOptions } from './types.js';
 
 /** The settings of a link once provider rules have been applied; what is stored. */
 export interface ResolvedLinkSettings {
