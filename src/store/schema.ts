@@ -17,6 +17,14 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   mail_servers: MailServersTable;
+  mail_handler_state: MailHandlerStateTable;
+  issue_counters: IssueCountersTable;
+  issues: IssuesTable;
+  comments: CommentsTable;
+  attachments: AttachmentsTable;
+  thread_messages: ThreadMessagesTable;
+  mail_messages: MailMessagesTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export interface UsersTable {
@@ -185,4 +193,116 @@ export interface MailServersTable {
   processed_folder: string | null;
   created_at: string;
   updated_at: string;
+  /** 1 when the mail handler reads this (incoming) server; 0 paused. */
+  handler_enabled: Generated<number>;
+  /** The key prefix of the issues it makes (`MAIL` → `MAIL-12`). */
+  issue_key_prefix: string | null;
+  /** The reporter of a message without a usable sender. */
+  default_reporter: string | null;
+  /** Messages above this size are kept on the server and recorded as failed. */
+  max_message_bytes: number | null;
+  /** The outgoing server that acknowledges new issues; null: no acknowledgement. */
+  ack_mail_server_id: string | null;
+  /** IMAP folder for messages that cannot be handled; null: left unread where they are. */
+  error_folder: string | null;
+}
+
+export interface MailHandlerStateTable {
+  mail_server_id: string;
+  /** `idle`, `running`, `failed`, `waiting_reauthorization`, `paused`. */
+  status: string;
+  last_run_at: string | null;
+  last_success_at: string | null;
+  next_run_at: string;
+  /** The catalog code of the last run's failure. */
+  last_error: string | null;
+  /** JSON `{fetched, created, commented, skipped, failed}` of the last run. */
+  last_counts: string | null;
+  /** The IMAP folder's UIDVALIDITY seen last. */
+  uid_validity: string | null;
+  updated_at: string;
+}
+
+export interface IssueCountersTable {
+  prefix: string;
+  last_number: number;
+}
+
+export interface IssuesTable {
+  id: string;
+  key: string;
+  summary: string;
+  description: string;
+  reporter_address: string;
+  reporter_name: string;
+  mail_server_id: string | null;
+  message_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CommentsTable {
+  id: string;
+  issue_id: string;
+  author_address: string;
+  author_name: string;
+  body: string;
+  message_id: string | null;
+  created_at: string;
+}
+
+export interface AttachmentsTable {
+  id: string;
+  issue_id: string;
+  comment_id: string | null;
+  filename: string;
+  content_type: string;
+  size: number;
+  content: Buffer;
+  created_at: string;
+}
+
+export interface ThreadMessagesTable {
+  message_id: string;
+  issue_id: string;
+}
+
+export interface MailMessagesTable {
+  id: string;
+  mail_server_id: string;
+  /** `imap:<uidvalidity>:<uid>` or `pop3:<uidl>`. */
+  location: string;
+  message_id: string | null;
+  /** SHA-256 of the message bytes (hex). */
+  content_hash: string;
+  sender: string | null;
+  subject: string | null;
+  size: number;
+  /** `issue`, `comment`, `skipped`, `failed` or `duplicate`. */
+  outcome: string;
+  reason: string | null;
+  issue_id: string | null;
+  comment_id: string | null;
+  processed_at: string;
+  /** When the message was marked, moved or deleted on the server. */
+  settled_at: string | null;
+}
+
+export interface MailOutboxTable {
+  id: string;
+  mail_server_id: string;
+  issue_id: string;
+  recipient: string;
+  subject: string;
+  in_reply_to: string | null;
+  references_header: string | null;
+  /** `en` or `ja`: the language of the acknowledgement text. */
+  language: string;
+  /** `pending`, `sent` or `failed`. */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
 }

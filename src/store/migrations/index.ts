@@ -3,6 +3,7 @@ import type { Dialect } from '../db.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-token-lifecycle.js';
 import * as m0003 from './0003-mail-servers.js';
+import * as m0004 from './0004-mail-handler.js';
 
 /** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
 const ordered: ReadonlyArray<
@@ -11,6 +12,7 @@ const ordered: ReadonlyArray<
   ['0001-initial', m0001],
   ['0002-token-lifecycle', m0002],
   ['0003-mail-servers', m0003],
+  ['0004-mail-handler', m0004],
 ];
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
