@@ -11,6 +11,8 @@ import type { Database } from '../store/schema.js';
 export interface Leases {
   tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
+  /** Extends a held lease by `ttlMs` from now; false when `owner` no longer holds it. */
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
 }
 
 /** Leases whose time is the injected clock's. */
@@ -23,5 +25,7 @@ export function createLeases(deps: { db: Kysely<Database>; clock: Clock }): Leas
       return rows.tryAcquire(name, owner, now, new Date(now.getTime() + ttlMs));
     },
     release: (name, owner) => rows.release(name, owner),
+    renew: (name, owner, ttlMs) =>
+      rows.renew(name, owner, new Date(clock.now().getTime() + ttlMs)),
   };
 }

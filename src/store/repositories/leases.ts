@@ -10,6 +10,8 @@ export interface LeasesRepository {
   tryAcquire(name: string, owner: string, now: Date, expiresAt: Date): Promise<boolean>;
   /** Frees the lease if `owner` still holds it; a late holder never frees a new holder's. */
   release(name: string, owner: string): Promise<void>;
+  /** Extends the lease while `owner` still holds it; false when it was lost. */
+  renew(name: string, owner: string, expiresAt: Date): Promise<boolean>;
 }
 
 /** `db` may be a transaction. */
@@ -30,6 +32,15 @@ export function createLeasesRepository(db: Kysely<Database>): LeasesRepository {
         )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    },
+    async renew(name, owner, expiresAt) {
+      const result = await db
+        .updateTable('leases')
+        .set({ expires_at: expiresAt.toISOString() })
+        .where('name', '=', name)
+        .where('owner', '=', owner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async release(name, owner) {
       await db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();

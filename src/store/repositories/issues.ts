@@ -1,0 +1,318 @@
+import type { Selectable } from 'kysely';
+import { sql } from 'kysely';
+import { OutlinkError } from '../../domain/errors.js';
+import type { AttachmentsTable, CommentsTable, IssuesTable } from '../schema.js';
+import type { Executor } from './transaction.js';
+
+/** An issue made from email (DESIGN §8). */
+export interface IssueRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly reporterAddress: string;
+  readonly reporterName: string;
+  readonly mailServerId: string | null;
+  readonly messageId: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface CommentRecord {
+  readonly id: string;
+  readonly issueId: string;
+  readonly authorAddress: string;
+  readonly authorName: string;
+  readonly body: string;
+  readonly messageId: string | null;
+  readonly createdAt: string;
+}
+
+/** An attachment's facts, without its content. */
+export interface AttachmentRecord {
+  readonly id: string;
+  readonly issueId: string;
+  readonly commentId: string | null;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly createdAt: string;
+}
+
+export interface IssueQuery {
+  /** Text in the key, summary or description (case-insensitive for ASCII). */
+  readonly q?: string;
+  /** The reporter's address, exactly (case-insensitive). */
+  readonly reporter?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Statements on `issues`, `comments`, `attachments`, `thread_messages` and `issue_counters`. */
+export interface IssueRepository {
+  /** The next number of a key prefix: 1, 2, 3… without gaps inside committed transactions. */
+  nextNumber(prefix: string): Promise<number>;
+  insertIssue(issue: IssueRecord): Promise<void>;
+  insertComment(comment: CommentRecord): Promise<void>;
+  insertAttachment(attachment: AttachmentRecord & { readonly content: Buffer }): Promise<void>;
+  /** Sets an issue's `updated_at` (a comment arrived). */
+  touch(issueId: string, at: string): Promise<void>;
+  /** Records Message-IDs as belonging to an issue's thread; known ones are kept as they are. */
+  addThreadMessages(issueId: string, messageIds: readonly string[]): Promise<void>;
+  /** The issue whose thread knows any of these Message-IDs (the latest named wins). */
+  issueOfMessages(messageIds: readonly string[]): Promise<IssueRecord | undefined>;
+  findByKey(key: string): Promise<IssueRecord | undefined>;
+  findById(id: string): Promise<IssueRecord | undefined>;
+  /** Newest first, keyset-paged. */
+  list(query: IssueQuery): Promise<{ rows: IssueRecord[]; nextCursor?: string }>;
+  comments(issueId: string): Promise<CommentRecord[]>;
+  attachments(issueId: string): Promise<AttachmentRecord[]>;
+  attachment(
+    issueId: string,
+    attachmentId: string,
+  ): Promise<(AttachmentRecord & { readonly content: Buffer }) | undefined>;
+}
+
+export function createIssueRepository(db: Executor): IssueRepository {
+  return {
+    async nextNumber(prefix) {
+      // One statement: the row lock (PostgreSQL) or the write lock (SQLite) keeps two
+      // writers from taking the same number.
+      const row = await db
+        .insertInto('issue_counters')
+        .values({ prefix, last_number: 1 })
+        .onConflict((oc) =>
+          oc.column('prefix').doUpdateSet({ last_number: sql`issue_counters.last_number + 1` }),
+        )
+        .returning('last_number')
+        .executeTakeFirstOrThrow();
+      return Number(row.last_number);
+    },
+
+    async insertIssue(issue) {
+      await db
+        .insertInto('issues')
+        .values({
+          id: issue.id,
+          key: issue.key,
+          summary: issue.summary,
+          description: issue.description,
+          reporter_address: issue.reporterAddress,
+          reporter_name: issue.reporterName,
+          mail_server_id: issue.mailServerId,
+          message_id: issue.messageId,
+          created_at: issue.createdAt,
+          updated_at: issue.updatedAt,
+        })
+        .execute();
+    },
+
+    async insertComment(comment) {
+      await db
+        .insertInto('comments')
+        .values({
+          id: comment.id,
+          issue_id: comment.issueId,
+          author_address: comment.authorAddress,
+          author_name: comment.authorName,
+          body: comment.body,
+          message_id: comment.messageId,
+          created_at: comment.createdAt,
+        })
+        .execute();
+    },
+
+    async insertAttachment(a) {
+      await db
+        .insertInto('attachments')
+        .values({
+          id: a.id,
+          issue_id: a.issueId,
+          comment_id: a.commentId,
+          filename: a.filename,
+          content_type: a.contentType,
+          size: a.size,
+          content: a.content,
+          created_at: a.createdAt,
+        })
+        .execute();
+    },
+
+    async touch(issueId, at) {
+      await db.updateTable('issues').set({ updated_at: at }).where('id', '=', issueId).execute();
+    },
+
+    async addThreadMessages(issueId, messageIds) {
+      for (const messageId of new Set(messageIds)) {
+        await db
+          .insertInto('thread_messages')
+          .values({ message_id: messageId, issue_id: issueId })
+          .onConflict((oc) => oc.column('message_id').doNothing())
+          .execute();
+      }
+    },
+
+    async issueOfMessages(messageIds) {
+      if (messageIds.length === 0) return undefined;
+      const rows = await db
+        .selectFrom('thread_messages')
+        .innerJoin('issues', 'issues.id', 'thread_messages.issue_id')
+        .selectAll('issues')
+        .select('thread_messages.message_id as thread_message_id')
+        .where('thread_messages.message_id', 'in', [...new Set(messageIds)])
+        .execute();
+      // In-Reply-To comes first in the caller's list, then References newest first.
+      for (const id of messageIds) {
+        const row = rows.find((r) => r.thread_message_id === id);
+        if (row) return toIssue(row);
+      }
+      return undefined;
+    },
+
+    async findByKey(key) {
+      const row = await db
+        .selectFrom('issues')
+        .selectAll()
+        .where('key', '=', key.toUpperCase())
+        .executeTakeFirst();
+      return row && toIssue(row);
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('issues').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toIssue(row);
+    },
+
+    async list(query) {
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      let q = db
+        .selectFrom('issues')
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.limit + 1);
+      if (query.q) {
+        const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        q = q.where((eb) =>
+          eb.or([
+            eb(sql`lower(key)`, 'like', sql`${like} escape '\\'`),
+            eb(sql`lower(summary)`, 'like', sql`${like} escape '\\'`),
+            eb(sql`lower(description)`, 'like', sql`${like} escape '\\'`),
+            eb(sql`lower(reporter_name)`, 'like', sql`${like} escape '\\'`),
+          ]),
+        );
+      }
+      if (query.reporter) q = q.where('reporter_address', '=', query.reporter.toLowerCase());
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('created_at', '<', after.at),
+            eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)]),
+          ]),
+        );
+      }
+      const rows = (await q.execute()).map(toIssue);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return rows.length > query.limit && last
+        ? { rows: page, nextCursor: encodeCursor(last.createdAt, last.id) }
+        : { rows: page };
+    },
+
+    async comments(issueId) {
+      const rows = await db
+        .selectFrom('comments')
+        .selectAll()
+        .where('issue_id', '=', issueId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toComment);
+    },
+
+    async attachments(issueId) {
+      const rows = await db
+        .selectFrom('attachments')
+        .select(['id', 'issue_id', 'comment_id', 'filename', 'content_type', 'size', 'created_at'])
+        .where('issue_id', '=', issueId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toAttachment);
+    },
+
+    async attachment(issueId, attachmentId) {
+      const row = await db
+        .selectFrom('attachments')
+        .selectAll()
+        .where('issue_id', '=', issueId)
+        .where('id', '=', attachmentId)
+        .executeTakeFirst();
+      return row && { ...toAttachment(row), content: Buffer.from(row.content) };
+    },
+  };
+}
+
+function toIssue(row: Selectable<IssuesTable>): IssueRecord {
+  return {
+    id: row.id,
+    key: row.key,
+    summary: row.summary,
+    description: row.description,
+    reporterAddress: row.reporter_address,
+    reporterName: row.reporter_name,
+    mailServerId: row.mail_server_id,
+    messageId: row.message_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toComment(row: Selectable<CommentsTable>): CommentRecord {
+  return {
+    id: row.id,
+    issueId: row.issue_id,
+    authorAddress: row.author_address,
+    authorName: row.author_name,
+    body: row.body,
+    messageId: row.message_id,
+    createdAt: row.created_at,
+  };
+}
+
+function toAttachment(row: Omit<Selectable<AttachmentsTable>, 'content'>): AttachmentRecord {
+  return {
+    id: row.id,
+    issueId: row.issue_id,
+    commentId: row.comment_id,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: row.size,
+    createdAt: row.created_at,
+  };
+}
+
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: string; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string'
+    ) {
+      return { at: value[0], id: value[1] };
+    }
+  } catch {
+    // falls through to the error
+  }
+  throw new OutlinkError(
+    'field_invalid',
+    { field: 'cursor', problem: 'not a cursor this server issued' },
+    { details: { field: 'cursor' } },
+  );
+}

@@ -1,0 +1,174 @@
+import type { Selectable } from 'kysely';
+import type { MailMessagesTable } from '../schema.js';
+import type { Executor } from './transaction.js';
+
+/** What became of a message: an issue, a comment, nothing (and why), or a second copy. */
+export type MailOutcome = 'issue' | 'comment' | 'skipped' | 'failed' | 'duplicate';
+
+/** One row of the ledger: a message seen at one place of one mail server. */
+export interface MailMessageRecord {
+  readonly id: string;
+  readonly mailServerId: string;
+  /** `imap:<uidvalidity>:<uid>` or `pop3:<uidl>`. */
+  readonly location: string;
+  readonly messageId: string | null;
+  readonly contentHash: string;
+  readonly sender: string | null;
+  readonly subject: string | null;
+  readonly size: number;
+  readonly outcome: MailOutcome;
+  readonly reason: string | null;
+  readonly issueId: string | null;
+  readonly commentId: string | null;
+  readonly processedAt: string;
+  readonly settledAt: string | null;
+}
+
+/** Statements on `mail_messages`, the handler's exactly-once record. */
+export interface MailMessageRepository {
+  insert(record: MailMessageRecord): Promise<void>;
+  /** The row of a place in the mailbox, if the message there was handled. */
+  atLocation(mailServerId: string, location: string): Promise<MailMessageRecord | undefined>;
+  /** The locations of these places that were handled (one query for a batch). */
+  handledLocations(mailServerId: string, locations: readonly string[]): Promise<Set<string>>;
+  /** The first handling of a Message-ID (a second copy is a duplicate of it). */
+  firstWithMessageId(
+    mailServerId: string,
+    messageId: string,
+  ): Promise<MailMessageRecord | undefined>;
+  /** The first handling of these bytes (messages without a Message-ID). */
+  firstWithHash(mailServerId: string, contentHash: string): Promise<MailMessageRecord | undefined>;
+  /** The message was marked, moved or deleted on the server. */
+  settle(ids: readonly string[], at: string): Promise<void>;
+  /** How many messages from `sender` made something (or were throttled) since `since`. */
+  countFromSender(mailServerId: string, sender: string, since: string): Promise<number>;
+  /** The newest rows of a mail server (for the status and troubleshooting). */
+  recent(mailServerId: string, limit: number): Promise<MailMessageRecord[]>;
+}
+
+export function createMailMessageRepository(db: Executor): MailMessageRepository {
+  return {
+    async insert(r) {
+      await db
+        .insertInto('mail_messages')
+        .values({
+          id: r.id,
+          mail_server_id: r.mailServerId,
+          location: r.location,
+          message_id: r.messageId,
+          content_hash: r.contentHash,
+          sender: r.sender,
+          subject: r.subject,
+          size: r.size,
+          outcome: r.outcome,
+          reason: r.reason,
+          issue_id: r.issueId,
+          comment_id: r.commentId,
+          processed_at: r.processedAt,
+          settled_at: r.settledAt,
+        })
+        .execute();
+    },
+
+    async atLocation(mailServerId, location) {
+      const row = await db
+        .selectFrom('mail_messages')
+        .selectAll()
+        .where('mail_server_id', '=', mailServerId)
+        .where('location', '=', location)
+        .executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async handledLocations(mailServerId, locations) {
+      const found = new Set<string>();
+      // Chunks keep the statement under SQLite's and PostgreSQL's parameter limits.
+      for (let i = 0; i < locations.length; i += 500) {
+        const rows = await db
+          .selectFrom('mail_messages')
+          .select('location')
+          .where('mail_server_id', '=', mailServerId)
+          .where('location', 'in', locations.slice(i, i + 500))
+          .execute();
+        for (const row of rows) found.add(row.location);
+      }
+      return found;
+    },
+
+    async firstWithMessageId(mailServerId, messageId) {
+      const row = await db
+        .selectFrom('mail_messages')
+        .selectAll()
+        .where('mail_server_id', '=', mailServerId)
+        .where('message_id', '=', messageId)
+        .where('outcome', '!=', 'duplicate')
+        .orderBy('processed_at')
+        .executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async firstWithHash(mailServerId, contentHash) {
+      const row = await db
+        .selectFrom('mail_messages')
+        .selectAll()
+        .where('mail_server_id', '=', mailServerId)
+        .where('content_hash', '=', contentHash)
+        .where('outcome', '!=', 'duplicate')
+        .orderBy('processed_at')
+        .executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async settle(ids, at) {
+      if (ids.length === 0) return;
+      await db
+        .updateTable('mail_messages')
+        .set({ settled_at: at })
+        .where('id', 'in', [...ids])
+        .execute();
+    },
+
+    async countFromSender(mailServerId, sender, since) {
+      const row = await db
+        .selectFrom('mail_messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('mail_server_id', '=', mailServerId)
+        .where('sender', '=', sender)
+        .where('processed_at', '>', since)
+        .where('outcome', 'in', ['issue', 'comment', 'skipped'])
+        .where((eb) => eb.or([eb('reason', 'is', null), eb('reason', '=', 'throttled')]))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async recent(mailServerId, limit) {
+      const rows = await db
+        .selectFrom('mail_messages')
+        .selectAll()
+        .where('mail_server_id', '=', mailServerId)
+        .orderBy('processed_at', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+  };
+}
+
+function toRecord(row: Selectable<MailMessagesTable>): MailMessageRecord {
+  return {
+    id: row.id,
+    mailServerId: row.mail_server_id,
+    location: row.location,
+    messageId: row.message_id,
+    contentHash: row.content_hash,
+    sender: row.sender,
+    subject: row.subject,
+    size: Number(row.size),
+    outcome: row.outcome as MailOutcome,
+    reason: row.reason,
+    issueId: row.issue_id,
+    commentId: row.comment_id,
+    processedAt: row.processed_at,
+    settledAt: row.settled_at,
+  };
+}
