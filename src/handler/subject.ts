@@ -18,7 +18,8 @@ export const ISSUE_KEY_PREFIX_PATTERN = /^[A-Z][A-Z0-9_]{0,9}$/;
  */
 export function normalizeSubject(subject: string): string {
   let rest = subject.replace(/\s+/g, ' ').trim();
-  const kept: string[] = [];
+  // tags are kept with the space the sender put after them ("【重要】請求書" stays unspaced)
+  let kept = '';
   for (;;) {
     const prefix = REPLY_PREFIX.exec(rest);
     if (prefix) {
@@ -27,10 +28,10 @@ export function normalizeSubject(subject: string): string {
     }
     const tag = LEADING_TAG.exec(rest);
     if (!tag) break;
-    kept.push(tag[0].trim());
+    kept += tag[0];
     rest = rest.slice(tag[0].length);
   }
-  return [...kept, rest.trim()].filter((part) => part.length > 0).join(' ');
+  return `${kept}${rest}`.replace(/\s+/g, ' ').trim();
 }
 
 /**

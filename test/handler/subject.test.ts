@@ -37,7 +37,8 @@ describe('normalizeSubject', () => {
     ['  Re:   lots   of\t\tspace\u3000here  ', 'lots of space here'],
     ['[support] Re: Printer', '[support] Printer'],
     ['Re: [support] Re: Printer', '[support] Printer'],
-    ['【重要】Re: 請求書', '【重要】 請求書'],
+    ['【重要】Re: 請求書', '【重要】請求書'],
+    ['[support]Re: Printer', '[support]Printer'],
     // no colon: the word is part of the subject
     ['Re Printer', 'Re Printer'],
     ['Review: the plan', 'Review: the plan'],
