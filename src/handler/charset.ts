@@ -69,23 +69,34 @@ export function decodeRawHeaderBytes(bytes: Uint8Array, declared: readonly strin
 }
 
 /**
- * Rewrites the raw-8-bit fields of the message's top-level header section as UTF-8 and
- * returns the whole message; returns `raw` itself when nothing needed repair (the common
- * case: all-ASCII headers, or headers already in UTF-8). Only the header section is
- * touched, the body keeps its bytes.
+ * Rewrites the raw-8-bit fields of the message's header sections as UTF-8 and returns the
+ * whole message; returns `raw` itself when nothing needed repair (the common case:
+ * all-ASCII headers, or headers already in UTF-8). The header sections are the message's
+ * own and those of its MIME parts (where raw Shift_JIS filenames turn up); bodies keep
+ * their bytes.
  *
  * @param declared the charsets the message declares (see {@link declaredCharsets}), tried
  *   before guessing
  */
 export function repairRawHeaders(raw: Buffer, declared: readonly string[]): Buffer {
-  const end = headerSectionEnd(raw);
-  const head = raw.subarray(0, end);
-  if (!needsRepair(head)) return raw;
-  const fields = splitFields(head);
-  const repaired = fields.map((field) =>
-    needsRepair(field) ? Buffer.from(decodeRawHeaderBytes(field, declared), 'utf8') : field,
-  );
-  return Buffer.concat([...repaired, raw.subarray(end)]);
+  const text = raw.toString('latin1');
+  // nothing 8-bit and no escape sequence anywhere: nothing to repair, skip the part scan
+  // (a Latin-1 string is longer in UTF-8 exactly when it holds a byte of 0x80 or more)
+  if (!raw.includes(ESC) && Buffer.byteLength(text, 'utf8') === raw.length) return raw;
+  const pieces: Buffer[] = [];
+  let pos = 0;
+  for (const [start, end] of headerSections(raw, text)) {
+    const head = raw.subarray(start, end);
+    if (start < pos || !needsRepair(head)) continue;
+    const fields = splitFields(head).map((field) =>
+      needsRepair(field) ? Buffer.from(decodeRawHeaderBytes(field, declared), 'utf8') : field,
+    );
+    pieces.push(raw.subarray(pos, start), ...fields);
+    pos = end;
+  }
+  if (pieces.length === 0) return raw;
+  pieces.push(raw.subarray(pos));
+  return Buffer.concat(pieces);
 }
 
 /**
@@ -138,13 +149,44 @@ function needsRepair(bytes: Uint8Array): boolean {
   return decodeStrict(bytes, 'utf-8') === null;
 }
 
-/** Where the header section ends: just after the first empty line (RFC 5322 §2.1), or the end. */
-function headerSectionEnd(raw: Buffer): number {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
+/**
+ * Where the header section starting at `from` ends: just after the first empty line
+ * (RFC 5322 §2.1; a part may start with it, RFC 2046 §5.1.1), or the end of the input.
+ */
+function headerSectionEnd(raw: Buffer, from: number): number {
+  if (raw[from] === 0x0a) return from + 1;
+  if (raw[from] === 0x0d && raw[from + 1] === 0x0a) return from + 2;
+  const crlf = raw.indexOf('\n\r\n', from);
+  const lf = raw.indexOf('\n\n', from);
   if (crlf === -1 && lf === -1) return raw.length;
-  if (lf === -1 || (crlf !== -1 && crlf < lf)) return crlf + 4;
+  if (lf === -1 || (crlf !== -1 && crlf < lf)) return crlf + 3;
   return lf + 2;
+}
+
+/**
+ * The header sections of the message, first to last: the message's own, then the one after
+ * every delimiter line `--<boundary>` (RFC 2046 §5.1.1) of a boundary that some
+ * `Content-Type` declares. Only declared boundaries count, so a body line that merely
+ * starts with `--` (a signature) is never read as the start of a part.
+ */
+function headerSections(raw: Buffer, text: string): [number, number][] {
+  const sections: [number, number][] = [[0, headerSectionEnd(raw, 0)]];
+  const boundaries = new Set(
+    [...text.matchAll(/\bboundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;"]+))/gi)].map(
+      (match) => match[1] ?? match[2] ?? '',
+    ),
+  );
+  for (const boundary of boundaries) {
+    const delimiter = `\n--${boundary}`;
+    for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + 1)) {
+      const lineEnd = text.indexOf('\n', at + delimiter.length);
+      if (lineEnd === -1) break;
+      // "--boundary--" closes the multipart; only a bare delimiter line opens a part
+      if (!/^[ \t]*\r?$/.test(text.slice(at + delimiter.length, lineEnd))) continue;
+      sections.push([lineEnd + 1, headerSectionEnd(raw, lineEnd + 1)]);
+    }
+  }
+  return sections.sort((a, b) => a[0] - b[0]);
 }
 
 /**

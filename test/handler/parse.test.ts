@@ -185,6 +185,29 @@ describe('parseMessage: raw 8-bit headers', () => {
     assert.equal(parsed.subject, 'Réunion à Zürich');
     assert.equal(parsed.text, 'Grüße\n');
   });
+  it('repairs a raw Shift_JIS attachment filename in a part header, and leaves bodies alone', async () => {
+    const raw = message(
+      [...BASE, 'Subject: files', 'Content-Type: multipart/mixed; boundary="sj"'],
+      Buffer.concat([
+        Buffer.from(
+          '--sj\r\nContent-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: 8bit\r\n\r\n',
+        ),
+        // a signature line in the body starts with "--" too: it must not be taken for a part
+        encode('見積書を送ります。\r\n-- \r\n営業部 佐藤\r\n\r\n', 'Shift_JIS'),
+        Buffer.from('--sj\r\nContent-Type: application/pdf;\r\n name="'),
+        encode('見積書①.pdf', 'cp932'),
+        Buffer.from('"\r\nContent-Disposition: attachment; filename="'),
+        encode('見積書①.pdf', 'cp932'),
+        Buffer.from('"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--sj--\r\n'),
+      ]),
+    );
+    const parsed = await parseMessage(raw, LIMITS);
+    assert.deepEqual(
+      parsed.attachments.map((a) => [a.filename, a.contentType]),
+      [['見積書①.pdf', 'application/pdf']],
+    );
+    assert.equal(parsed.text, '見積書を送ります。\n-- \n営業部 佐藤\n');
+  });
 });
 
 describe('parseMessage: other charsets', () => {
