@@ -231,7 +231,9 @@ function recipients(mail: ParsedMail): string[] {
 /** The `Date` value; null when unreadable (mailparser would substitute the current time). */
 function dateOf(value: string | undefined): Date | null {
   if (!value) return null;
-  const date = new Date(value);
+  // RFC 5322 §4.3 obsolete zone names are mostly US ones, which Date knows; Japanese mailers
+  // write "JST", which it does not
+  const date = new Date(value.replace(/\(.*?\)/g, ' ').replace(/\bJST\s*$/, '+0900'));
   return Number.isNaN(date.getTime()) ? null : date;
 }
 

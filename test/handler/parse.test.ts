@@ -549,6 +549,11 @@ describe('parseMessage: header fields', () => {
   it('reads the Date, and null for an unreadable one', async () => {
     const good = await parseMessage(message(BASE, 'x'), LIMITS);
     assert.equal(good.date?.toISOString(), '2026-12-04T01:00:00.000Z');
+    const jst = await parseMessage(
+      message(['From: a@example.com', 'Date: Fri, 4 Dec 2026 10:00:00 JST'], 'x'),
+      LIMITS,
+    );
+    assert.equal(jst.date?.toISOString(), '2026-12-04T01:00:00.000Z');
     const bad = await parseMessage(
       message(['From: a@example.com', 'Date: someday soon'], 'x'),
       LIMITS,
