@@ -345,6 +345,16 @@ describe('parseMessage: unreadable input', () => {
     });
   }
 
+  it('reads a message saved from an mbox file, its "From " separator line skipped', async () => {
+    const raw = Buffer.from(
+      'From taro@example.jp Fri Dec  4 10:00:00 2026\r\nFrom: taro@example.jp\r\nSubject: mbox\r\n\r\nbody',
+    );
+    const parsed = await parseMessage(raw, LIMITS);
+    assert.equal(parsed.subject, 'mbox');
+    assert.equal(parsed.from?.address, 'taro@example.jp');
+    assert.equal(parsed.text, 'body');
+  });
+
   it('reads an odd but real message: a header line without colon, a body with no end', async () => {
     const raw = Buffer.from(
       'Subject: odd\r\nFrom: a@example.com\r\nthis line is broken\r\n\r\nbody',
