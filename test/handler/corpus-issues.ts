@@ -1,0 +1,554 @@
+/**
+ * Recipes for new issues: plain text in every charset the handler must read, HTML-only mail,
+ * multipart/alternative, attachments, forwarded messages, prefixed and long subjects.
+ */
+import { Buffer } from 'node:buffer';
+import { boundaryFor, charsetFor, envelope, plainPart, transferFor } from './corpus-envelope.js';
+import type { Ctx, Produced, Recipe } from './corpus-model.js';
+import { type Lang, type Person, rfc5322Date } from './corpus-people.js';
+import { type Block, escapeHtml, renderHtml, renderText } from './corpus-quotes.js';
+import type { Random } from './corpus-random.js';
+import { fits, newIssueText, type Written } from './corpus-text.js';
+import {
+  attachmentPart,
+  buildMessage,
+  type Entity,
+  type FilenameStyle,
+  type HeaderField,
+  headerText,
+  messagePart,
+  multipart,
+  type TransferEncoding,
+  textPart,
+} from './mime.js';
+
+/** What a new-issue message is made of, before it is written. */
+export interface IssueMessage {
+  readonly person: Person;
+  readonly subject: string;
+  /** The subject without prefixes, whitespace collapsed: what the issue's summary must be. */
+  readonly summary: string;
+  readonly raw: Buffer;
+  readonly messageId: string | null;
+  readonly label: string;
+  /** The text as written (for quotes in replies). */
+  readonly lines: readonly string[];
+  readonly includes: readonly string[];
+  readonly excludes: readonly string[];
+  readonly attachments?: readonly string[];
+  readonly reporterName?: string;
+}
+
+/** The Produced of a new issue, with what later replies can quote. */
+export function issueProduced(ctx: Ctx, message: IssueMessage): Produced {
+  const { person } = message;
+  const unique = [...message.includes.filter((line) => /\d{6}/.test(line)), person.signatureMarker];
+  return {
+    raw: message.raw,
+    messageId: message.messageId,
+    sender: person.address,
+    label: message.label,
+    expect: {
+      kind: 'issue',
+      number: ctx.nextIssueNumber,
+      summary: message.summary,
+      descriptionIncludes: message.includes,
+      descriptionExcludes: message.excludes,
+      reporter: person.address,
+      reporterName: message.reporterName ?? person.name,
+      attachments: message.attachments ?? [],
+    },
+    record: {
+      index: ctx.index,
+      messageId: message.messageId,
+      issueNumber: ctx.nextIssueNumber,
+      author: person,
+      date: ctx.date,
+      subject: message.subject,
+      lines: message.lines,
+      unique: unique.filter((line) => line !== '' && message.lines.join('\n').includes(line)),
+      chain: message.messageId === null ? [] : [message.messageId],
+    },
+  };
+}
+
+/** The text blocks of a new message: its lines and, half the time, a `-- ` signature. */
+export function bodyBlocks(random: Random, person: Person, written: Written, charset: string) {
+  const signed = random.chance(0.5) && person.signature.every((line) => fits(line, charset));
+  const blocks: Block[] = [{ kind: 'text', lines: written.lines }];
+  if (signed) blocks.push({ kind: 'signature', lines: person.signature });
+  return { blocks, excludes: signed ? [person.signatureMarker] : [] };
+}
+
+/** The usual makings of a new message: its sender, text, charset and signature. */
+export interface Basics {
+  readonly person: Person;
+  readonly written: Written;
+  readonly charset: string;
+  readonly transfer: TransferEncoding;
+  /** The text/plain body, signature included. */
+  readonly text: string;
+  readonly excludes: readonly string[];
+  readonly blocks: readonly Block[];
+}
+
+/** Draws the basics of a new message in the language, in the charset if one is given. */
+export function basics(
+  ctx: Ctx,
+  lang: Lang,
+  options: {
+    readonly charset?: string;
+    readonly cp932?: boolean;
+    readonly extra?: readonly string[];
+  } = {},
+): Basics {
+  const { random } = ctx;
+  const person = ctx.people.pick(lang, { cp932: options.cp932 ?? false });
+  const probe = newIssueText(random, person, ctx.marker(), options.charset ?? 'UTF-8');
+  const extra = (options.extra ?? []).filter((line) => fits(line, options.charset ?? 'UTF-8'));
+  const written: Written = {
+    ...probe,
+    lines: [...probe.lines.slice(0, -2), ...extra, ...probe.lines.slice(-2)],
+    includes: [...probe.includes, ...extra],
+  };
+  const chosen = options.charset
+    ? {
+        charset: options.charset,
+        transfer: transferFor(random, options.charset, written.lines.join('\n')),
+      }
+    : charsetFor(random, person.lang, written.lines.join('\n'));
+  const { blocks, excludes } = bodyBlocks(random, person, written, chosen.charset);
+  return { person, written, ...chosen, text: renderText(blocks), excludes, blocks };
+}
+
+/** A plain-text new issue in a charset; `extra` adds lines that need the charset's own characters. */
+export function plainIssue(options: {
+  readonly lang: Lang;
+  readonly charset?: string;
+  /** The charset name written in Content-Type, when it is an alias of the one encoded with. */
+  readonly labelCharset?: string;
+  readonly cp932?: boolean;
+  readonly extra?: readonly string[];
+  readonly label: (charset: string) => string;
+  readonly messageId?: boolean;
+  readonly flowed?: boolean;
+  readonly headers?: readonly HeaderField[];
+}): Recipe {
+  return (ctx) => {
+    const { random } = ctx;
+    const b = basics(ctx, options.lang, options);
+    const { person, written, charset, transfer, text } = b;
+    const messageId = options.messageId === false ? null : ctx.messageId(person);
+    const label = options.labelCharset ? { charsetLabel: options.labelCharset } : {};
+    const entity = options.flowed
+      ? textPart({
+          text,
+          charset,
+          transferEncoding: transfer === 'base64' ? '8bit' : transfer,
+          flowed: { delSp: person.lang === 'ja', width: person.lang === 'ja' ? 30 : 60 },
+          ...label,
+        })
+      : options.labelCharset
+        ? textPart({ text, charset, transferEncoding: transfer, ...label })
+        : plainPart(random, person, text, charset, transfer);
+    const headers = envelope(ctx, {
+      person,
+      subject: written.subject,
+      messageId,
+      bodyCharset: charset,
+      ...(options.headers ? { extra: options.headers } : {}),
+    });
+    return issueProduced(ctx, {
+      person,
+      subject: written.subject,
+      summary: written.subject,
+      raw: buildMessage(headers, entity),
+      messageId,
+      label: options.label(options.labelCharset ?? charset),
+      lines: text.trimEnd().split('\n'),
+      includes: written.includes,
+      excludes: b.excludes,
+    });
+  };
+}
+
+/** The charsets in labels: lower-case, as people write them. */
+export const lc = (charset: string) => charset.toLowerCase();
+
+const HTML_EXTRAS: Record<'en' | 'ja', readonly (readonly [html: string, text: string])[]> = {
+  en: [
+    ['Terms &amp; conditions apply', 'Terms & conditions apply'],
+    ['Temperature was &gt; 40&nbsp;C in the server room', 'Temperature was > 40'],
+  ],
+  ja: [
+    ['「仕様書」&amp;「手順書」を参照しました', '「仕様書」&「手順書」を参照しました'],
+    ['温度は40度&gt;でした', '温度は40度>でした'],
+  ],
+};
+
+/** HTML-only mail with markup and script that must not reach the description. */
+export const htmlOnlyIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const lang = random.pick(['en', 'ja'] as const);
+  const person = ctx.people.pick(lang);
+  const charset =
+    lang === 'ja'
+      ? random.pick(['UTF-8', 'ISO-2022-JP', 'Shift_JIS'])
+      : random.pick(['UTF-8', 'us-ascii']);
+  const marker = ctx.marker();
+  const written = newIssueText(random, person, marker, charset);
+  const markerLine = written.includes[0]!;
+  const [extraHtml, extraText] = random.pick(HTML_EXTRAS[lang]);
+  const paragraphs = written.lines.map((line) => {
+    if (line === markerLine) return `<p>${escapeWithBold(line, marker)}</p>`;
+    return line === '' ? '<p><br></p>' : `<p>${escapeHtml(line)}</p>`;
+  });
+  const html = [
+    `<html><head><meta http-equiv="Content-Type" content="text/html; charset=${charset}">`,
+    '<style type="text/css">p { margin: 0; color: #333333; }</style>',
+    '<script type="text/javascript">window.alert("tracking pixel");</script></head>',
+    '<body>',
+    ...paragraphs,
+    `<div>${extraHtml}</div>`,
+    '<script>document.write("<b>injected</b>")</script>',
+    '<p><a href="https://example.com/help">Help centre</a></p>',
+    '</body></html>',
+  ].join('\r\n');
+  const transfer: TransferEncoding =
+    charset === 'ISO-2022-JP' || charset === 'us-ascii'
+      ? '7bit'
+      : random.pick(['base64', 'quoted-printable'] as const);
+  const entity = textPart({
+    text: `${html}\n`,
+    subtype: 'html',
+    charset,
+    transferEncoding: transfer,
+  });
+  const messageId = ctx.messageId(person);
+  const raw = buildMessage(
+    envelope(ctx, { person, subject: written.subject, messageId, bodyCharset: charset }),
+    entity,
+  );
+  return issueProduced(ctx, {
+    person,
+    subject: written.subject,
+    summary: written.subject,
+    raw,
+    messageId,
+    label: `issue html-only ${lc(charset)}`,
+    lines: written.lines,
+    includes: [markerLine, extraText],
+    excludes: [
+      '<script',
+      '<b>',
+      '<p>',
+      'window.alert',
+      'tracking pixel',
+      'injected',
+      'color: #333333',
+    ],
+  });
+};
+
+function escapeWithBold(line: string, marker: string): string {
+  return escapeHtml(line).replace(marker, `<b>${marker}</b>`);
+}
+
+/** multipart/alternative: the text part is the description, the HTML part its twin. */
+export const alternativeIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const lang = random.weighted<Lang>([
+    ['en', 3],
+    ['ja', 3],
+    ['de', 1],
+    ['fr', 1],
+    ['ru', 1],
+  ]);
+  const person = ctx.people.pick(lang);
+  const marker = ctx.marker();
+  const written = newIssueText(random, person, marker, 'UTF-8');
+  const { charset, transfer } = charsetFor(
+    random,
+    lang,
+    [...written.lines, ...person.signature].join('\n'),
+  );
+  const { blocks, excludes } = bodyBlocks(random, person, written, charset);
+  const text = renderText(blocks);
+  const entity = alternative(random, person, text, renderHtml(blocks), charset, transfer);
+  const messageId = ctx.messageId(person);
+  const raw = buildMessage(
+    envelope(ctx, { person, subject: written.subject, messageId, bodyCharset: charset }),
+    entity,
+  );
+  return issueProduced(ctx, {
+    person,
+    subject: written.subject,
+    summary: written.subject,
+    raw,
+    messageId,
+    label: `issue alternative ${lc(charset)}`,
+    lines: text.trimEnd().split('\n'),
+    includes: written.includes,
+    excludes,
+  });
+};
+
+/** multipart/alternative of a text and an HTML part in one charset. */
+export function alternative(
+  random: Random,
+  person: Person,
+  text: string,
+  html: string,
+  charset: string,
+  transfer: TransferEncoding,
+): Entity {
+  const htmlTransfer: TransferEncoding =
+    transfer === '7bit' && /[^\p{ASCII}]/u.test(html) ? 'quoted-printable' : transfer;
+  return multipart(
+    'alternative',
+    [
+      plainPart(random, person, text, charset, transfer),
+      textPart({
+        text: html,
+        subtype: 'html',
+        charset,
+        transferEncoding: charset === 'ISO-2022-JP' ? '7bit' : htmlTransfer,
+      }),
+    ],
+    { boundary: boundaryFor(random, person.client) },
+  );
+}
+
+const FILE_NAMES: Record<Lang, readonly string[]> = {
+  en: [
+    'invoice-{m}.pdf',
+    'Screenshot 2026-12-04 at 10.00.00.png',
+    'error log.txt',
+    'report_Q4_{m}.xlsx',
+  ],
+  ja: [
+    '見積書_{m}.pdf',
+    'スクリーンショット 2026-12-04 10.00.00.png',
+    '報告書（最終版）.xlsx',
+    '議事録_{m}.docx',
+    'エラーログ.txt',
+  ],
+  de: ['Rechnung_{m}.pdf', 'Überweisung.pdf', 'Lieferschein Nr. {m}.pdf'],
+  fr: ['facture_{m}.pdf', 'reçu de paiement.pdf', 'capture d’écran.png'],
+  ru: ['счёт_{m}.pdf', 'скриншот ошибки.png'],
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  png: 'image/png',
+  txt: 'text/plain',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+};
+
+/** A few KB of bytes that start like a file of the type. */
+export function fileContent(random: Random, filename: string, size: number): Buffer {
+  const ext = filename.split('.').pop() ?? '';
+  const head: Record<string, Buffer> = {
+    pdf: Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'),
+    png: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    xlsx: Buffer.from('PK\x03\x04', 'latin1'),
+    docx: Buffer.from('PK\x03\x04', 'latin1'),
+  };
+  if (ext === 'txt')
+    return Buffer.from(
+      `2026-12-04 10:00:00 ERROR request failed\n`.repeat(Math.ceil(size / 41)).slice(0, size),
+    );
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) body[i] = random.int(0, 255);
+  return Buffer.concat([head[ext] ?? Buffer.alloc(0), body]);
+}
+
+/** How the person's client writes a file name. */
+function filenameStyleFor(
+  random: Random,
+  person: Person,
+  filename: string,
+): { style: FilenameStyle; charset: string } {
+  if (/^[\x20-\x7e]+$/.test(filename) && !filename.includes('"'))
+    return { style: 'plain', charset: 'UTF-8' };
+  switch (person.client) {
+    case 'thunderbird':
+      return { style: filename.length > 12 ? 'rfc2231-continued' : 'rfc2231', charset: 'UTF-8' };
+    case 'apple':
+      return { style: random.pick(['rfc2231', 'rfc2231-continued'] as const), charset: 'UTF-8' };
+    case 'becky':
+      return { style: 'encoded-word', charset: 'ISO-2022-JP' };
+    case 'outlook':
+      return random.chance(0.2)
+        ? { style: 'raw', charset: 'UTF-8' }
+        : { style: 'encoded-word', charset: 'UTF-8' };
+    case 'gmail':
+      return { style: 'encoded-word', charset: 'UTF-8' };
+  }
+}
+
+/** multipart/mixed: a text (or alternative) body and one to three attachments. */
+export const attachmentIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const lang = random.weighted<Lang>([
+    ['en', 2],
+    ['ja', 3],
+    ['de', 1],
+    ['fr', 1],
+    ['ru', 1],
+  ]);
+  const person = ctx.people.pick(lang);
+  const marker = ctx.marker();
+  const written = newIssueText(random, person, marker, 'UTF-8');
+  const { charset, transfer } = charsetFor(
+    random,
+    lang,
+    [...written.lines, ...person.signature].join('\n'),
+  );
+  const { blocks, excludes } = bodyBlocks(random, person, written, charset);
+  const text = renderText(blocks);
+  const names = random
+    .shuffle(FILE_NAMES[lang])
+    .slice(0, random.int(1, 3))
+    .map((name) => name.replace('{m}', marker));
+  const styles: string[] = [];
+  const attachments = names.map((filename) => {
+    const { style, charset: nameCharset } = filenameStyleFor(random, person, filename);
+    styles.push(style === 'encoded-word' ? `encoded-word-${lc(nameCharset)}` : style);
+    return attachmentPart({
+      filename,
+      contentType: CONTENT_TYPES[filename.split('.').pop() ?? ''] ?? 'application/octet-stream',
+      content: fileContent(random, filename, random.int(512, 6000)),
+      style,
+      charset: nameCharset,
+      nameParam: person.client !== 'thunderbird',
+    });
+  });
+  const body = random.chance(0.5)
+    ? alternative(random, person, text, renderHtml(blocks), charset, transfer)
+    : plainPart(random, person, text, charset, transfer);
+  const entity = multipart('mixed', [body, ...attachments], {
+    boundary: boundaryFor(random, person.client),
+    ...(random.chance(0.3) ? { preamble: 'This is a multi-part message in MIME format.' } : {}),
+  });
+  const messageId = ctx.messageId(person);
+  const raw = buildMessage(
+    envelope(ctx, { person, subject: written.subject, messageId, bodyCharset: charset }),
+    entity,
+  );
+  return issueProduced(ctx, {
+    person,
+    subject: written.subject,
+    summary: written.subject,
+    raw,
+    messageId,
+    label: `issue attachments ${[...new Set(styles)].sort().join('+')}`,
+    lines: text.trimEnd().split('\n'),
+    includes: written.includes,
+    excludes,
+    attachments: names,
+  });
+};
+
+const FORWARD_NOTES: Record<'en' | 'ja', readonly string[]> = {
+  en: [
+    'Forwarding this from a customer, see case {m} below.',
+    'FYI, customer complaint {m} forwarded below.',
+  ],
+  ja: [
+    'お客様からのメールを転送します（案件{m}）。',
+    '下記の問い合わせ{m}について対応をお願いします。',
+  ],
+};
+
+/** A forward: as an attached message/rfc822, or inline under Gmail's "Forwarded message" line. */
+export const forwardedIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const lang = random.pick(['en', 'ja'] as const);
+  const person = ctx.people.pick(lang);
+  const customer = ctx.people.pick(lang, { not: person.address });
+  const marker = ctx.marker();
+  const inner = newIssueText(random, customer, ctx.marker(), 'UTF-8');
+  const note = random.pick(FORWARD_NOTES[lang]).replace('{m}', marker);
+  const prefix =
+    lang === 'ja'
+      ? random.pick(['Fwd: ', '転送: ', 'FW: '])
+      : random.pick(['Fwd: ', 'FW: ', 'Fw: ']);
+  const subject = `${prefix}${inner.subject}`;
+  const messageId = ctx.messageId(person);
+  const inline = random.chance(0.4);
+  const innerDate = new Date(ctx.date.getTime() - 3_600_000);
+  let entity: Entity;
+  let attachments: string[] = [];
+  let lines: string[];
+  if (inline) {
+    lines = [
+      note,
+      '',
+      '---------- Forwarded message ---------',
+      `From: ${customer.name || customer.address} <${customer.address}>`,
+      `Date: ${rfc5322Date(innerDate, customer.utcOffset)}`,
+      `Subject: ${inner.subject}`,
+      `To: ${ctx.mailboxName} <${ctx.options.mailbox}>`,
+      '',
+      ...inner.lines,
+    ];
+    entity = textPart({
+      text: `${lines.join('\n')}\n`,
+      charset: 'UTF-8',
+      transferEncoding: 'base64',
+    });
+  } else {
+    lines = [note];
+    const innerCharset = lang === 'ja' ? 'ISO-2022-JP' : 'UTF-8';
+    const innerRaw = buildMessage(
+      [
+        { name: 'From', value: `${customer.address}` },
+        { name: 'To', value: person.address },
+        {
+          name: 'Subject',
+          value: headerText(inner.subject, { kind: 'words', charset: innerCharset, encoding: 'B' }),
+        },
+        { name: 'Date', value: rfc5322Date(innerDate, customer.utcOffset) },
+        { name: 'Message-ID', value: `<${ctx.messageId(customer)}>` },
+        { name: 'MIME-Version', value: '1.0' },
+      ] satisfies HeaderField[],
+      textPart({
+        text: `${inner.lines.join('\n')}\n`,
+        charset: innerCharset,
+        transferEncoding: innerCharset === 'ISO-2022-JP' ? '7bit' : 'base64',
+      }),
+    );
+    const filename = random.pick([
+      'ForwardedMessage.eml',
+      'original message.eml',
+      `case-${marker}.eml`,
+    ]);
+    attachments = [filename];
+    entity = multipart(
+      'mixed',
+      [
+        textPart({ text: `${note}\n`, charset: 'UTF-8', transferEncoding: 'quoted-printable' }),
+        messagePart(innerRaw, filename),
+      ],
+      { boundary: boundaryFor(random, person.client) },
+    );
+  }
+  const raw = buildMessage(
+    envelope(ctx, { person, subject, messageId, bodyCharset: 'UTF-8' }),
+    entity,
+  );
+  return issueProduced(ctx, {
+    person,
+    subject,
+    summary: inner.subject,
+    raw,
+    messageId,
+    label: `issue forwarded ${inline ? 'inline' : 'rfc822'}`,
+    lines,
+    includes: [note],
+    excludes: [],
+    attachments,
+  });
+};

@@ -1,0 +1,466 @@
+/**
+ * Recipes for mail that must create nothing, or fail on record: auto-replies, bulk and list
+ * mail, bounces and other reports, mail from the handler's own address, the flooder, messages
+ * over the size limit, bytes that are no message at all, and second deliveries.
+ */
+import { Buffer } from 'node:buffer';
+import { boundaryFor, envelope, plainPart } from './corpus-envelope.js';
+import { basics, fileContent, issueProduced } from './corpus-issues.js';
+import type { Ctx, IssueState, Produced, Recipe } from './corpus-model.js';
+import { type Lang, type Person, rfc5322Date, SENDER_CAP } from './corpus-people.js';
+import {
+  attachmentPart,
+  buildMessage,
+  type HeaderField,
+  multipart,
+  rawPart,
+  textPart,
+} from './mime.js';
+
+/** A sender that is not a person: a robot, a list, a mail system. */
+function robot(name: string, address: string, lang: Lang = 'en'): Person {
+  return {
+    name,
+    address: address.toLowerCase(),
+    lang,
+    client: 'gmail',
+    signature: [],
+    signatureMarker: '',
+    utcOffset: 0,
+    cp932Only: false,
+  };
+}
+
+/** An issue of the corpus to refer to, if any. */
+function someIssue(ctx: Ctx): IssueState | null {
+  const open = ctx.issues.filter((issue) => !issue.flood && issue.root.messageId !== null);
+  return open.length === 0 ? null : ctx.random.pick(open.slice(-50));
+}
+
+const OUT_OF_OFFICE: Record<'en' | 'ja' | 'de', readonly [subject: string, body: string]> = {
+  en: ['Automatic reply: ', 'I am out of the office until Monday with limited access to email.'],
+  ja: ['自動応答: ', '誠に勝手ながら、12月7日まで不在にしております。'],
+  de: ['Abwesenheitsnotiz: ', 'Ich bin bis Montag nicht im Büro.'],
+};
+
+/** Auto-replies marked by a header: Auto-Submitted (RFC 3834), X-Autoreply, X-Autorespond. */
+export function autoReply(header: 'auto-submitted' | 'x-autoreply' | 'x-autorespond'): Recipe {
+  return (ctx) => {
+    const { random } = ctx;
+    const lang = random.pick(['en', 'ja', 'de'] as const);
+    const person = ctx.people.pick(lang);
+    const issue = someIssue(ctx);
+    const [prefix, body] = OUT_OF_OFFICE[lang];
+    const field: HeaderField =
+      header === 'auto-submitted'
+        ? {
+            name: 'Auto-Submitted',
+            value: random.pick([
+              'auto-replied',
+              'auto-replied',
+              'auto-generated',
+              'auto-notified',
+              'Auto-Replied',
+              'auto-replied; owner-email="postmaster@example.com"',
+            ]),
+          }
+        : header === 'x-autoreply'
+          ? { name: 'X-Autoreply', value: random.pick(['yes', 'YES', 'true']) }
+          : { name: 'X-Autorespond', value: random.pick(['Out of office', 'yes', 'vacation']) };
+    // answering the acknowledgement: the key in the subject and the issue's message in the
+    // references; the filter must win over threading
+    const about = issue
+      ? `[${ctx.options.prefix}-${issue.number}] ${issue.summary}`
+      : 'Your message';
+    const extra: HeaderField[] = [field];
+    if (header === 'auto-submitted' && random.chance(0.5))
+      extra.push({ name: 'X-Auto-Response-Suppress', value: 'All' });
+    const raw = buildMessage(
+      envelope(ctx, {
+        person,
+        subject: `${prefix}${about}`,
+        messageId: ctx.messageId(person),
+        bodyCharset: 'UTF-8',
+        ...(issue && random.chance(0.6)
+          ? { inReplyTo: issue.root.messageId!, references: issue.root.chain }
+          : {}),
+        extra,
+      }),
+      textPart({ text: `${body}\n`, charset: 'UTF-8', transferEncoding: 'base64' }),
+    );
+    return skipped(
+      raw,
+      person.address,
+      `skipped ${header} ${String(field.value).toLowerCase().split(/[;=]/)[0]}`,
+      header === 'auto-submitted' ? 'auto_submitted' : 'auto_reply',
+    );
+  };
+}
+
+function skipped(
+  raw: Buffer,
+  sender: string,
+  label: string,
+  reason: 'auto_submitted' | 'auto_reply' | 'bulk' | 'bounce' | 'own_address',
+): Produced {
+  const id = /^Message-I[Dd]: <([^>]+)>/m.exec(raw.toString('latin1'))?.[1] ?? null;
+  return { raw, messageId: id, sender, label, expect: { kind: 'skipped', reason } };
+}
+
+const LISTS = [
+  ['Example Shop News', 'news', 'shop.example.com', 'bulk'],
+  ['Weekly Digest', 'digest', 'lists.example.org', 'list'],
+  ['Support Forum', 'forum-notify', 'community.example.net', 'list'],
+  ['キャンペーン事務局', 'campaign', 'shop.example.jp', 'bulk'],
+  ['Promotions', 'promo', 'deals.example.com', 'junk'],
+  ['Status Page', 'status', 'status.example.com', 'bulk'],
+] as const;
+
+/** Newsletters, list traffic and junk: `Precedence: bulk|junk|list`. */
+export const bulkMail: Recipe = (ctx) => {
+  const { random } = ctx;
+  const [name, local, domain, precedence] = random.pick(LISTS);
+  const address = available(ctx, (n) => `${local}${n === 1 ? '' : n}@${domain}`);
+  const sender = robot(name, address, /[^\p{ASCII}]/u.test(name) ? 'ja' : 'en');
+  const value = random.pick([
+    precedence,
+    precedence,
+    precedence.toUpperCase(),
+    `${precedence.charAt(0).toUpperCase()}${precedence.slice(1)}`,
+  ]);
+  const extra: HeaderField[] = [{ name: 'Precedence', value }];
+  if (precedence === 'list') extra.push({ name: 'List-Id', value: `<${local}.${domain}>` });
+  extra.push({ name: 'List-Unsubscribe', value: `<mailto:unsubscribe@${domain}>` });
+  const subject =
+    sender.lang === 'ja'
+      ? `【${ctx.index}】年末セールのお知らせ`
+      : `Your weekly update #${ctx.index}`;
+  const raw = buildMessage(
+    envelope(ctx, {
+      person: sender,
+      subject,
+      messageId: `${ctx.marker()}.${ctx.index}@${domain}`,
+      bodyCharset: 'UTF-8',
+      extra,
+    }),
+    multipart(
+      'alternative',
+      [
+        textPart({
+          text: 'View this message in your browser.\n',
+          charset: 'UTF-8',
+          transferEncoding: '7bit',
+        }),
+        textPart({
+          text: '<html><body><h1>Update</h1><img src="https://example.com/pixel.gif"></body></html>\n',
+          subtype: 'html',
+          charset: 'UTF-8',
+          transferEncoding: '7bit',
+        }),
+      ],
+      { boundary: boundaryFor(random, 'gmail') },
+    ),
+  );
+  return skipped(raw, sender.address, `skipped precedence ${value.toLowerCase()}`, 'bulk');
+};
+
+/** The first address of the numbered series that has not sent its 15 messages yet. */
+function available(ctx: Ctx, nth: (n: number) => string): string {
+  for (let n = 1; ; n++) {
+    const address = nth(n).toLowerCase();
+    if (ctx.people.uses(address) < SENDER_CAP) return nth(n);
+  }
+}
+
+const MAIL_SYSTEMS = [
+  'mx.example.net',
+  'smtp.example.co.jp',
+  'mail.example.org',
+  'relay.example.jp',
+];
+
+/** A mail system's sender (its local part as written) that has not yet sent 15 messages. */
+function daemon(ctx: Ctx, local: string, name: string): { person: Person; shown: string } {
+  const host = ctx.random.pick(MAIL_SYSTEMS);
+  const shown = available(ctx, (n) => `${local}@${n === 1 ? host : `mx${n}.${host}`}`);
+  return { person: robot(name, shown), shown };
+}
+
+/** A delivery status notification (RFC 3464) from MAILER-DAEMON, or an Exchange NDR from postmaster. */
+export const deliveryReport: Recipe = (ctx) => {
+  const { random } = ctx;
+  const exchange = random.chance(0.3);
+  const { person: sender, shown } = exchange
+    ? daemon(ctx, 'postmaster', 'Microsoft Outlook')
+    : daemon(
+        ctx,
+        random.pick(['MAILER-DAEMON', 'MAILER-DAEMON', 'mailer-daemon']),
+        'Mail Delivery System',
+      );
+  const rcpt = `${random.pick(['nobody', 'former.employee', 'typo'])}@${random.pick(['example.com', 'example.co.jp'])}`;
+  const host = sender.address.split('@')[1]!;
+  const ackId = `${ctx.marker()}.ack@${ctx.options.mailbox.split('@')[1]}`;
+  const subject = exchange
+    ? `${random.pick(['Undeliverable: [', '配信不能: ['])}${ctx.options.prefix}-1] Your request`
+    : random.pick([
+        'Undelivered Mail Returned to Sender',
+        'Delivery Status Notification (Failure)',
+        'Mail delivery failed: returning message to sender',
+      ]);
+  const report = multipart(
+    'report',
+    [
+      textPart({
+        text: `This is the mail system at host ${host}.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<${rcpt}>: host ${host} said: 550 5.1.1 User unknown\n`,
+        charset: 'us-ascii',
+        transferEncoding: '7bit',
+      }),
+      rawPart(
+        [{ name: 'Content-Type', value: 'message/delivery-status' }],
+        `Reporting-MTA: dns; ${host}\nArrival-Date: ${rfc5322Date(ctx.date, 0)}\n\nFinal-Recipient: rfc822; ${rcpt}\nOriginal-Recipient: rfc822;${rcpt}\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; ${host}\nDiagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: Recipient address rejected: User unknown\n`,
+      ),
+      rawPart(
+        [{ name: 'Content-Type', value: random.pick(['text/rfc822-headers', 'message/rfc822']) }],
+        `From: ${ctx.mailboxName} <${ctx.options.mailbox}>\nTo: ${rcpt}\nSubject: [${ctx.options.prefix}-1] Your request\nMessage-ID: <${ackId}>\nAuto-Submitted: auto-replied\nDate: ${rfc5322Date(ctx.date, 0)}\n\nYour request has been registered.\n`,
+      ),
+    ],
+    {
+      boundary: `${random.string('0123456789ABCDEF', 10)}.${ctx.index}/${host}`,
+      params: 'report-type=delivery-status',
+    },
+  );
+  const raw = buildMessage(
+    envelope(ctx, {
+      person: sender,
+      from: exchange ? `${sender.name} <${shown}>` : `${shown} (Mail Delivery System)`,
+      subject,
+      messageId: `${ctx.marker()}.${ctx.index}@${host}`,
+      bodyCharset: 'UTF-8',
+    }),
+    report,
+  );
+  return skipped(
+    raw,
+    sender.address,
+    `skipped bounce ${exchange ? 'postmaster-ndr' : 'mailer-daemon-dsn'}`,
+    'bounce',
+  );
+};
+
+/** A read receipt (RFC 8098): multipart/report; report-type=disposition-notification. */
+export const readReceipt: Recipe = (ctx) => {
+  const { random } = ctx;
+  const issue = someIssue(ctx);
+  const person = issue?.root.author ?? ctx.people.pick('en');
+  if (ctx.people.uses(person.address) >= SENDER_CAP - 3) return null;
+  const report = multipart(
+    'report',
+    [
+      textPart({
+        text: `Your message was displayed on ${rfc5322Date(ctx.date, person.utcOffset)}.\n`,
+        charset: 'UTF-8',
+        transferEncoding: '7bit',
+      }),
+      rawPart(
+        [{ name: 'Content-Type', value: 'message/disposition-notification' }],
+        `Reporting-UA: ${person.address.split('@')[1]}; Mozilla Thunderbird\nFinal-Recipient: rfc822;${person.address}\nOriginal-Message-ID: <${issue?.root.messageId ?? 'none@example.test'}>\nDisposition: manual-action/MDN-sent-manually; displayed\n`,
+      ),
+    ],
+    {
+      boundary: boundaryFor(random, 'thunderbird'),
+      params: 'report-type=disposition-notification',
+    },
+  );
+  const subject = person.lang === 'ja' ? '開封済み: お問い合わせ' : 'Read: your message';
+  const raw = buildMessage(
+    envelope(ctx, { person, subject, messageId: ctx.messageId(person), bodyCharset: 'UTF-8' }),
+    report,
+  );
+  return skipped(raw, person.address, 'skipped bounce read-receipt', 'bounce');
+};
+
+/** A bounce as plain text from MAILER-DAEMON (qmail style): no multipart/report. */
+export const plainBounce: Recipe = (ctx) => {
+  const { person: sender, shown } = daemon(ctx, 'MAILER-DAEMON', '');
+  const host = sender.address.split('@')[1]!;
+  const text = `Hi. This is the qmail-send program at ${host}.\nI'm afraid I wasn't able to deliver your message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n<nobody@example.com>:\nSorry, no mailbox here by that name. (#5.1.1)\n`;
+  const raw = buildMessage(
+    envelope(ctx, {
+      person: sender,
+      from: shown,
+      subject: 'failure notice',
+      messageId: `${ctx.marker()}.qmail@${host}`,
+      bodyCharset: 'us-ascii',
+    }),
+    textPart({ text, charset: 'us-ascii', transferEncoding: '7bit' }),
+  );
+  return skipped(raw, sender.address, 'skipped bounce mailer-daemon-plain', 'bounce');
+};
+
+/** Mail from the handler's own address: a copy of its own reply, or a test it sent itself. */
+export const ownAddress: Recipe = (ctx) => {
+  const { random } = ctx;
+  if (ctx.people.uses(ctx.options.mailbox.toLowerCase()) >= SENDER_CAP) return null;
+  const issue = someIssue(ctx);
+  const mailbox = ctx.options.mailbox;
+  const shown = random.pick([
+    mailbox,
+    mailbox.toUpperCase(),
+    `${mailbox.charAt(0).toUpperCase()}${mailbox.slice(1)}`,
+  ]);
+  const me = robot(ctx.mailboxName, mailbox);
+  const subject = issue ? `Re: [${ctx.options.prefix}-${issue.number}] ${issue.summary}` : 'test';
+  const raw = buildMessage(
+    envelope(ctx, {
+      person: me,
+      from: `${ctx.mailboxName} <${shown}>`,
+      subject,
+      messageId: `${ctx.marker()}.${ctx.index}@${mailbox.split('@')[1]}`,
+      bodyCharset: 'UTF-8',
+      ...(issue ? { inReplyTo: issue.root.messageId!, references: issue.root.chain } : {}),
+    }),
+    textPart({
+      text: 'We are looking into it and will get back to you shortly.\n',
+      charset: 'UTF-8',
+      transferEncoding: '7bit',
+    }),
+  );
+  return skipped(
+    raw,
+    mailbox.toLowerCase(),
+    `skipped own-address ${shown === mailbox ? 'same-case' : 'other-case'}`,
+    'own_address',
+  );
+};
+
+/** A message over the size limit: a normal issue padded with a large attachment. */
+export const tooLarge: Recipe = (ctx) => {
+  const { random } = ctx;
+  const b = basics(ctx, random.pick(['en', 'ja'] as const));
+  const size = Math.ceil(ctx.options.maxMessageBytes * 0.75) + random.int(1024, 65536);
+  const filename = random.pick(['scan.pdf', 'video.mp4', 'backup.zip']);
+  const entity = multipart(
+    'mixed',
+    [
+      plainPart(random, b.person, b.text, b.charset, b.transfer),
+      attachmentPart({
+        filename,
+        contentType: 'application/octet-stream',
+        content: fileContent(random, 'x.bin', size),
+        style: 'plain',
+      }),
+    ],
+    { boundary: boundaryFor(random, b.person.client) },
+  );
+  const messageId = ctx.messageId(b.person);
+  const raw = buildMessage(
+    envelope(ctx, {
+      person: b.person,
+      subject: b.written.subject,
+      messageId,
+      bodyCharset: b.charset,
+    }),
+    entity,
+  );
+  if (raw.length <= ctx.options.maxMessageBytes)
+    throw new Error('too-large message is not too large');
+  return {
+    raw,
+    messageId,
+    sender: b.person.address,
+    label: 'failed too-large',
+    expect: { kind: 'failed', reason: 'too_large' },
+  };
+};
+
+/** Bytes that are no message: no header field at all, no header/body separator. */
+export const unparseable: Recipe = (ctx) => {
+  const { random } = ctx;
+  const variant = random.pick(['binary', 'text'] as const);
+  const raw =
+    variant === 'binary'
+      ? Buffer.from(
+          Array.from({ length: random.int(200, 800) }, () =>
+            random.pick([0, 1, 2, 0xff, 0xfe, 0x80, 0x90, 0x1b, 0x7f]),
+          ),
+        )
+      : Buffer.from(
+          `${'this is not a mail message, the transfer was cut '.repeat(random.int(2, 6))}`,
+          'latin1',
+        );
+  return {
+    raw,
+    messageId: null,
+    sender: `unparseable-${ctx.index}`,
+    label: `failed unparseable ${variant}`,
+    expect: { kind: 'failed', reason: 'unparseable' },
+  };
+};
+
+/** The same message delivered a second time: same bytes, same Message-ID. */
+export const duplicate: Recipe = (ctx) => {
+  const candidates = ctx.messages.filter(
+    (m) =>
+      m.messageId !== null &&
+      (m.expect.kind === 'issue' || m.expect.kind === 'comment') &&
+      !m.label.includes('flood') &&
+      ctx.people.uses(ctx.senders[m.index]!) < SENDER_CAP,
+  );
+  if (candidates.length === 0) return null;
+  const first = ctx.random.pick(candidates.slice(-100));
+  return {
+    raw: first.raw,
+    messageId: first.messageId,
+    sender: ctx.senders[first.index]!,
+    label: `duplicate of-${first.expect.kind}`,
+    expect: { kind: 'duplicate', of: first.index },
+  };
+};
+
+/** The flooder: an auto-responder gone wrong that sends no auto headers at all. */
+export const FLOODER = robot('Order Confirmation', 'orders-noreply@shop.example.net');
+
+/** The number of messages the flooder sends and the number the handler lets through. */
+export const FLOOD_SIZE = 30;
+export const FLOOD_ALLOWED = 20;
+
+/** One of the flooder's messages: an issue while under the limit, throttled after. */
+export const floodMessage: Recipe = (ctx) => {
+  const sent = ctx.people.uses(FLOODER.address);
+  const marker = ctx.marker();
+  const subject = `We have received your order ${marker}`;
+  const line = `Thank you, your order ${marker} is being processed.`;
+  const messageId = `${marker}.${ctx.index}@shop.example.net`;
+  const raw = buildMessage(
+    envelope(ctx, { person: FLOODER, subject, messageId, bodyCharset: 'us-ascii' }),
+    textPart({
+      text: `${line}\nThis is an automatic message, please do not reply.\n`,
+      charset: 'us-ascii',
+      transferEncoding: '7bit',
+    }),
+  );
+  if (sent >= FLOOD_ALLOWED) {
+    return {
+      raw,
+      messageId,
+      sender: FLOODER.address,
+      label: 'skipped throttled flood',
+      expect: { kind: 'skipped', reason: 'throttled' },
+      senderCap: FLOOD_SIZE,
+    };
+  }
+  return {
+    ...issueProduced(ctx, {
+      person: FLOODER,
+      subject,
+      summary: subject,
+      raw,
+      messageId,
+      label: 'issue flood',
+      lines: [line],
+      includes: [line],
+      excludes: [],
+    }),
+    senderCap: FLOOD_SIZE,
+  };
+};

@@ -1,0 +1,380 @@
+/**
+ * Recipes for new issues that real mail gets subtly or plainly wrong and that must still
+ * become issues: prefixed, long and hostile subjects, encoded words cut mid-character, raw
+ * 8-bit headers, and broken MIME that is still readable.
+ */
+import { Buffer } from 'node:buffer';
+import { boundaryFor, envelope, plainPart } from './corpus-envelope.js';
+import { basics, fileContent, issueProduced, lc } from './corpus-issues.js';
+import type { Ctx, Produced, Recipe } from './corpus-model.js';
+import type { Lang } from './corpus-people.js';
+import { fits } from './corpus-text.js';
+import {
+  attachmentPart,
+  buildMessage,
+  CRLF,
+  type Entity,
+  type HeaderField,
+  type HeaderTextStyle,
+  multipart,
+  textPart,
+} from './mime.js';
+
+const PREFIXES: Record<'en' | 'ja' | 'de', readonly string[]> = {
+  en: ['Re: ', 'RE: ', 'Fwd: ', 'FW: ', 'Fw: ', 'Re: Re: ', 'Fwd: Re: ', 'RE: FW: ', 'RE:  '],
+  ja: ['返信: ', '転送: ', 'Re: ', 'RE: 返信: ', 'Fwd: ', '転送: Re: '],
+  de: ['AW: ', 'AW: AW: ', 'Re: '],
+};
+const FULLWIDTH_PREFIXES = ['Re：', 'RE：', '返信：', '転送：', 'Fwd：'];
+
+/**
+ * A new issue whose subject starts with reply or forward prefixes (a reply to mail the
+ * tracker never saw, a forward): the summary has them stripped. `fullwidth` uses the
+ * full-width colon Japanese input methods write.
+ */
+export function prefixedIssue(fullwidth: boolean): Recipe {
+  return (ctx) => {
+    const { random } = ctx;
+    const lang = fullwidth ? 'ja' : random.pick(['en', 'ja', 'de'] as const);
+    const prefix = random.pick(fullwidth ? FULLWIDTH_PREFIXES : PREFIXES[lang]);
+    const label = fullwidth
+      ? `issue prefixed-fullwidth ${prefix}`
+      : `issue prefixed ${prefix.trim()}`;
+    return subjectIssue(ctx, lang, label, (subject) => `${prefix}${subject}`);
+  };
+}
+
+/** A subject long enough to be folded over several lines (ASCII) or many encoded words. */
+export const longSubjectIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const lang = random.pick(['en', 'ja'] as const);
+  const tail =
+    lang === 'en'
+      ? ' - urgent, affects all users in the Osaka and Nagoya offices since the last maintenance window'
+      : '（至急）大阪および名古屋の全拠点で前回のメンテナンス以降に発生している件について';
+  return subjectIssue(
+    ctx,
+    lang,
+    `issue long-subject ${lang === 'en' ? 'folded' : 'encoded-words'}`,
+    (s) => `${s}${tail}`,
+    true,
+  );
+};
+
+/** An issue whose subject is `make(subject)`: the summary is that, prefixes stripped. */
+function subjectIssue(
+  ctx: Ctx,
+  lang: Lang,
+  label: string,
+  make: (subject: string) => string,
+  summaryIsSubject = false,
+): Produced {
+  const { random } = ctx;
+  const b = basics(ctx, lang);
+  const subject = make(b.written.subject);
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, { person: b.person, subject, messageId, bodyCharset: b.charset });
+  return issueProduced(ctx, {
+    person: b.person,
+    subject,
+    summary: summaryIsSubject ? subject : b.written.subject,
+    raw: buildMessage(headers, plainPart(random, b.person, b.text, b.charset, b.transfer)),
+    messageId,
+    label,
+    lines: b.text.trimEnd().split('\n'),
+    includes: b.written.includes,
+    excludes: b.excludes,
+  });
+}
+
+/** Subject and display name as two encoded words cut in the middle of a character. */
+export const splitWordIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const b = basics(ctx, 'ja');
+  const encoding = random.pick(['B', 'Q'] as const);
+  const charset = random.pick(['UTF-8', 'UTF-8', 'Shift_JIS'] as const);
+  const subjectStyle = splitStyle(b.written.subject, charset, encoding);
+  const nameStyle =
+    b.person.name !== '' && fits(b.person.name, charset)
+      ? splitStyle(b.person.name, charset, encoding)
+      : undefined;
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    messageId,
+    bodyCharset: b.charset,
+    subjectStyle,
+    ...(nameStyle ? { nameStyle } : {}),
+  });
+  return issueProduced(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    summary: b.written.subject,
+    raw: buildMessage(headers, plainPart(random, b.person, b.text, b.charset, b.transfer)),
+    messageId,
+    label: `issue split-encoded-word ${lc(charset)} ${encoding}`,
+    lines: b.text.trimEnd().split('\n'),
+    includes: b.written.includes,
+    excludes: b.excludes,
+  });
+};
+
+/** Cut after the first byte of the first multi-byte character past the middle. */
+function splitStyle(text: string, charset: string, encoding: 'B' | 'Q'): HeaderTextStyle {
+  const chars = [...text];
+  let at = 0;
+  for (const [i, char] of chars.entries()) {
+    if (i >= Math.floor(chars.length / 2) && char.charCodeAt(0) > 0x7f) {
+      return { kind: 'split', charset, encoding, at: at + 1 };
+    }
+    at += textBytes(char, charset);
+  }
+  return { kind: 'words', charset, encoding };
+}
+
+function textBytes(char: string, charset: string): number {
+  return charset === 'UTF-8' ? Buffer.byteLength(char) : char.charCodeAt(0) > 0x7f ? 2 : 1;
+}
+
+/** Subject and From name as raw UTF-8 bytes, and a Latin-1 byte in an unimportant header. */
+export const raw8bitIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const b = basics(ctx, random.pick(['ja', 'de', 'ru'] as const));
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    messageId,
+    bodyCharset: b.charset,
+    subjectStyle: { kind: 'raw', charset: 'UTF-8' },
+    nameStyle: { kind: 'raw', charset: 'UTF-8' },
+    extra: [
+      { name: 'X-Sender-Organisation', value: Buffer.from('B\xe4ckerei M\xfcller', 'latin1') },
+    ],
+  });
+  return issueProduced(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    summary: b.written.subject,
+    raw: buildMessage(headers, plainPart(random, b.person, b.text, b.charset, b.transfer)),
+    messageId,
+    label: `issue raw-8bit-header ${b.person.lang}`,
+    lines: b.text.trimEnd().split('\n'),
+    includes: b.written.includes,
+    excludes: b.excludes,
+  });
+};
+
+/** Subject and body carrying markup as text: kept as text, character for character. */
+export const htmlPayloadIssue: Recipe = (ctx) => {
+  const b = basics(ctx, 'en', { charset: 'us-ascii' });
+  const payload = `<img src=x onerror=alert(${ctx.index})>`;
+  const subject = `Report title shows <script>alert("${ctx.index}")</script> as text`;
+  const line = `The name field contains ${payload} and saves fine.`;
+  const text = b.text.replace(b.written.includes[0]!, `${b.written.includes[0]}\n${line}`);
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, { person: b.person, subject, messageId, bodyCharset: 'us-ascii' });
+  return issueProduced(ctx, {
+    person: b.person,
+    subject,
+    summary: subject,
+    raw: buildMessage(headers, textPart({ text, charset: 'us-ascii', transferEncoding: '7bit' })),
+    messageId,
+    label: 'issue html-payload',
+    lines: text.trimEnd().split('\n'),
+    includes: [...b.written.includes, line],
+    excludes: b.excludes,
+  });
+};
+
+/** Headers that look like the filters' but are not: `Auto-Submitted: no` and friends. */
+export const harmlessHeadersIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const [name, value] = random.pick([
+    ['Auto-Submitted', 'no'],
+    ['Auto-Submitted', 'No'],
+    ['X-Auto-Response-Suppress', 'All'],
+    ['Precedence', 'first-class'],
+  ] as const);
+  const b = basics(ctx, random.pick(['en', 'ja'] as const));
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    messageId,
+    bodyCharset: b.charset,
+    extra: [{ name, value }],
+  });
+  return issueProduced(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    summary: b.written.subject,
+    raw: buildMessage(headers, plainPart(random, b.person, b.text, b.charset, b.transfer)),
+    messageId,
+    label: `issue harmless-header ${name.toLowerCase()}-${value.toLowerCase()}`,
+    lines: b.text.trimEnd().split('\n'),
+    includes: b.written.includes,
+    excludes: b.excludes,
+  });
+};
+
+/** How a readable message is broken. */
+type Breakage =
+  | 'missing-close-delimiter'
+  | 'bad-base64-padding'
+  | 'unknown-charset'
+  | 'bad-quoted-printable'
+  | 'no-mime-version'
+  | 'no-charset-8bit'
+  | 'lf-line-endings'
+  | 'long-header-line'
+  | 'no-date'
+  | 'charset-alias';
+
+const BREAKAGES: readonly Breakage[] = [
+  'missing-close-delimiter',
+  'bad-base64-padding',
+  'unknown-charset',
+  'bad-quoted-printable',
+  'no-mime-version',
+  'no-charset-8bit',
+  'lf-line-endings',
+  'long-header-line',
+  'no-date',
+  'charset-alias',
+];
+
+/** Broken MIME that a tolerant reader still reads: each kind in turn. */
+export const brokenIssue: Recipe = (ctx) => {
+  const breakage =
+    BREAKAGES[
+      ctx.messages.filter((m) => m.label.startsWith('issue broken')).length % BREAKAGES.length
+    ]!;
+  return broken(ctx, breakage);
+};
+
+function broken(ctx: Ctx, breakage: Breakage): Produced {
+  const { random } = ctx;
+  const lang: Lang =
+    breakage === 'unknown-charset' || breakage === 'bad-quoted-printable'
+      ? 'en'
+      : random.pick(['en', 'ja'] as const);
+  const [charset, alias] =
+    breakage === 'charset-alias'
+      ? random.pick(
+          lang === 'ja'
+            ? ([
+                ['Shift_JIS', 'sjis'],
+                ['Shift_JIS', 'x-sjis'],
+                ['EUC-JP', 'x-euc-jp'],
+                ['UTF-8', 'utf8'],
+              ] as const)
+            : ([['UTF-8', 'utf8']] as const),
+        )
+      : ['UTF-8', 'UTF-8'];
+  const b = basics(ctx, lang, { charset });
+  const { person, text } = b;
+  const messageId = ctx.messageId(person);
+  let includes = b.written.includes;
+  let attachments: string[] = [];
+  let entity: Entity;
+  let extra: HeaderField[] = [];
+  let label: string = breakage;
+  switch (breakage) {
+    case 'missing-close-delimiter': {
+      const filename = lang === 'ja' ? '資料.pdf' : 'details.pdf';
+      attachments = [filename];
+      entity = multipart(
+        'mixed',
+        [
+          textPart({ text, charset: 'UTF-8', transferEncoding: 'base64' }),
+          attachmentPart({
+            filename,
+            contentType: 'application/pdf',
+            content: fileContent(random, filename, 1500),
+            style: lang === 'ja' ? 'rfc2231' : 'plain',
+          }),
+        ],
+        { boundary: boundaryFor(random, person.client), unterminated: true },
+      );
+      break;
+    }
+    case 'bad-base64-padding': {
+      const part = textPart({ text: `${text}\n`, charset: 'UTF-8', transferEncoding: 'base64' });
+      // padding dropped and the lines rewrapped at an odd width, as some gateways do
+      const bare = part.body.toString('latin1').replace(/[=\r\n]/g, '');
+      entity = {
+        headers: part.headers,
+        body: Buffer.from(`${bare.match(/.{1,61}/g)!.join(CRLF)}${CRLF}`, 'latin1'),
+      };
+      break;
+    }
+    case 'unknown-charset': {
+      const charsetLabel = random.pick(['x-unknown', 'unknown-8bit', 'x-user-defined-charset']);
+      label = `unknown-charset ${charsetLabel}`;
+      entity = textPart({ text, charset: 'UTF-8', charsetLabel, transferEncoding: '8bit' });
+      break;
+    }
+    case 'bad-quoted-printable': {
+      const part = textPart({ text, charset: 'UTF-8', transferEncoding: 'quoted-printable' });
+      // a stray "=" before a non-hex pair and lower-case hex, both seen from old gateways
+      const bad = Buffer.from(`Discount =ZZ applies, 100=25 sure.${CRLF}`, 'latin1');
+      entity = { headers: part.headers, body: Buffer.concat([bad, part.body]) };
+      includes = [...includes, 'applies, 100% sure.'];
+      break;
+    }
+    case 'no-mime-version':
+    case 'no-date':
+    case 'long-header-line':
+    case 'lf-line-endings':
+      entity = textPart({
+        text,
+        charset: 'UTF-8',
+        transferEncoding: random.pick(['base64', 'quoted-printable'] as const),
+      });
+      if (breakage === 'long-header-line') {
+        extra = [
+          {
+            name: 'X-Tracking',
+            value: random.string('abcdefghijklmnopqrstuvwxyz0123456789', 1200),
+          },
+        ];
+      }
+      break;
+    case 'no-charset-8bit': {
+      const part = textPart({ text, charset: 'UTF-8', transferEncoding: '8bit' });
+      entity = { headers: [{ name: 'Content-Type', value: 'text/plain' }], body: part.body };
+      break;
+    }
+    case 'charset-alias':
+      label = `charset-alias ${alias}`;
+      entity = textPart({ text, charset, charsetLabel: alias, transferEncoding: '8bit' });
+      break;
+  }
+  let headers = envelope(ctx, {
+    person,
+    subject: b.written.subject,
+    messageId,
+    bodyCharset: charset,
+    extra,
+    noDate: breakage === 'no-date',
+  });
+  if (breakage === 'no-mime-version')
+    headers = headers.filter((field) => field.name !== 'MIME-Version');
+  let raw = buildMessage(headers, entity);
+  if (breakage === 'lf-line-endings')
+    raw = Buffer.from(raw.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+  return issueProduced(ctx, {
+    person,
+    subject: b.written.subject,
+    summary: b.written.subject,
+    raw,
+    messageId,
+    label: `issue broken ${label}`,
+    lines: text.trimEnd().split('\n'),
+    includes,
+    excludes: b.excludes,
+    attachments,
+  });
+}
