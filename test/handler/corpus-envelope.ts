@@ -132,6 +132,8 @@ export interface EnvelopeInput {
   readonly from?: string | Buffer;
   /** Leave out the Date field. */
   readonly noDate?: boolean;
+  /** The SMTP reverse-path the MTA records: `<>` for a bounce (RFC 5321 §4.5.5). */
+  readonly returnPath?: string;
 }
 
 /** The header block: trace fields the MTA adds, then the client's fields. */
@@ -140,7 +142,7 @@ export function envelope(ctx: Ctx, input: EnvelopeInput): HeaderField[] {
   const person = input.person;
   const date = rfc5322Date(ctx.date, person.utcOffset);
   const fields: HeaderField[] = [
-    { name: 'Return-Path', value: `<${person.address}>` },
+    { name: 'Return-Path', value: input.returnPath ?? `<${person.address}>` },
     { name: 'Delivered-To', value: ctx.options.mailbox },
     {
       name: 'Received',

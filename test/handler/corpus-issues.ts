@@ -74,10 +74,21 @@ export function issueProduced(ctx: Ctx, message: IssueMessage): Produced {
 
 /** The text blocks of a new message: its lines and, half the time, a `-- ` signature. */
 export function bodyBlocks(random: Random, person: Person, written: Written, charset: string) {
-  const signed = random.chance(0.5) && person.signature.every((line) => fits(line, charset));
   const blocks: Block[] = [{ kind: 'text', lines: written.lines }];
+  const footer = mobileFooter(random, person);
+  if (footer !== null) {
+    blocks.push({ kind: 'text', lines: [footer] });
+    return { blocks, excludes: [footer] };
+  }
+  const signed = random.chance(0.5) && person.signature.every((line) => fits(line, charset));
   if (signed) blocks.push({ kind: 'signature', lines: person.signature });
   return { blocks, excludes: signed ? [person.signatureMarker] : [] };
+}
+
+/** The footer iOS Mail puts under what was typed on a phone, for some of Apple Mail's users. */
+export function mobileFooter(random: Random, person: Person): string | null {
+  if (person.client !== 'apple' || !random.chance(0.4)) return null;
+  return person.lang === 'ja' ? 'iPhoneから送信' : 'Sent from my iPhone';
 }
 
 /** The usual makings of a new message: its sender, text, charset and signature. */

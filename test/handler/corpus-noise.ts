@@ -233,6 +233,7 @@ export const deliveryReport: Recipe = (ctx) => {
     envelope(ctx, {
       person: sender,
       from: exchange ? `${sender.name} <${shown}>` : `${shown} (Mail Delivery System)`,
+      returnPath: '<>',
       subject,
       messageId: `${ctx.marker()}.${ctx.index}@${host}`,
       bodyCharset: 'UTF-8',
@@ -288,6 +289,7 @@ export const plainBounce: Recipe = (ctx) => {
     envelope(ctx, {
       person: sender,
       from: shown,
+      returnPath: '<>',
       subject: 'failure notice',
       messageId: `${ctx.marker()}.qmail@${host}`,
       bodyCharset: 'us-ascii',
@@ -381,7 +383,7 @@ export const unparseable: Recipe = (ctx) => {
     variant === 'binary'
       ? Buffer.from(
           Array.from({ length: random.int(200, 800) }, () =>
-            random.pick([0, 1, 2, 0xff, 0xfe, 0x80, 0x90, 0x1b, 0x7f]),
+            random.pick([1, 2, 0xff, 0xfe, 0x80, 0x90, 0x1b, 0x7f]),
           ),
         )
       : Buffer.from(

@@ -137,31 +137,106 @@ function textBytes(char: string, charset: string): number {
   return charset === 'UTF-8' ? Buffer.byteLength(char) : char.charCodeAt(0) > 0x7f ? 2 : 1;
 }
 
-/** Subject and From name as raw UTF-8 bytes, and a Latin-1 byte in an unimportant header. */
+/** The charsets raw header bytes come in, with the language that writes them. */
+const RAW_HEADER_CHARSETS: readonly (readonly [charset: string, lang: Lang])[] = [
+  ['UTF-8', 'ja'],
+  ['UTF-8', 'de'],
+  ['UTF-8', 'ru'],
+  // Japanese mobile carriers and old groupware: the body's charset, straight into the header
+  ['Shift_JIS', 'ja'],
+  ['EUC-JP', 'ja'],
+  // ISO-2022-JP is 7-bit: its escape sequences sit in the header without an encoded word
+  ['ISO-2022-JP', 'ja'],
+  ['ISO-8859-1', 'de'],
+  ['windows-1251', 'ru'],
+];
+
+/**
+ * Subject and From name as raw bytes in a charset, never MIME-encoded: UTF-8 (legal since
+ * RFC 6532), or the charset the body declares (broken, and common from Japanese mobile
+ * carriers); a raw Shift_JIS file name with it; and a Latin-1 byte in an unimportant header.
+ */
 export const raw8bitIssue: Recipe = (ctx) => {
   const { random } = ctx;
-  const b = basics(ctx, random.pick(['ja', 'de', 'ru'] as const));
+  const [charset, lang] = random.pick(RAW_HEADER_CHARSETS);
+  const b = basics(ctx, lang, { charset });
+  const nameFits = fits(b.person.name, charset);
   const messageId = ctx.messageId(b.person);
   const headers = envelope(ctx, {
     person: b.person,
     subject: b.written.subject,
     messageId,
-    bodyCharset: b.charset,
-    subjectStyle: { kind: 'raw', charset: 'UTF-8' },
-    nameStyle: { kind: 'raw', charset: 'UTF-8' },
+    bodyCharset: charset,
+    subjectStyle: { kind: 'raw', charset },
+    ...(nameFits ? { nameStyle: { kind: 'raw', charset } } : {}),
     extra: [
       { name: 'X-Sender-Organisation', value: Buffer.from('B\xe4ckerei M\xfcller', 'latin1') },
     ],
+  });
+  const body = plainPart(random, b.person, b.text, charset, b.transfer);
+  const filename = charset === 'Shift_JIS' ? `請求書_${ctx.index}.pdf` : null;
+  const entity = filename
+    ? multipart(
+        'mixed',
+        [
+          body,
+          attachmentPart({
+            filename,
+            contentType: 'application/pdf',
+            content: fileContent(random, filename, 2000),
+            style: 'raw',
+            charset,
+          }),
+        ],
+        { boundary: boundaryFor(random, b.person.client) },
+      )
+    : body;
+  return issueProduced(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    summary: b.written.subject,
+    raw: buildMessage(headers, entity),
+    messageId,
+    label: `issue raw-8bit-header ${lc(charset)}${filename ? ' with-raw-filename' : ''}`,
+    lines: b.text.trimEnd().split('\n'),
+    includes: b.written.includes,
+    excludes: b.excludes,
+    ...(filename ? { attachments: [filename] } : {}),
+  });
+};
+
+/**
+ * A new issue whose own text has lines shaped like a quoted header block (a shipment's
+ * From/To/Date), with the marker sentence below them: nothing here is quoted history.
+ */
+export const headerLikeProseIssue: Recipe = (ctx) => {
+  const { random } = ctx;
+  const b = basics(ctx, 'en', { charset: 'us-ascii' });
+  const marker = b.written.includes[0]!;
+  const block = [
+    'Shipment details:',
+    `From: ${random.pick(['Tokyo warehouse', 'Yokohama port', 'Kobe depot'])}`,
+    `To: ${random.pick(['Osaka branch', 'Nagoya office', 'Sendai store'])}`,
+    `Date: ${random.int(1, 28)} December`,
+    '',
+  ];
+  const text = b.text.replace(marker, `${block.join('\n')}\n${marker}`);
+  const messageId = ctx.messageId(b.person);
+  const headers = envelope(ctx, {
+    person: b.person,
+    subject: b.written.subject,
+    messageId,
+    bodyCharset: 'us-ascii',
   });
   return issueProduced(ctx, {
     person: b.person,
     subject: b.written.subject,
     summary: b.written.subject,
-    raw: buildMessage(headers, plainPart(random, b.person, b.text, b.charset, b.transfer)),
+    raw: buildMessage(headers, textPart({ text, charset: 'us-ascii', transferEncoding: '7bit' })),
     messageId,
-    label: `issue raw-8bit-header ${b.person.lang}`,
-    lines: b.text.trimEnd().split('\n'),
-    includes: b.written.includes,
+    label: 'issue header-like-prose',
+    lines: text.trimEnd().split('\n'),
+    includes: [...b.written.includes, block[1]!],
     excludes: b.excludes,
   });
 };

@@ -4,7 +4,7 @@
  * header block (`-----Original Message-----`, `差出人:`), and the quoted history. A reply is
  * built as blocks, then written as text/plain and, for the HTML part, as Gmail-like HTML.
  */
-import { type Lang, localTime, type Person, pad } from './corpus-people.js';
+import { type Client, type Lang, localTime, type Person, pad } from './corpus-people.js';
 import type { Random } from './corpus-random.js';
 
 /** A piece of a message body. */
@@ -45,10 +45,14 @@ export interface ReplyInput {
   /** The sentence that ends up last in the new text when it is split around quotes. */
   readonly markerLine: string;
   readonly signature: boolean;
+  /** A mobile footer ("Sent from my iPhone") in place of the signature. */
+  readonly footer?: string | null;
   readonly original: Original;
   readonly style: QuoteStyle;
   /** Gmail's plain text breaks a long attribution line in two. */
   readonly wrapAttribution: boolean;
+  /** The client whose attribution line to write, when not the author's (HTML-only mail is Gmail's). */
+  readonly attributionClient?: Client;
   readonly mailbox: { readonly name: string; readonly address: string };
 }
 
@@ -69,16 +73,19 @@ export function styleFor(random: Random, person: Person): QuoteStyle {
 }
 
 /** The blocks of a reply in the author's client's layout. */
-export function composeReply(input: ReplyInput): ComposedReply {
+export function composeReply(random: Random, input: ReplyInput): ComposedReply {
   const { author, original } = input;
-  const signature: Block[] = input.signature
-    ? [{ kind: 'signature', lines: author.signature }]
-    : [];
-  const ownExcludes = input.signature ? [author.signatureMarker] : [];
+  const footer = input.footer ?? null;
+  const signature: Block[] = footer
+    ? [{ kind: 'text', lines: [footer] }]
+    : input.signature
+      ? [{ kind: 'signature', lines: author.signature }]
+      : [];
+  const ownExcludes = footer ? [footer] : input.signature ? [author.signatureMarker] : [];
   const text: Block = { kind: 'text', lines: input.lines };
   if (input.style === 'unquoted') return { blocks: [text, ...signature], excludes: ownExcludes };
   if (input.style === 'outlook') {
-    const header = outlookHeader(author.lang, original, input.mailbox);
+    const header = outlookHeader(random, author.lang, original, input.mailbox);
     const history: Block = { kind: 'history', lines: [...header.lines, '', ...original.lines] };
     return {
       // Outlook signatures carry no `-- ` separator, so they are new text as far as anyone can tell
@@ -86,7 +93,11 @@ export function composeReply(input: ReplyInput): ComposedReply {
       excludes: [...header.excludes, ...original.unique],
     };
   }
-  const attribution = attributionFor(author, original, input.wrapAttribution);
+  const attribution = attributionFor(
+    { ...author, client: input.attributionClient ?? author.client },
+    original,
+    input.wrapAttribution,
+  );
   const attributionBlock: Block = { kind: 'attribution', lines: attribution.lines };
   const quote: Block = { kind: 'quote', lines: original.lines };
   const excludes = [...attribution.excludes, ...original.unique, ...ownExcludes];
@@ -330,8 +341,18 @@ function attributionFor(
   }
 }
 
+/** Outlook's classic separator as each language's Outlook writes it (Japanese Outlook keeps English). */
+const CLASSIC_SEPARATOR: Record<Lang, string> = {
+  en: '-----Original Message-----',
+  ja: '-----Original Message-----',
+  de: '-----Ursprüngliche Nachricht-----',
+  fr: "-----Message d'origine-----",
+  ru: '-----Исходное сообщение-----',
+};
+
 /** Outlook's header block over the quoted message, in the author's language. */
 function outlookHeader(
+  random: Random,
   lang: Lang,
   original: Original,
   mailbox: { readonly name: string; readonly address: string },
@@ -381,12 +402,11 @@ function outlookHeader(
   };
   const [fromLabel, sentLabel, toLabel, subjectLabel, date] = labels[lang];
   // the classic separator, the newer rule, or (Outlook for the web) none at all
-  const separator =
-    t.minute % 3 === 0
-      ? '-----Original Message-----'
-      : t.minute % 3 === 1
-        ? '________________________________'
-        : null;
+  const separator = random.weighted<string | null>([
+    [CLASSIC_SEPARATOR[lang], 3],
+    ['________________________________', 3],
+    [null, 1],
+  ]);
   const sent = `${sentLabel} ${date}`;
   const lines = [
     ...(separator ? [separator] : []),

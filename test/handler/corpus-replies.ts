@@ -5,7 +5,7 @@
  */
 
 import { charsetFor, envelope, plainPart } from './corpus-envelope.js';
-import { alternative, lc } from './corpus-issues.js';
+import { alternative, lc, mobileFooter } from './corpus-issues.js';
 import type { Ctx, IssueState, Produced, Recipe, Recorded } from './corpus-model.js';
 import { type Person, SENDER_CAP } from './corpus-people.js';
 import { composeReply, type Original, renderHtml, renderText, styleFor } from './corpus-quotes.js';
@@ -77,14 +77,16 @@ function reply(
   const written = replyText(random, author, ctx.marker(), 'UTF-8');
   const markerLine = written.includes[0]!;
   const style = threading === 'html-only' ? 'top' : styleFor(random, author);
-  const composed = composeReply({
+  const composed = composeReply(random, {
     author,
     lines: written.lines,
     markerLine,
     signature: threading !== 'html-only' && random.chance(0.5),
+    footer: threading === 'html-only' ? null : mobileFooter(random, author),
     original,
     style,
     wrapAttribution: author.client === 'gmail' && random.chance(0.3),
+    ...(threading === 'html-only' ? { attributionClient: 'gmail' as const } : {}),
     mailbox: { name: ctx.mailboxName, address: ctx.options.mailbox },
   });
   const text = renderText(composed.blocks);

@@ -38,6 +38,7 @@ import {
 import {
   brokenIssue,
   harmlessHeadersIssue,
+  headerLikeProseIssue,
   htmlPayloadIssue,
   longSubjectIssue,
   prefixedIssue,
@@ -187,12 +188,13 @@ const RECIPES: readonly (readonly [name: string, perMille: number, recipe: Recip
   ['prefixed-fullwidth', 5, prefixedIssue(true)],
   ['long-subject', 8, longSubjectIssue],
   ['split-encoded-word', 10, splitWordIssue],
-  ['raw-8bit-header', 10, raw8bitIssue],
+  ['raw-8bit-header', 16, raw8bitIssue],
+  ['header-like-prose', 5, headerLikeProseIssue],
   ['broken', 30, brokenIssue],
   ['html-payload', 5, htmlPayloadIssue],
   ['harmless-headers', 6, harmlessHeadersIssue],
   // comments
-  ['reply-in-reply-to', 155, replyRecipe('in-reply-to')],
+  ['reply-in-reply-to', 150, replyRecipe('in-reply-to')],
   ['reply-to-reply', 70, replyRecipe('reply-to-reply')],
   ['reply-references-only', 15, replyRecipe('references-only')],
   ['reply-subject-key', 35, replyRecipe('subject-key')],
