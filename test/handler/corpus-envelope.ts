@@ -4,8 +4,9 @@
  * text/plain, text/html and multipart shapes clients send.
  */
 
+import { rfc5322Date } from './corpus-ids.js';
 import type { Ctx } from './corpus-model.js';
-import { type Client, type Lang, type Person, rfc5322Date } from './corpus-people.js';
+import type { Client, Lang, Person } from './corpus-people.js';
 import type { Random } from './corpus-random.js';
 import { fits } from './corpus-text.js';
 import {

@@ -12,31 +12,20 @@
  * a flooder past the throttle, second deliveries, messages too large or no message at all.
  */
 
+import { attachmentIssue, forwardedIssue } from './corpus-attachments.js';
+import { brokenIssue } from './corpus-broken.js';
+import { messageIdFor } from './corpus-ids.js';
+import { alternativeIssue, htmlOnlyIssue, lc, plainIssue } from './corpus-issues.js';
 import {
-  alternativeIssue,
-  attachmentIssue,
-  forwardedIssue,
-  htmlOnlyIssue,
-  lc,
-  plainIssue,
-} from './corpus-issues.js';
-import type { CorpusMessage, CorpusOptions, Ctx, IssueState, Recipe } from './corpus-model.js';
-import {
-  autoReply,
-  bulkMail,
-  deliveryReport,
   duplicate,
   FLOOD_SIZE,
   FLOODER,
   floodMessage,
-  ownAddress,
-  plainBounce,
-  readReceipt,
   tooLarge,
   unparseable,
-} from './corpus-noise.js';
+} from './corpus-limits.js';
+import type { CorpusMessage, CorpusOptions, Ctx, IssueState, Recipe } from './corpus-model.js';
 import {
-  brokenIssue,
   harmlessHeadersIssue,
   headerLikeProseIssue,
   htmlPayloadIssue,
@@ -45,13 +34,21 @@ import {
   raw8bitIssue,
   splitWordIssue,
 } from './corpus-oddities.js';
-import { createPeople, messageIdFor } from './corpus-people.js';
+import { createPeople } from './corpus-people.js';
 import { createRandom } from './corpus-random.js';
 import { replyRecipe } from './corpus-replies.js';
+import {
+  autoReply,
+  bulkMail,
+  deliveryReport,
+  ownAddress,
+  plainBounce,
+  readReceipt,
+} from './corpus-skips.js';
 import { CHARSET_LINES } from './corpus-text.js';
 
+export { FLOOD_ALLOWED, FLOOD_SIZE } from './corpus-limits.js';
 export type { CorpusExpectation, CorpusMessage, CorpusOptions } from './corpus-model.js';
-export { FLOOD_ALLOWED, FLOOD_SIZE } from './corpus-noise.js';
 
 /** The flooder's address: its first FLOOD_ALLOWED messages are issues, the rest throttled. */
 export const FLOODER_ADDRESS = FLOODER.address;
