@@ -13,6 +13,8 @@
  * @see https://encoding.spec.whatwg.org/ WHATWG Encoding (shift_jis is CP932)
  */
 
+import { decode as decodeWithIconv } from 'libmime/lib/charset.js';
+
 /** A charset the repair can decode with, as a WHATWG label. */
 export type DecoderLabel = string;
 
@@ -38,11 +40,25 @@ export function decoderLabel(charset: string): DecoderLabel | null {
  * Single-byte charsets accept every byte, so for them this never fails.
  */
 export function decodeStrict(bytes: Uint8Array, label: DecoderLabel): string | null {
+  // Node 20's TextDecoder reads windows-1252 as ISO-8859-1 (0x80–0x9F become C1 controls
+  // instead of “ ” € …); iconv-lite, through libmime, has the real table
+  if (label === 'windows-1252') return decodeWithIconv(Buffer.from(bytes), 'windows-1252');
   try {
-    return new TextDecoder(label, { fatal: true }).decode(bytes);
+    const text = new TextDecoder(label, { fatal: true }).decode(bytes);
+    // ICU's EUC-JP passes 0x80–0x9F through as C1 controls instead of failing, and no real
+    // header text holds one, so a reading that produces them is a wrong one
+    return hasC1Control(text) ? null : text;
   } catch {
     return null;
   }
+}
+
+function hasC1Control(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80 && code <= 0x9f) return true;
+  }
+  return false;
 }
 
 /**
@@ -219,7 +235,7 @@ function splitFields(head: Buffer): Buffer[] {
  * EUC-JP, and Latin-1 text seldom forms valid double-byte pairs.
  */
 function guessJapaneseOrLatin(bytes: Uint8Array): string {
-  const latin = new TextDecoder('windows-1252').decode(bytes);
+  const latin = decodeStrict(bytes, 'windows-1252') ?? '';
   let best = latin;
   let bestScore = plausibility(latin);
   for (const label of ['shift_jis', 'euc-jp']) {
@@ -237,7 +253,8 @@ function guessJapaneseOrLatin(bytes: Uint8Array): string {
 
 /**
  * A rough score of how much decoded header text looks like real text: kana, kanji and
- * full-width forms (two bytes each) score two, accented Latin letters (one byte) score one,
+ * full-width forms (two bytes each) score two, accented Latin letters and typographic marks
+ * (one byte) score one,
  * half-width katakana (what EUC-JP looks like read as Shift_JIS) and replacement characters
  * count against.
  */
@@ -257,6 +274,8 @@ function plausibility(text: string): number {
     )
       score += 2;
     else if (code >= 0xc0 && code <= 0x17f && code !== 0xd7 && code !== 0xf7) score += 1;
+    // Windows-1252's typographic marks: “ ” ‘ ’ – — … € ™ •
+    else if ((code >= 0x2010 && code <= 0x203a) || code === 0x20ac || code === 0x2122) score += 1;
   }
   return score;
 }

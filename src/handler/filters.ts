@@ -59,9 +59,10 @@ export function screen(message: ParsedMessage, ownAddresses: readonly string[]):
  * Whether an acknowledgement may be sent for this message: never for anything
  * {@link screen} skips, nor for mailing-list mail (any `List-*` field of RFC 2369/2919),
  * nor when the message asks for no automatic answer (`X-Auto-Response-Suppress` other than
- * `None`) or has a null `Return-Path: <>` (RFC 3834 §2), nor when the address the
- * acknowledgement would go to (Reply-To, else From) is a robot's: `noreply@`,
- * `no-reply@`, `donotreply@`, `mailer-daemon@`, `postmaster@`, `bounce@` and the like.
+ * `None`) or has a null `Return-Path: <>` (RFC 3834 §2), nor when the sender (From) or the
+ * Reply-To is a robot's address (`noreply@`, `no-reply@`, `donotreply@`, `mailer-daemon@`,
+ * `postmaster@`, `bounce@` and the like) or one of our own: whichever of the two the
+ * acknowledgement goes to, it must not go to a robot or back to us.
  */
 export function mayAcknowledge(message: ParsedMessage, ownAddresses: readonly string[]): boolean {
   if (screen(message, ownAddresses) !== null) return false;
@@ -69,13 +70,14 @@ export function mayAcknowledge(message: ParsedMessage, ownAddresses: readonly st
   const suppress = message.header('x-auto-response-suppress');
   if (suppress !== undefined && suppress.trim().toLowerCase() !== 'none') return false;
   if (isNullReturnPath(message)) return false;
-  const recipient = message.replyTo?.address ?? message.from?.address ?? '';
-  const localPart = recipient.slice(0, recipient.lastIndexOf('@'));
-  if (ROBOT_LOCAL_PART.test(localPart)) return false;
-  if (ownAddresses.some((own) => own.trim().toLowerCase() === recipient.toLowerCase())) {
-    return false;
-  }
-  return true;
+  const addresses = [message.from?.address, message.replyTo?.address].filter(
+    (address): address is string => address !== undefined,
+  );
+  return !addresses.some(
+    (address) =>
+      ROBOT_LOCAL_PART.test(address.slice(0, address.lastIndexOf('@'))) ||
+      ownAddresses.some((own) => own.trim().toLowerCase() === address.toLowerCase()),
+  );
 }
 
 /** The sender throttle's rule: more than `max` messages within `windowMinutes` minutes. */

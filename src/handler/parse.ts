@@ -109,8 +109,9 @@ export class UnparseableMessage extends Error {
  * (empty, no header section, binary garbage) throw {@link UnparseableMessage}.
  */
 export async function parseMessage(raw: Buffer, limits: ParseLimits): Promise<ParsedMessage> {
-  assertHeaderSection(raw);
-  const repaired = repairRawHeaders(raw, declaredCharsets(raw));
+  const bytes = withoutMboxSeparator(raw);
+  assertHeaderSection(bytes);
+  const repaired = repairRawHeaders(bytes, declaredCharsets(bytes));
   let mail: ParsedMail;
   try {
     mail = await simpleParser(repaired, PARSER_OPTIONS);
@@ -151,6 +152,18 @@ const PARSER_OPTIONS = {
 } as const;
 
 /**
+ * The message without a leading mbox `From ` separator line, which a message saved from an
+ * mbox file (rather than fetched over IMAP or POP3) still carries; it is no header field.
+ */
+function withoutMboxSeparator(raw: Buffer): Buffer {
+  if (!raw.subarray(0, 5).equals(MBOX_SEPARATOR)) return raw;
+  const lineEnd = raw.indexOf(0x0a);
+  return lineEnd === -1 ? Buffer.alloc(0) : raw.subarray(lineEnd + 1);
+}
+
+const MBOX_SEPARATOR = Buffer.from('From ', 'ascii');
+
+/**
  * Refuses bytes that have no header section: RFC 5322 §2.1 starts a message with header
  * fields, so the first line must be `name: value` (field names are printable ASCII without
  * a colon, §3.6.8). A NUL byte among the header lines is binary data, not a message.
@@ -162,9 +175,11 @@ function assertHeaderSection(raw: Buffer): void {
   if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/.test(firstLine)) {
     throw new UnparseableMessage('no header section');
   }
-  const headEnd = raw.indexOf('\n\n') === -1 ? raw.length : raw.indexOf('\n\n');
-  const crlfEnd = raw.indexOf('\r\n\r\n');
-  const end = crlfEnd !== -1 && crlfEnd < headEnd ? crlfEnd : headEnd;
+  // the header section ends at the first empty line, whether lines end in LF or CRLF
+  const emptyLine = raw.indexOf('\n\n');
+  const crlfEmptyLine = raw.indexOf('\n\r\n');
+  const ends = [emptyLine, crlfEmptyLine].filter((at) => at !== -1);
+  const end = ends.length > 0 ? Math.min(...ends) : raw.length;
   if (raw.subarray(0, end).includes(0)) throw new UnparseableMessage('binary data in the header');
 }
 
@@ -231,7 +246,9 @@ function recipients(mail: ParsedMail): string[] {
 /** The `Date` value; null when unreadable (mailparser would substitute the current time). */
 function dateOf(value: string | undefined): Date | null {
   if (!value) return null;
-  const date = new Date(value);
+  // RFC 5322 §4.3 obsolete zone names are mostly US ones, which Date knows; Japanese mailers
+  // write "JST", which it does not
+  const date = new Date(value.replace(/\(.*?\)/g, ' ').replace(/\bJST\s*$/, '+0900'));
   return Number.isNaN(date.getTime()) ? null : date;
 }
 

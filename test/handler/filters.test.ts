@@ -189,14 +189,18 @@ describe('mayAcknowledge', () => {
     assert.equal(mayAcknowledge(await parsed(['From: replyno@example.com']), OWN), true);
   });
 
-  it('goes by the Reply-To when there is one', async () => {
+  it('checks the Reply-To as well as the From', async () => {
     const form = await parsed([
       'From: noreply@forms.example.com',
       'Reply-To: Customer <customer@example.com>',
     ]);
-    assert.equal(mayAcknowledge(form, OWN), true);
+    assert.equal(mayAcknowledge(form, OWN), false, 'a robot sender, whatever the Reply-To');
     const robotReplyTo = await parsed([PERSON, 'Reply-To: no-reply@example.com']);
     assert.equal(mayAcknowledge(robotReplyTo, OWN), false);
+    const ownReplyTo = await parsed([PERSON, 'Reply-To: support@outlink.example']);
+    assert.equal(mayAcknowledge(ownReplyTo, OWN), false, 'never back to ourselves');
+    const personReplyTo = await parsed([PERSON, 'Reply-To: Team <team@example.jp>']);
+    assert.equal(mayAcknowledge(personReplyTo, OWN), true);
   });
 
   it('not when the message asks for no automatic answer, nor with a null Return-Path', async () => {
