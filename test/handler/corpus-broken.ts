@@ -29,6 +29,7 @@ type Breakage =
   | 'no-mime-version'
   | 'no-charset-8bit'
   | 'lf-line-endings'
+  | 'mbox-from-line'
   | 'long-header-line'
   | 'no-date'
   | 'charset-alias';
@@ -41,6 +42,7 @@ const BREAKAGES: readonly Breakage[] = [
   'no-mime-version',
   'no-charset-8bit',
   'lf-line-endings',
+  'mbox-from-line',
   'long-header-line',
   'no-date',
   'charset-alias',
@@ -129,6 +131,7 @@ function broken(ctx: Ctx, breakage: Breakage): Produced {
     case 'no-date':
     case 'long-header-line':
     case 'lf-line-endings':
+    case 'mbox-from-line':
       entity = textPart({
         text,
         charset: 'UTF-8',
@@ -166,6 +169,13 @@ function broken(ctx: Ctx, breakage: Breakage): Produced {
   let raw = buildMessage(headers, entity);
   if (breakage === 'lf-line-endings')
     raw = Buffer.from(raw.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+  if (breakage === 'mbox-from-line') {
+    // the mbox separator an export or a local delivery agent leaves in front of the header
+    const stamp = new Date(ctx.date)
+      .toUTCString()
+      .replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 $4');
+    raw = Buffer.concat([Buffer.from(`From ${person.address} ${stamp}${CRLF}`), raw]);
+  }
   return issueProduced(ctx, {
     person,
     subject: b.written.subject,

@@ -272,23 +272,30 @@ export const readReceipt: Recipe = (ctx) => {
   return skipped(raw, person.address, 'skipped bounce read-receipt', 'bounce');
 };
 
-/** A bounce as plain text from MAILER-DAEMON (qmail style): no multipart/report. */
+/**
+ * A bounce as plain text, no multipart/report: qmail's from MAILER-DAEMON, or sendmail's
+ * "Returned mail" from postmaster with the null reverse-path every bounce has.
+ */
 export const plainBounce: Recipe = (ctx) => {
-  const { person: sender, shown } = daemon(ctx, 'MAILER-DAEMON', '');
+  const qmail = ctx.random.chance(0.5);
+  const { person: sender, shown } = daemon(ctx, qmail ? 'MAILER-DAEMON' : 'postmaster', '');
   const host = sender.address.split('@')[1]!;
-  const text = `Hi. This is the qmail-send program at ${host}.\nI'm afraid I wasn't able to deliver your message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n<nobody@example.com>:\nSorry, no mailbox here by that name. (#5.1.1)\n`;
+  const text = qmail
+    ? `Hi. This is the qmail-send program at ${host}.\nI'm afraid I wasn't able to deliver your message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n<nobody@example.com>:\nSorry, no mailbox here by that name. (#5.1.1)\n`
+    : `The original message was received at ${rfc5322Date(ctx.date, 540)}\nfrom localhost [127.0.0.1]\n\n   ----- The following addresses had permanent fatal errors -----\n<nobody@example.co.jp>\n    (reason: 550 5.1.1 User unknown)\n`;
   const raw = buildMessage(
     envelope(ctx, {
       person: sender,
-      from: shown,
+      from: qmail ? shown : `Mail Delivery Subsystem <${shown}>`,
       returnPath: '<>',
-      subject: 'failure notice',
-      messageId: `${ctx.marker()}.qmail@${host}`,
+      subject: qmail ? 'failure notice' : 'Returned mail: see transcript for details',
+      messageId: `${ctx.marker()}.${qmail ? 'qmail' : 'sendmail'}@${host}`,
       bodyCharset: 'us-ascii',
     }),
     textPart({ text, charset: 'us-ascii', transferEncoding: '7bit' }),
   );
-  return skipped(raw, sender.address, 'skipped bounce mailer-daemon-plain', 'bounce');
+  const label = qmail ? 'skipped bounce mailer-daemon-plain' : 'skipped bounce postmaster-plain';
+  return skipped(raw, sender.address, label, 'bounce');
 };
 
 /** Mail from the handler's own address: a copy of its own reply, or a test it sent itself. */
