@@ -417,6 +417,22 @@ describe('mail corpus through the handler’s pure modules', () => {
     );
   });
 
+  it('keeps attachments within 8 KB a file and 24 KB a message, the caps the corpus promises', () => {
+    assert.deepEqual(
+      mismatches((_, p) => {
+        const sizes = p.attachments.map((a) => a.size);
+        const total = sizes.reduce((sum, size) => sum + size, 0);
+        return (
+          (sizes.some((size) => size > 8 * 1024) ||
+            total > 24 * 1024 ||
+            p.droppedAttachments.length > 0) &&
+          sizes
+        );
+      }),
+      [],
+    );
+  });
+
   it('lists each attachment by its decoded file name', () => {
     assert.deepEqual(
       mismatches((m, p) => {

@@ -219,6 +219,13 @@ const FLOOD_WINDOW = 40;
  * Builds the corpus. The same options give the same bytes, in the same order, every time.
  * Every sender but the flooder writes at most 15 messages; every reply names only earlier
  * messages; every message but the too-large ones stays within `maxMessageBytes`.
+ *
+ * What the handler under test needs for the expectations to hold: `mailbox` among its own
+ * addresses, `prefix` as its key prefix, `maxMessageBytes` as its size limit, the default
+ * throttle (more than 20 messages in 10 minutes), and attachment caps of at least 8 KB a file
+ * and 24 KB a message (no corpus attachment is larger). Messages go into the mailbox in
+ * index order; a `duplicate` is the same bytes delivered again (a new UID). No message holds
+ * a NUL byte, so each can be appended over IMAP.
  */
 export function buildCorpus(options: CorpusOptions): CorpusMessage[] {
   if (!Number.isInteger(options.count) || options.count < 100) {
