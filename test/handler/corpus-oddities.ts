@@ -150,7 +150,9 @@ const RAW_HEADER_CHARSETS: readonly (readonly [charset: string, lang: Lang])[] =
  */
 export const raw8bitIssue: Recipe = (ctx) => {
   const { random } = ctx;
-  const [charset, lang] = random.pick(RAW_HEADER_CHARSETS);
+  // each charset in turn, so that every one is there however the dice fall
+  const done = ctx.messages.filter((m) => m.label.startsWith('issue raw-8bit-header')).length;
+  const [charset, lang] = RAW_HEADER_CHARSETS[done % RAW_HEADER_CHARSETS.length]!;
   const b = basics(ctx, lang, { charset });
   const nameFits = fits(b.person.name, charset);
   const messageId = ctx.messageId(b.person);
