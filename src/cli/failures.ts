@@ -17,6 +17,7 @@ export type UsageProblem =
   | 'option_value_invalid'
   | 'option_repeated'
   | 'options_conflict'
+  | 'nothing_to_change'
   | 'missing_argument'
   | 'unexpected_argument';
 

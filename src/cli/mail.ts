@@ -4,6 +4,7 @@ import type { TestReport } from '../schemas/mail-servers.js';
 import { type CommandGroup, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { ExitCode, printable, UsageError } from './failures.js';
+import { mailSetCommand, mailShowCommand } from './mail-settings.js';
 
 const CLI_ACTOR: Actor = { kind: 'cli' };
 
@@ -69,9 +70,12 @@ function printSteps(ctx: CliContext, report: TestReport): void {
   for (const line of table(rows)) ctx.out(line);
 }
 
-/** `outlink mail …` (DESIGN §8); `mail poll` belongs to the mail handler. */
+/**
+ * `outlink mail …` (DESIGN §8): a server's settings (`mail-settings.ts`) and its test;
+ * `mail poll` belongs to the mail handler.
+ */
 export const mailGroup: CommandGroup = {
   name: 'mail',
   summary: 'cli.mail.summary',
-  commands: [test],
+  commands: [mailShowCommand, mailSetCommand, test],
 };

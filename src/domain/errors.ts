@@ -35,6 +35,7 @@ export const ErrorCodes = {
   connection_in_use: 409,
   mail_server_not_found: 404,
   mail_server_name_taken: 409,
+  mail_server_in_use: 409,
   mailbox_not_authorized: 409,
   mail_server_failed: 502,
   mail_server_unavailable: 503,

@@ -8,6 +8,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { OutlinkError } from './errors.js';
 import type { Warning } from './link.js';
+import { type OutgoingServerDirectory, settleHandler } from './mail-handler-settings.js';
 
 export const MailProtocols = ['imap', 'pop3', 'smtp'] as const;
 export type MailProtocol = (typeof MailProtocols)[number];
@@ -75,6 +76,21 @@ export const MailServerFields = Type.Object({
   processedAction: Nullable(literals(ProcessedActions)),
   /** Where `move` puts processed messages. */
   processedFolder: Nullable(Type.String()),
+  /**
+   * The mail handler (incoming only; `domain/mail-handler-settings.ts` has their rules):
+   * whether it turns this mailbox's mail into issues and comments (false: paused).
+   */
+  handlerEnabled: Nullable(Type.Boolean()),
+  /** The key prefix of the issues it makes: `MAIL` → `MAIL-12`. */
+  issueKeyPrefix: Nullable(Type.String()),
+  /** The reporter of a message without a usable sender (an address); null: none. */
+  defaultReporter: Nullable(Type.String()),
+  /** Larger messages are kept on the server and recorded as failed. */
+  maxMessageBytes: Nullable(Type.Integer()),
+  /** The id of the outgoing (SMTP) mail server that acknowledges new issues; null: none. */
+  acknowledgeWith: Nullable(Type.String()),
+  /** IMAP only: where messages that cannot be handled go; null: left unread in place. */
+  errorFolder: Nullable(Type.String()),
 });
 export type MailServerFields = Static<typeof MailServerFields>;
 
@@ -149,8 +165,12 @@ export type MailServerRuntime = Readonly<
   readonly credentials: MailCredentials;
 };
 
-/** Where the rules find connections and links (the mail server repository). */
-export interface ConnectionDirectory<C extends MailConnectionFacts> {
+/**
+ * Where the rules find connections, links and the other mail servers (the mail server
+ * repository).
+ */
+export interface ConnectionDirectory<C extends MailConnectionFacts>
+  extends OutgoingServerDirectory {
   connection(id: string): Promise<C | undefined>;
   link(id: string): Promise<{ readonly id: string; readonly name: string } | undefined>;
   /** The accounts of a link's connections, oldest first. */
@@ -269,6 +289,9 @@ export async function settleMailServer<C extends MailConnectionFacts>(
     throw notApplicable('processedFolder');
   }
 
+  const folder = protocol === 'imap' ? (input.folder ?? stored?.folder ?? 'INBOX') : null;
+  const handler = await settleHandler(input, stored, protocol, folder, directory, notApplicable);
+
   const settings: MailServerSettings<C> = {
     name: (input.name ?? stored!.name).trim(),
     protocol,
@@ -280,12 +303,13 @@ export async function settleMailServer<C extends MailConnectionFacts>(
     connection,
     password,
     saslMechanism: authMethod === 'oauth2' ? saslMechanism : null,
-    folder: protocol === 'imap' ? (input.folder ?? stored?.folder ?? 'INBOX') : null,
+    folder,
     pollIntervalSeconds: incoming
       ? (input.pollIntervalSeconds ?? stored?.pollIntervalSeconds ?? 300)
       : null,
     processedAction,
     processedFolder,
+    ...handler,
   };
   return { settings, warnings: warningsFor(settings, facts) };
 }

@@ -6,6 +6,7 @@
  * `domain/mail-server.ts`'s.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { HANDLER_DEFAULTS, MAX_MESSAGE_BYTES } from '../domain/mail-handler-settings.js';
 import {
   MailAuthMethods,
   MailProtocols,
@@ -32,6 +33,59 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 
 /** A folder name: no control characters. */
 const Folder = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
+
+/** An e-mail address, plausibly (`local@domain`, no spaces, no display name). */
+const MAIL_ADDRESS_PATTERN = '^[^\\s@<>()",;:\\\\]+@[^\\s@<>()",;:\\\\]+$';
+const MailAddress = (description: string) =>
+  Type.String({ minLength: 3, maxLength: 320, pattern: MAIL_ADDRESS_PATTERN, description });
+
+/**
+ * The mail handler's settings in a request (incoming servers only; the rules are
+ * `domain/mail-handler-settings.ts`'s). A lower-case key prefix is accepted and upper-cased.
+ */
+const HandlerSettingsBody = {
+  handlerEnabled: Type.Optional(
+    Type.Boolean({
+      description: `Turn this mailbox's mail into issues and comments (default ${HANDLER_DEFAULTS.handlerEnabled}: paused)`,
+    }),
+  ),
+  issueKeyPrefix: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 10,
+      pattern: '^[A-Za-z][A-Za-z0-9_]*$',
+      description: `Key prefix of its issues (default ${HANDLER_DEFAULTS.issueKeyPrefix}: MAIL-12); upper-cased`,
+    }),
+  ),
+  defaultReporter: Type.Optional(
+    Type.Union([
+      MailAddress('The reporter of a message without a usable sender; null: none'),
+      Type.Null(),
+    ]),
+  ),
+  maxMessageBytes: Type.Optional(
+    Type.Integer({
+      ...MAX_MESSAGE_BYTES,
+      description: `Larger messages are kept on the server and recorded as failed (default ${HANDLER_DEFAULTS.maxMessageBytes})`,
+    }),
+  ),
+  acknowledgeWith: Type.Optional(
+    Type.Union([
+      Type.String({
+        format: 'uuid',
+        maxLength: 36,
+        description: 'The id of the outgoing (SMTP) mail server that acknowledges new issues',
+      }),
+      Type.Null(),
+    ]),
+  ),
+  errorFolder: Type.Optional(
+    Type.Union([Folder, Type.Null()], {
+      description:
+        'IMAP: where messages that cannot be handled are moved; null: left unread in place',
+    }),
+  ),
+};
 
 /** Body of `POST /api/v1/mail-servers`. */
 export const CreateMailServerBody = Type.Object(
@@ -83,6 +137,7 @@ export const CreateMailServerBody = Type.Object(
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86_400 })),
     processedAction: Type.Optional(literals(ProcessedActions, 'seen, move or delete')),
     processedFolder: Type.Optional(Type.Union([Folder, Type.Null()])),
+    ...HandlerSettingsBody,
   },
   { additionalProperties: false },
 );
@@ -98,12 +153,7 @@ export type UpdateMailServerInput = Static<typeof UpdateMailServerBody>;
 export const TestMailServerBody = Type.Object(
   {
     to: Type.Optional(
-      Type.String({
-        minLength: 3,
-        maxLength: 320,
-        pattern: '^[^\\s@<>()",;:\\\\]+@[^\\s@<>()",;:\\\\]+$',
-        description: 'Outgoing servers: where the test message goes (default: the username)',
-      }),
+      MailAddress('Outgoing servers: where the test message goes (default: the username)'),
     ),
   },
   { additionalProperties: false },
@@ -130,6 +180,8 @@ export const MailServer = Type.Object({
   id: Type.String(),
   ...MailServerFields.properties,
   authentication: MailServerAuthentication,
+  /** The name of the mail server `acknowledgeWith` names. */
+  acknowledgeWithName: Nullable(Type.String()),
   /** The provider preset the host belongs to (Gmail, Exchange Online), if any. */
   preset: Nullable(literals(MailPresetIds)),
   createdAt: Type.String(),

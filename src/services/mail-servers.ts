@@ -42,9 +42,13 @@ import {
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { EventService } from './events.js';
 
-/** A stored mail server with the connection it authenticates with, for presenting. */
+/**
+ * A stored mail server with the connection it authenticates with and the name of the server
+ * that acknowledges its new issues, for presenting.
+ */
 export type MailServerEntry = MailServerRecord & {
   readonly connection: MailServerConnection | null;
+  readonly acknowledgeWithName: string | null;
 };
 
 export interface MailServerChange {
@@ -95,9 +99,12 @@ export function mailServersUsing(
   return createMailServerRepository(db).usingConnections(connectionIds);
 }
 
-/** The 409 that lists the mail servers in the way (`link_in_use`, `connection_in_use`). */
+/**
+ * The 409 that lists the mail servers in the way (`link_in_use`, `connection_in_use`,
+ * `mail_server_in_use`).
+ */
 export function inUseError(
-  code: 'link_in_use' | 'connection_in_use',
+  code: 'link_in_use' | 'connection_in_use' | 'mail_server_in_use',
   users: readonly { id: string; name: string }[],
 ): OutlinkError {
   return new OutlinkError(
@@ -140,9 +147,14 @@ export function createMailServerService(deps: {
       const c = await servers.connection(id);
       if (c) connections.set(id, c);
     }
+    const acknowledging = await servers.names([
+      ...new Set(records.map((r) => r.acknowledgeWith).filter((id) => id !== null)),
+    ]);
     return records.map((record) => ({
       ...record,
       connection: (record.connectionId && connections.get(record.connectionId)) || null,
+      acknowledgeWithName:
+        (record.acknowledgeWith && acknowledging.get(record.acknowledgeWith)) || null,
     }));
   };
   const entryOf = async (record: MailServerRecord) => (await withConnections([record]))[0]!;
@@ -234,7 +246,12 @@ export function createMailServerService(deps: {
       const stored = await load(id);
       const connection = stored.connectionId ? await servers.connection(stored.connectionId) : null;
       await inTransaction(db, async (trx) => {
-        await createMailServerRepository(trx).delete(id);
+        const repository = createMailServerRepository(trx);
+        // Checked in the transaction: an incoming server set to acknowledge with this one
+        // meanwhile is either seen here or refused by the foreign key.
+        const acknowledging = await repository.acknowledgingWith(id);
+        if (acknowledging.length > 0) throw inUseError('mail_server_in_use', acknowledging);
+        await repository.delete(id);
         await events.record(trx, {
           type: 'mail_server.deleted',
           actor,

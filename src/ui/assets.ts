@@ -31,6 +31,7 @@ const FILES: readonly (readonly [string, string])[] = [
   ['link-dialog.js', JS],
   ['mail-servers.js', JS],
   ['mail-server-dialog.js', JS],
+  ['mail-handler-fields.js', JS],
   ...STYLESHEETS.map((name) => [name, CSS] as const),
 ];
 

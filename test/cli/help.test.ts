@@ -45,6 +45,10 @@ const HELP_CASES: readonly (readonly [string[], string, string])[] = [
   ],
   [['help', 'token'], 'Usage: outlink token <link>', '--connection <id>'],
   [['mail', '--help'], 'Usage: outlink mail <command>', 'mail test <server>'],
+  [['mail', '--help'], 'Usage: outlink mail <command>', 'mail set <server>'],
+  [['mail', 'show', '--help'], 'Usage: outlink mail show <server>', '--json'],
+  [['mail', 'set', '--help'], 'Usage: outlink mail set <server> [options]', '--acknowledge-with'],
+  [['help', 'mail', 'set'], 'Usage: outlink mail set <server>', '--handler on|off'],
   [['mail', 'test', '--help'], 'Usage: outlink mail test <server>', '--to <address>'],
 ];
 
@@ -71,6 +75,8 @@ describe('outlink --help', () => {
       'connections delete <id>',
       'keys rotate',
       'api-tokens create',
+      'mail show <server>',
+      'mail set <server>',
       'mail test <server>',
       'help [<command>]',
     ]);

@@ -27,8 +27,15 @@ const ALICE: MailConnectionFacts = {
 };
 const BOB: MailConnectionFacts = { ...ALICE, id: 'c-bob', account: 'bob@example.com', scopes: [] };
 
+/** Mail servers the directory knows besides the one being settled. */
+const SERVERS = [
+  { id: 'm-smtp', protocol: 'smtp' },
+  { id: 'm-pop3', protocol: 'pop3' },
+] as const;
+
 const directory: ConnectionDirectory<MailConnectionFacts> = {
   connection: async (id) => [ALICE, BOB].find((c) => c.id === id),
+  mailServer: async (id) => SERVERS.find((s) => s.id === id),
   link: async (id) => (id === 'l-1' ? { id, name: 'Google' } : undefined),
   accountsOfLink: async (linkId) =>
     linkId === 'l-1' ? [ALICE, BOB].map((c) => ({ id: c.id, account: c.account })) : [],
@@ -89,6 +96,12 @@ describe('mail server rules', () => {
         pollIntervalSeconds: 300,
         processedAction: 'seen',
         processedFolder: null,
+        handlerEnabled: false,
+        issueKeyPrefix: 'MAIL',
+        defaultReporter: null,
+        maxMessageBytes: 26_214_400,
+        acknowledgeWith: null,
+        errorFolder: null,
       },
     );
     assert.deepEqual(warnings, []);
@@ -156,5 +169,141 @@ describe('mail server rules', () => {
     assert.equal(settings.connection?.id, 'c-alice');
     assert.equal(settings.folder, 'INBOX');
     assert.equal(await codeOf(settle({ protocol: 'pop3' }, stored)), 'protocol_immutable');
+  });
+});
+
+describe('mail handler settings rules', () => {
+  const handlerOf = async (input: MailServerPatch, stored?: StoredMailServer) => {
+    const { settings } = await settle(input, stored);
+    const {
+      handlerEnabled,
+      issueKeyPrefix,
+      defaultReporter,
+      maxMessageBytes,
+      acknowledgeWith,
+      errorFolder,
+    } = settings;
+    return {
+      handlerEnabled,
+      issueKeyPrefix,
+      defaultReporter,
+      maxMessageBytes,
+      acknowledgeWith,
+      errorFolder,
+    };
+  };
+  const NONE = {
+    handlerEnabled: null,
+    issueKeyPrefix: null,
+    defaultReporter: null,
+    maxMessageBytes: null,
+    acknowledgeWith: null,
+    errorFolder: null,
+  };
+
+  it('an incoming server starts paused, with MAIL and 25 MiB; an outgoing one has none', async () => {
+    const defaults = {
+      handlerEnabled: false,
+      issueKeyPrefix: 'MAIL',
+      defaultReporter: null,
+      maxMessageBytes: 26_214_400,
+      acknowledgeWith: null,
+      errorFolder: null,
+    };
+    assert.deepEqual(await handlerOf(imap), defaults);
+    assert.deepEqual(await handlerOf({ ...imap, protocol: 'pop3' }), defaults);
+    assert.deepEqual(await handlerOf({ ...imap, protocol: 'smtp' }), NONE);
+    // null is "none" on SMTP, so it is accepted there, as for the other incoming fields.
+    assert.deepEqual(
+      await handlerOf({ ...imap, protocol: 'smtp', acknowledgeWith: null, errorFolder: null }),
+      NONE,
+    );
+  });
+
+  it('takes what is given: the prefix upper-cased, an outgoing server to acknowledge with', async () => {
+    assert.deepEqual(
+      await handlerOf({
+        ...imap,
+        handlerEnabled: true,
+        issueKeyPrefix: 'help_2',
+        defaultReporter: 'postmaster@example.com',
+        maxMessageBytes: 1024,
+        acknowledgeWith: 'm-smtp',
+        errorFolder: 'Outlink/Failed',
+      }),
+      {
+        handlerEnabled: true,
+        issueKeyPrefix: 'HELP_2',
+        defaultReporter: 'postmaster@example.com',
+        maxMessageBytes: 1024,
+        acknowledgeWith: 'm-smtp',
+        errorFolder: 'Outlink/Failed',
+      },
+    );
+  });
+
+  it('an update keeps what it does not name, and null clears what may be cleared', async () => {
+    const { settings: created } = await settle({
+      ...imap,
+      handlerEnabled: true,
+      issueKeyPrefix: 'HELP',
+      defaultReporter: 'postmaster@example.com',
+      acknowledgeWith: 'm-smtp',
+      errorFolder: 'Failed',
+    });
+    const stored: StoredMailServer = { ...created, connectionId: 'c-alice', hasPassword: false };
+    assert.deepEqual(await handlerOf({ port: 1993 }, stored), {
+      handlerEnabled: true,
+      issueKeyPrefix: 'HELP',
+      defaultReporter: 'postmaster@example.com',
+      maxMessageBytes: 26_214_400,
+      acknowledgeWith: 'm-smtp',
+      errorFolder: 'Failed',
+    });
+    assert.deepEqual(
+      await handlerOf(
+        { handlerEnabled: false, defaultReporter: null, acknowledgeWith: null, errorFolder: null },
+        stored,
+      ),
+      {
+        handlerEnabled: false,
+        issueKeyPrefix: 'HELP',
+        defaultReporter: null,
+        maxMessageBytes: 26_214_400,
+        acknowledgeWith: null,
+        errorFolder: null,
+      },
+    );
+  });
+
+  it('refuses what does not apply, a server that cannot acknowledge, and a looping error folder', async () => {
+    for (const field of [
+      'handlerEnabled',
+      'issueKeyPrefix',
+      'defaultReporter',
+      'maxMessageBytes',
+      'acknowledgeWith',
+      'errorFolder',
+    ] as const) {
+      const value = { handlerEnabled: false, maxMessageBytes: 2048 }[field as string] ?? 'x';
+      assert.equal(
+        await codeOf(settle({ ...imap, protocol: 'smtp', [field]: value })),
+        'mail_field_not_applicable',
+        field,
+      );
+    }
+    assert.equal(
+      await codeOf(settle({ ...imap, protocol: 'pop3', errorFolder: 'Failed' })),
+      'mail_field_not_applicable',
+    );
+    assert.equal(await codeOf(settle({ ...imap, acknowledgeWith: 'm-pop3' })), 'field_invalid');
+    assert.equal(await codeOf(settle({ ...imap, acknowledgeWith: 'm-none' })), 'field_invalid');
+    assert.equal(await codeOf(settle({ ...imap, errorFolder: 'inbox' })), 'field_invalid');
+    assert.equal(
+      await codeOf(settle({ ...imap, folder: 'Support', errorFolder: 'Support' })),
+      'field_invalid',
+    );
+    assert.equal(await codeOf(settle({ ...imap, issueKeyPrefix: '1MAIL' })), 'field_invalid');
+    assert.equal(await codeOf(settle({ ...imap, maxMessageBytes: 1023 })), 'field_invalid');
   });
 });

@@ -98,6 +98,13 @@ for (const dialect of Dialects) {
           pollIntervalSeconds: 300,
           processedAction: 'seen',
           processedFolder: null,
+          handlerEnabled: false,
+          issueKeyPrefix: 'MAIL',
+          defaultReporter: null,
+          maxMessageBytes: 26_214_400,
+          acknowledgeWith: null,
+          acknowledgeWithName: null,
+          errorFolder: null,
           preset: null,
           warnings: [],
         });

@@ -82,6 +82,13 @@ export interface MailServerJson {
   pollIntervalSeconds: number | null;
   processedAction: string | null;
   processedFolder: string | null;
+  handlerEnabled: boolean | null;
+  issueKeyPrefix: string | null;
+  defaultReporter: string | null;
+  maxMessageBytes: number | null;
+  acknowledgeWith: string | null;
+  acknowledgeWithName: string | null;
+  errorFolder: string | null;
   preset: string | null;
   createdAt: string;
   updatedAt: string;

@@ -383,8 +383,8 @@ for (const dialect of Dialects) {
       });
     });
 
-    it('serves the two client modules the page loads', async () => {
-      for (const file of ['mail-servers.js', 'mail-server-dialog.js']) {
+    it('serves the three client modules the page loads', async () => {
+      for (const file of ['mail-servers.js', 'mail-server-dialog.js', 'mail-handler-fields.js']) {
         const res = await world.outlink.app.inject({ method: 'GET', url: `/static/${file}` });
         assert.equal(res.statusCode, 200, file);
         assert.match(String(res.headers['content-type']), /^text\/javascript/);

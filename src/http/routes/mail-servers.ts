@@ -106,9 +106,9 @@ export function mailServerRoutes(
   r.delete('/api/v1/mail-servers/:id', {
     schema: {
       tags: ['mail-servers'],
-      summary: 'Delete a mail server',
+      summary: 'Delete a mail server (not one that acknowledges the issues of another)',
       params: IdParams,
-      response: { 204: Type.Null(), ...authErrors, ...errors(404) },
+      response: { 204: Type.Null(), ...authErrors, ...errors(404, 409) },
     },
     handler: async (req, reply) => {
       await mailServers.remove(actorOf(req), req.params.id);

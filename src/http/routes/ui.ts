@@ -181,7 +181,7 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
   page('/admin/mail-servers', async (ctx, req) => {
     const cursor = query(req, 'cursor');
     // A stale or hand-typed cursor shows the first page rather than a JSON error.
-    const [list, links] = await Promise.all([
+    const [list, links, all] = await Promise.all([
       services.mailServers.list({ limit: PAGE_SIZE, cursor }).catch((error: unknown) => {
         if (cursor && isOutlinkError(error) && error.code === 'field_invalid') {
           return services.mailServers.list({ limit: PAGE_SIZE });
@@ -189,11 +189,13 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
         throw error;
       }),
       allLinks(services),
+      allMailServers(services),
     ]);
     return mailServersPage(ctx, {
       servers: list.items.map(presentMailServer),
       nextCursor: list.nextCursor,
       links: links.map(linkChoice),
+      outgoing: all.filter((s) => s.protocol === 'smtp').map((s) => ({ id: s.id, name: s.name })),
     });
   });
 
@@ -245,7 +247,10 @@ function linkChoice(link: LinkView): MailServerLinkChoice {
   };
 }
 
-/** Every mail server (up to 2000), for naming each connection's consumers. */
+/**
+ * Every mail server (up to 2000), for naming each connection's consumers and offering the
+ * outgoing ones for acknowledgements.
+ */
 async function allMailServers(services: Pick<Services, 'mailServers'>): Promise<MailServerView[]> {
   const servers: MailServerView[] = [];
   let cursor: string | undefined;

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { HANDLER_DEFAULTS } from '../../domain/mail-handler-settings.js';
 import type {
   MailAuthMethod,
   MailProtocol,
@@ -65,6 +66,15 @@ export interface MailServerRepository {
     at: string,
   ): Promise<void>;
   delete(id: string): Promise<void>;
+  /** A mail server's protocol and name (the rules check what acknowledges with it). */
+  mailServer(id: string): Promise<{ id: string; name: string; protocol: MailProtocol } | undefined>;
+  /** The names of the mail servers `ids`, for showing what an id refers to. */
+  names(ids: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The incoming mail servers whose new issues `id` acknowledges, by name: an outgoing
+   * server they depend on is not deleted.
+   */
+  acknowledgingWith(id: string): Promise<{ id: string; name: string }[]>;
   /**
    * The mail servers that use any of `connectionIds`, by name: a link or connection they
    * depend on is not deleted (DESIGN §4).
@@ -155,6 +165,34 @@ export function createMailServerRepository(db: Executor): MailServerRepository {
       await db.deleteFrom('mail_servers').where('id', '=', id).execute();
     },
 
+    async mailServer(id) {
+      const row = await db
+        .selectFrom('mail_servers')
+        .select(['id', 'name', 'protocol'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && { ...row, protocol: row.protocol as MailProtocol };
+    },
+
+    async names(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('mail_servers')
+        .select(['id', 'name'])
+        .where('id', 'in', [...ids])
+        .execute();
+      return new Map(rows.map((r) => [r.id, r.name]));
+    },
+
+    async acknowledgingWith(id) {
+      return db
+        .selectFrom('mail_servers')
+        .select(['id', 'name'])
+        .where('ack_mail_server_id', '=', id)
+        .orderBy('name_key')
+        .execute();
+    },
+
     async usingConnections(connectionIds) {
       if (connectionIds.length === 0) return [];
       return db
@@ -224,6 +262,9 @@ function nameKey(name: string): string {
 }
 
 function toRecord(row: Selectable<MailServersTable>): MailServerRecord {
+  // Incoming servers stored before migration 0004 have no handler settings yet: they read as
+  // the defaults, which their next update stores.
+  const incoming = row.protocol !== 'smtp';
   return {
     id: row.id,
     name: row.name,
@@ -240,6 +281,12 @@ function toRecord(row: Selectable<MailServersTable>): MailServerRecord {
     pollIntervalSeconds: row.poll_interval_seconds,
     processedAction: row.processed_action as ProcessedAction | null,
     processedFolder: row.processed_folder,
+    handlerEnabled: incoming ? row.handler_enabled === 1 : null,
+    issueKeyPrefix: row.issue_key_prefix ?? (incoming ? HANDLER_DEFAULTS.issueKeyPrefix : null),
+    defaultReporter: row.default_reporter,
+    maxMessageBytes: row.max_message_bytes ?? (incoming ? HANDLER_DEFAULTS.maxMessageBytes : null),
+    acknowledgeWith: row.ack_mail_server_id,
+    errorFolder: row.error_folder,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -261,5 +308,11 @@ function toColumns(c: MailServerColumns) {
     poll_interval_seconds: c.pollIntervalSeconds,
     processed_action: c.processedAction,
     processed_folder: c.processedFolder,
+    handler_enabled: c.handlerEnabled ? 1 : 0,
+    issue_key_prefix: c.issueKeyPrefix,
+    default_reporter: c.defaultReporter,
+    max_message_bytes: c.maxMessageBytes,
+    ack_mail_server_id: c.acknowledgeWith,
+    error_folder: c.errorFolder,
   };
 }

@@ -4,6 +4,7 @@ import type { ProviderId } from '../../providers/types.js';
 import type { PageContext } from '../context.js';
 import { errorSlot, field, formError } from '../form.js';
 import { attrs, type Html, html } from '../html.js';
+import { mailHandlerSection, type OutgoingServerChoice } from './mail-handler-section.js';
 
 /** A link the dialog offers, with the connections (accounts) it can log in with. */
 export interface MailServerLinkChoice {
@@ -17,10 +18,15 @@ export interface MailServerLinkChoice {
  * The create / edit mail server dialog (native `<dialog>` opened with `showModal`, so focus
  * stays inside): protocol, the provider's presets, server and security (a visible warning for
  * a plain connection), the mailbox, and how it logs in — a link's connection, authorized right
- * here when the mailbox has none yet, or a write-only password. The script switches it
- * between creating and editing and fills it in from the API.
+ * here when the mailbox has none yet, or a write-only password — then, for an incoming
+ * server, the mail handler's settings (`outgoing` are the servers that may acknowledge new
+ * issues). The script switches it between creating and editing and fills it in from the API.
  */
-export function mailServerDialog(ctx: PageContext, links: readonly MailServerLinkChoice[]): Html {
+export function mailServerDialog(
+  ctx: PageContext,
+  links: readonly MailServerLinkChoice[],
+  outgoing: readonly OutgoingServerChoice[],
+): Html {
   const { t } = ctx;
   return html`<dialog id="mail-server-dialog" class="dialog dialog-large" aria-labelledby="ms-dialog-title" data-testid="mail-server-dialog">
 <form id="mail-server-form" class="form" novalidate data-mode="create">
@@ -48,6 +54,7 @@ ${authentication(ctx, links)}
 <div data-protocols="imap">
 ${field({ name: 'folder', label: t('mailServers.form.folder'), help: t('mailServers.form.folderHelp'), placeholder: 'INBOX', autocomplete: 'off' })}
 </div>
+${mailHandlerSection(ctx, outgoing)}
 <details class="advanced" data-auth="oauth2">
 <summary>${t('mailServers.form.advanced')}</summary>
 <div class="field">

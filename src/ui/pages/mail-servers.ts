@@ -3,14 +3,19 @@ import { cell, linkDetailHref, pageHeader } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
 import { layout } from '../layout.js';
+import type { OutgoingServerChoice } from './mail-handler-section.js';
 import { type MailServerLinkChoice, mailServerDialog } from './mail-server-dialog.js';
 import { mailServerTestDialog } from './mail-server-test.js';
 
-/** What the mail servers page shows: one page of servers and the links the dialog offers. */
+/**
+ * What the mail servers page shows: one page of servers, and what the dialog offers: the
+ * links, and every outgoing server (for acknowledging new issues).
+ */
 export interface MailServersPageData {
   readonly servers: readonly MailServerView[];
   readonly nextCursor?: string;
   readonly links: readonly MailServerLinkChoice[];
+  readonly outgoing: readonly OutgoingServerChoice[];
 }
 
 /** The element id of a mail server's row: the link detail page's "Used by" links to it. */
@@ -31,7 +36,7 @@ ${
       )}" data-testid="mail-servers-next">${t('pager.next')}</a></nav>`
     : ''
 }
-${mailServerDialog(ctx, data.links)}
+${mailServerDialog(ctx, data.links, data.outgoing)}
 ${mailServerTestDialog(ctx)}
 ${clientStrings(ctx)}`;
   return layout(ctx, {

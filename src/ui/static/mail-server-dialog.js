@@ -1,8 +1,10 @@
 // The create / edit mail server dialog: protocol, presets of the chosen link's provider,
 // security (warning for a plain connection), the mailbox, and its authentication — a link's
 // connection (the mailbox's own by default, a delegate's when chosen, or a new one authorized
-// right here) or a write-only password. Saves through the JSON API, errors next to fields.
+// right here) or a write-only password, and for an incoming server the mail handler's
+// settings (mail-handler-fields.js). Saves through the JSON API, errors next to fields.
 import { $, $$, api, busy, clearErrors, element, flashNext, showError } from './common.js';
+import { HANDLER_SLOTS, wireHandlerFields } from './mail-handler-fields.js';
 
 const DRAFT_KEY = 'outlink.mailServerDraft';
 /** An authorization flow lives 10 minutes (DESIGN §6); a draft older than that is stale. */
@@ -21,6 +23,7 @@ const FIELD_SLOTS = {
   'authentication.linkId': 'linkId',
   'authentication.connectionId': 'connectionId',
   authentication: 'connectionId',
+  ...HANDLER_SLOTS,
 };
 
 /** The page's texts for the mail server scripts; `%name%` marks a value to fill in. */
@@ -54,6 +57,7 @@ export function wireMailServerDialog() {
   const stopButton = $('#ms-authorize-stop');
   const status = $('#ms-authorize-status');
   const note = $('#ms-connection-note');
+  const handler = wireHandlerFields(form);
   /** The server being edited (as the API returned it), or undefined when creating. */
   let editing;
   /** The administrator chose the connection: the username no longer picks it. */
@@ -94,6 +98,7 @@ export function wireMailServerDialog() {
     authorizeButton.disabled = !linkSelect.value || polling !== undefined;
     connectionSelect.disabled = !linkSelect.value;
     showConnectionNote();
+    handler.sync(p);
   }
 
   function connectionsOfLink() {
@@ -276,6 +281,7 @@ export function wireMailServerDialog() {
     };
     for (const name of ['name', 'host', 'port', 'username', 'folder', 'linkId', 'saslMechanism'])
       out[name] = control(name).value;
+    out.handler = handler.draft();
     return out;
   }
 
@@ -304,6 +310,7 @@ export function wireMailServerDialog() {
     connectionChosen = Boolean(auth?.method === 'oauth2');
     fillConnections(auth?.method === 'oauth2' ? auth.connectionId : undefined);
     $('#ms-password-set').hidden = !(auth?.method === 'password' && auth.passwordSet);
+    handler.load(s);
     if (!s && linkSelect.options.length === 2) {
       // One link only: nothing to choose.
       linkSelect.selectedIndex = 1;
@@ -343,7 +350,7 @@ export function wireMailServerDialog() {
     if (auth) body.authentication = auth;
     const mechanism = control('saslMechanism').value || null;
     if (authMethod() === 'oauth2' && (mechanism || editing)) body.saslMechanism = mechanism;
-    if (!editing) return { protocol: p, ...body };
+    if (!editing) return { protocol: p, ...body, ...handler.body(p) };
     // Editing: only what changed (authentication is replaced whole when sent).
     const changed = {};
     for (const [key, value] of Object.entries(body)) {
@@ -354,7 +361,7 @@ export function wireMailServerDialog() {
     if (p === 'imap' && !text('folder') && editing.folder && editing.folder !== 'INBOX')
       changed.folder = 'INBOX';
     if (authMethod() !== 'oauth2' && editing.saslMechanism) changed.saslMechanism = null;
-    return changed;
+    return { ...changed, ...handler.body(p, editing) };
   }
 
   function showApiError(error) {
@@ -428,6 +435,7 @@ export function wireMailServerDialog() {
     check('authMethod', d.authMethod);
     for (const name of ['name', 'host', 'port', 'username', 'folder', 'saslMechanism'])
       control(name).value = d[name] ?? '';
+    if (d.handler) handler.restore(d.handler);
     linkSelect.value = d.linkId;
     fillConnections();
     sync();
