@@ -6,7 +6,10 @@
  */
 
 /** A valid issue key prefix: 1–10 characters, A–Z first, then A–Z, 0–9 or `_`. */
-export const ISSUE_KEY_PREFIX_PATTERN = /^[A-Z][A-Z0-9_]{0,9}$/;
+import { ISSUE_KEY_PREFIX } from '../domain/mail-handler-settings.js';
+
+/** A valid issue key prefix (the domain's rule). */
+export const ISSUE_KEY_PREFIX_PATTERN = ISSUE_KEY_PREFIX;
 
 /**
  * Strips reply/forward prefixes, repeatedly and in any mix: Re:, RE:, Re[2]:, Re^2:, Fw:,

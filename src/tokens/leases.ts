@@ -25,7 +25,6 @@ export function createLeases(deps: { db: Kysely<Database>; clock: Clock }): Leas
       return rows.tryAcquire(name, owner, now, new Date(now.getTime() + ttlMs));
     },
     release: (name, owner) => rows.release(name, owner),
-    renew: (name, owner, ttlMs) =>
-      rows.renew(name, owner, new Date(clock.now().getTime() + ttlMs)),
+    renew: (name, owner, ttlMs) => rows.renew(name, owner, new Date(clock.now().getTime() + ttlMs)),
   };
 }

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { HANDLER_DEFAULTS } from '../../domain/mail-handler-settings.js';
 import type { MailHandlerStateTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -46,13 +47,6 @@ export interface HandlerSettingsRecord {
   /** The status of the connection it authenticates with (`oauth2`), else null. */
   readonly connectionStatus: string | null;
 }
-
-/** Defaults for rows written before the settings existed. */
-export const HANDLER_DEFAULTS = Object.freeze({
-  issueKeyPrefix: 'MAIL',
-  maxMessageBytes: 25 * 1024 * 1024,
-  pollIntervalSeconds: 300,
-});
 
 /** Statements on `mail_handler_state`, and the handler's reading of `mail_servers`. */
 export interface MailHandlerStateRepository {
@@ -106,7 +100,7 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
         ackMailServerId: row.ackMailServerId,
         errorFolder: row.errorFolder,
         folder: row.folder,
-        pollIntervalSeconds: row.pollIntervalSeconds ?? HANDLER_DEFAULTS.pollIntervalSeconds,
+        pollIntervalSeconds: row.pollIntervalSeconds ?? 300,
         processedAction: (row.processedAction ??
           'seen') as HandlerSettingsRecord['processedAction'],
         processedFolder: row.processedFolder,

@@ -29,8 +29,11 @@ export interface MailMessageRepository {
   insert(record: MailMessageRecord): Promise<void>;
   /** The row of a place in the mailbox, if the message there was handled. */
   atLocation(mailServerId: string, location: string): Promise<MailMessageRecord | undefined>;
-  /** The locations of these places that were handled (one query for a batch). */
-  handledLocations(mailServerId: string, locations: readonly string[]): Promise<Set<string>>;
+  /** Which of these places were handled, and how (one query per 500 places). */
+  handledLocations(
+    mailServerId: string,
+    locations: readonly string[],
+  ): Promise<Map<string, { readonly id: string; readonly outcome: MailOutcome }>>;
   /** The first handling of a Message-ID (a second copy is a duplicate of it). */
   firstWithMessageId(
     mailServerId: string,
@@ -81,16 +84,18 @@ export function createMailMessageRepository(db: Executor): MailMessageRepository
     },
 
     async handledLocations(mailServerId, locations) {
-      const found = new Set<string>();
+      const found = new Map<string, { id: string; outcome: MailOutcome }>();
       // Chunks keep the statement under SQLite's and PostgreSQL's parameter limits.
       for (let i = 0; i < locations.length; i += 500) {
         const rows = await db
           .selectFrom('mail_messages')
-          .select('location')
+          .select(['location', 'id', 'outcome'])
           .where('mail_server_id', '=', mailServerId)
           .where('location', 'in', locations.slice(i, i + 500))
           .execute();
-        for (const row of rows) found.add(row.location);
+        for (const row of rows) {
+          found.set(row.location, { id: row.id, outcome: row.outcome as MailOutcome });
+        }
       }
       return found;
     },
