@@ -16,6 +16,7 @@ export const EnvSchema = Type.Object({
   OUTLINK_TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 256 })),
+  OUTLINK_LEASE_SECONDS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
   OUTLINK_LOG_LEVEL: Type.Optional(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -43,6 +44,11 @@ export interface Config {
   readonly masterKeys: readonly Buffer[] | undefined;
   readonly adminPassword: string | undefined;
   readonly logLevel: string;
+  /**
+   * How long a mailbox lease (one handler per mailbox across processes) holds without a
+   * heartbeat: a crashed holder blocks the mailbox at most this long.
+   */
+  readonly leaseSeconds: number;
 }
 
 /** One configuration problem, naming the variable at fault. */
@@ -93,6 +99,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         'with OUTLINK_TLS=off the base URL must still be https:// (the proxy terminates TLS)',
     });
   }
+  const leaseSeconds = Number(raw.OUTLINK_LEASE_SECONDS ?? 30);
+  if (!(leaseSeconds >= 2 && leaseSeconds <= 600)) {
+    violations.push({
+      variable: 'OUTLINK_LEASE_SECONDS',
+      problem: 'must be a whole number of seconds from 2 to 600',
+    });
+  }
   if (violations.length > 0) throw new ConfigError(dedupe(violations));
 
   return Object.freeze({
@@ -106,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     masterKeys: masterKeys ? Object.freeze(masterKeys) : undefined,
     adminPassword: valid.OUTLINK_ADMIN_PASSWORD,
     logLevel: valid.OUTLINK_LOG_LEVEL ?? 'info',
+    leaseSeconds,
   });
 }
 

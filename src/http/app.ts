@@ -14,6 +14,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { linkRoutes } from './routes/links.js';
+import { mailHandlerRoutes } from './routes/mail-handler.js';
 import { mailServerRoutes } from './routes/mail-servers.js';
 import { providerRoutes } from './routes/providers.js';
 import { sessionRoutes } from './routes/session.js';
@@ -39,6 +40,7 @@ export type AppServices = Pick<
   | 'tokens'
   | 'webhooks'
   | 'mailServers'
+  | 'mailHandler'
 >;
 
 /** One registered route, as `routesOf` lists it. */
@@ -106,6 +108,7 @@ export async function buildApp(
   authorizationRoutes(app, services);
   connectionRoutes(app, services);
   mailServerRoutes(app, services);
+  mailHandlerRoutes(app, services);
   webhookRoutes(app, services);
   uiRoutes(app, services);
   await app.ready();

@@ -18,6 +18,7 @@ import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/
 import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from '../mail/endpoint.js';
 import { createMailClient } from '../mail/mail-client.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
+import { acknowledgementWords } from '../presenters/acknowledgements.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
 import { createConnectionService } from '../services/connections.js';
@@ -25,6 +26,7 @@ import { createEventService, type EventService } from '../services/events.js';
 import type { Services } from '../services/index.js';
 import { createKeyService } from '../services/keys.js';
 import { createLinkService } from '../services/links.js';
+import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService } from '../services/mail-servers.js';
 import { createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
@@ -127,6 +129,28 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       owner,
       options: options.schedulerOptions,
     });
+    const mailServers = createMailServerService({ db, cipher, clock, events, tokens, mail });
+    const mailHandler = createMailHandlerService({
+      db,
+      clock,
+      log: options.log,
+      events: {
+        record: (trx, event) =>
+          events!.record(trx, {
+            type: event.type,
+            actor: { kind: 'system' },
+            mailServerId: event.mailServerId,
+            data: event.data,
+          }),
+      },
+      mail,
+      leases,
+      owner,
+      leaseTtlMs: config.leaseSeconds * 1000,
+      runtime: (id) => mailServers.runtime(id),
+      resolve: (idOrName) => mailServers.find(idOrName),
+      words: acknowledgementWords,
+    });
     return {
       config,
       store,
@@ -141,7 +165,8 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       webhooks,
       scheduler,
       mail,
-      mailServers: createMailServerService({ db, cipher, clock, events, tokens, mail }),
+      mailServers,
+      mailHandler,
       flows: createAuthorizationFlows({
         db,
         cipher,

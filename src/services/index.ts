@@ -11,6 +11,7 @@ import type { ConnectionService } from './connections.js';
 import type { EventService } from './events.js';
 import type { KeyService } from './keys.js';
 import type { LinkService } from './links.js';
+import type { MailHandlerService } from './mail-handler.js';
 import type { MailServerService } from './mail-servers.js';
 import type { UserService } from './users.js';
 import type { WebhookService } from './webhooks.js';
@@ -37,6 +38,8 @@ export interface Services {
   /** Authenticated IMAP, POP3 and SMTP sessions, with the rejected-token rule. */
   readonly mail: MailClient;
   readonly mailServers: MailServerService;
+  /** The mail handler: email → issues and comments. */
+  readonly mailHandler: MailHandlerService;
   /** Stops what runs in the background and closes the database. */
   close(): Promise<void>;
 }

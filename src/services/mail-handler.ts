@@ -1,0 +1,364 @@
+/**
+ * The mail handler as a use case (issue 10): run a mailbox now (`POST …/poll`, `outlink mail
+ * poll`), run the mailboxes that are due (the poller), show where a mailbox's handler stands,
+ * and send the acknowledgements new issues owe.
+ *
+ * Each mailbox is handled by one worker at a time across every process, guarded by a
+ * database lease (`mail-handler:<id>`) that a heartbeat renews between batches: a crashed
+ * holder blocks the mailbox only until its lease runs out. Mailboxes run side by side, each
+ * with its own failures, so one broken or slow mailbox never delays the others. While the
+ * mailbox's connection needs re-authorization the handler waits (`waiting_reauthorization`)
+ * and resumes by itself once the connection works again.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Actor } from '../domain/actor.js';
+import type { Clock } from '../domain/clock.js';
+import { OutlinkError } from '../domain/errors.js';
+import type { MailServerRuntime } from '../domain/mail-server.js';
+import { DEFAULT_THROTTLE } from '../handler/filters.js';
+import { openImapSource } from '../handler/imap-source.js';
+import type { HandlerEventSink } from '../handler/ledger.js';
+import { openPop3Source } from '../handler/pop3-source.js';
+import { type RunProgress, runMailbox } from '../handler/run.js';
+import type { MailboxSource } from '../handler/source.js';
+import type { MailClient } from '../mail/mail-client.js';
+import { asOutlinkError } from '../mail/mail-error.js';
+import { createIssueRepository, type IssueRecord } from '../store/repositories/issues.js';
+import {
+  createMailHandlerStateRepository,
+  type HandlerCounts,
+  type HandlerSettingsRecord,
+  type HandlerStateRecord,
+  type HandlerStatus,
+} from '../store/repositories/mail-handler-state.js';
+import {
+  createMailOutboxRepository,
+  type OutboxRecord,
+} from '../store/repositories/mail-outbox.js';
+import type { Database } from '../store/schema.js';
+import type { Leases } from '../tokens/leases.js';
+
+export type { HandlerCounts, HandlerStatus };
+
+/** Where a mailbox's handler stands (`GET /api/v1/mail-servers/:id/handler`). */
+export interface HandlerStatusView {
+  readonly mailServerId: string;
+  readonly enabled: boolean;
+  readonly status: HandlerStatus | 'never_run';
+  readonly lastRunAt: string | null;
+  readonly lastSuccessAt: string | null;
+  readonly nextRunAt: string | null;
+  /** The catalog or mail error code of the last failure. */
+  readonly lastError: string | null;
+  readonly lastCounts: HandlerCounts | null;
+}
+
+/** The words of an acknowledgement, chosen by the edge that knows the languages. */
+export type AcknowledgementWords = (
+  language: 'en' | 'ja',
+  issue: IssueRecord,
+) => { readonly text: string };
+
+export interface MailHandlerService {
+  /** Runs a mailbox now; 409 `mail_handler_busy` while another worker runs it. */
+  poll(
+    actor: Actor,
+    idOrName: string,
+    options?: { onProgress?(progress: RunProgress): void },
+  ): Promise<HandlerCounts>;
+  /** Runs every enabled mailbox that is due, at most `concurrency` at a time. */
+  runDue(): Promise<void>;
+  /** Runs a mailbox now unless it is running (the IDLE watcher saw new mail). */
+  runSoon(mailServerId: string): Promise<void>;
+  status(idOrName: string): Promise<HandlerStatusView>;
+  /** Enabled IMAP mailboxes: the ones an IDLE watcher keeps an eye on. */
+  watchable(): Promise<string[]>;
+  /** The runtime of a mailbox, for an IDLE watcher's own session. */
+  runtime(mailServerId: string): Promise<MailServerRuntime & { readonly folder: string | null }>;
+  /** Sends the acknowledgements that are due; returns how many were sent. */
+  sendAcknowledgements(): Promise<number>;
+}
+
+export interface MailHandlerDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly events: HandlerEventSink;
+  readonly mail: MailClient;
+  readonly leases: Leases;
+  /** This process's lease owner id. */
+  readonly owner: string;
+  readonly leaseTtlMs: number;
+  /** A mail server's settings for connecting (the mail server service's `runtime`). */
+  runtime(id: string): Promise<MailServerRuntime>;
+  /** Resolves a mail server id or name (404 `mail_server_not_found`). */
+  resolve(idOrName: string): Promise<{ readonly id: string }>;
+  readonly words: AcknowledgementWords;
+  /** Mailboxes run side by side (default 4). */
+  readonly concurrency?: number;
+}
+
+/** Acknowledgement retries: 1 min, 5 min, 30 min, 2 h, then given up. */
+const ACK_BACKOFF_MS = [60_000, 300_000, 1_800_000, 7_200_000] as const;
+
+export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerService {
+  const { db, clock, log } = deps;
+  const states = createMailHandlerStateRepository(db);
+  const leaseName = (id: string) => `mail-handler:${id}`;
+
+  const settingsOf = async (id: string): Promise<HandlerSettingsRecord> => {
+    const settings = await states.settings(id);
+    if (!settings) throw new OutlinkError('mail_server_not_found', { id });
+    if (settings.protocol === 'smtp') {
+      throw new OutlinkError('mail_handler_not_incoming', { name: settings.name });
+    }
+    return settings;
+  };
+
+  const save = async (
+    settings: HandlerSettingsRecord,
+    before: HandlerStateRecord | undefined,
+    change: Partial<HandlerStateRecord> & { status: HandlerStatus },
+  ) => {
+    const now = clock.now();
+    await states.save({
+      mailServerId: settings.id,
+      lastRunAt: before?.lastRunAt ?? null,
+      lastSuccessAt: before?.lastSuccessAt ?? null,
+      lastError: null,
+      lastCounts: before?.lastCounts ?? null,
+      uidValidity: before?.uidValidity ?? null,
+      nextRunAt: new Date(now.getTime() + settings.pollIntervalSeconds * 1000).toISOString(),
+      updatedAt: now.toISOString(),
+      ...change,
+    });
+  };
+
+  /** One run under the mailbox's lease; undefined when another worker holds it. */
+  const runOnce = async (
+    id: string,
+    onProgress?: (progress: RunProgress) => void,
+  ): Promise<HandlerCounts | undefined> => {
+    const settings = await settingsOf(id);
+    const owner = deps.owner;
+    if (!(await deps.leases.tryAcquire(leaseName(id), owner, deps.leaseTtlMs))) return undefined;
+    // The heartbeat keeps the lease while a long batch runs; between batches the run checks
+    // it was not lost (a paused process whose lease another worker took must stop).
+    let lost = false;
+    const heartbeat = setInterval(
+      () => {
+        deps.leases.renew(leaseName(id), owner, deps.leaseTtlMs).then(
+          (held) => {
+            if (!held) lost = true;
+          },
+          (error: unknown) => log.warn({ err: error, mailServerId: id }, 'lease renewal failed'),
+        );
+      },
+      Math.max(500, deps.leaseTtlMs / 3),
+    );
+    heartbeat.unref();
+    const before = await states.state(id);
+    const startedAt = clock.now().toISOString();
+    let source: MailboxSource | undefined;
+    try {
+      if (settings.connectionStatus === 'reauthorization_required') {
+        await save(settings, before, {
+          status: 'waiting_reauthorization',
+          lastRunAt: startedAt,
+          lastError: 'reauthorization_required',
+        });
+        throw new OutlinkError('reauthorization_required', { account: settings.username });
+      }
+      await save(settings, before, { status: 'running', lastRunAt: startedAt });
+      const runtime = await deps.runtime(id);
+      let uidValidity = before?.uidValidity ?? null;
+      if (settings.protocol === 'imap') {
+        const { value } = await deps.mail.imap(runtime);
+        const imap = await openImapSource(value.client, {
+          folder: settings.folder ?? 'INBOX',
+          processedAction: settings.processedAction,
+          processedFolder: settings.processedFolder,
+          errorFolder: settings.errorFolder,
+        }).catch((error: unknown) => {
+          value.client.close();
+          throw error;
+        });
+        uidValidity = imap.uidValidity;
+        source = imap;
+      } else {
+        const { value } = await deps.mail.pop3(runtime);
+        source = await openPop3Source(value.session, settings);
+      }
+      const ack = settings.ackMailServerId
+        ? await states.settings(settings.ackMailServerId)
+        : undefined;
+      const result = await runMailbox(source, {
+        db,
+        events: deps.events,
+        clock,
+        settings,
+        ownAddresses: [settings.username, ...(ack ? [ack.username] : [])].map((a) =>
+          a.toLowerCase(),
+        ),
+        prefixes: await states.prefixes(),
+        throttle: DEFAULT_THROTTLE,
+        acknowledgeWith: ack?.protocol === 'smtp' ? ack.id : null,
+        ...(onProgress ? { onProgress } : {}),
+        between: async () => {
+          if (lost) throw new OutlinkError('mail_handler_busy', { name: settings.name });
+        },
+      });
+      await source.close();
+      source = undefined;
+      const failed = result.storeError !== undefined;
+      if (failed)
+        log.error(
+          { err: result.storeError, mailServerId: id },
+          'mail handler could not record a message',
+        );
+      await save(settings, before, {
+        status: failed ? 'failed' : 'idle',
+        lastRunAt: startedAt,
+        lastSuccessAt: failed ? (before?.lastSuccessAt ?? null) : clock.now().toISOString(),
+        lastError: failed ? 'database_unavailable' : null,
+        lastCounts: result.counts,
+        uidValidity,
+      });
+      return result.counts;
+    } catch (error) {
+      source?.abort();
+      const code = errorCode(error);
+      const waiting = code === 'reauthorization_required';
+      if (!waiting) log.warn({ err: error, mailServerId: id }, 'mail handler run failed');
+      await save(settings, before, {
+        status: waiting ? 'waiting_reauthorization' : 'failed',
+        lastRunAt: startedAt,
+        lastError: code,
+      }).catch((e: unknown) => log.error({ err: e, mailServerId: id }, 'handler state not saved'));
+      throw asOutlinkError(error, settings.name);
+    } finally {
+      clearInterval(heartbeat);
+      await deps.leases.release(leaseName(id), owner).catch(() => undefined);
+    }
+  };
+
+  const service: MailHandlerService = {
+    async poll(_actor, idOrName, options = {}) {
+      const { id } = await deps.resolve(idOrName);
+      const counts = await runOnce(id, options.onProgress);
+      if (!counts) {
+        const settings = await settingsOf(id);
+        throw new OutlinkError('mail_handler_busy', { name: settings.name });
+      }
+      return counts;
+    },
+
+    async runDue() {
+      const due = await states.due(clock.now().toISOString(), 100);
+      let next = 0;
+      const worker = async () => {
+        while (next < due.length) {
+          const id = due[next++]!;
+          await runOnce(id).catch(() => undefined);
+        }
+      };
+      await Promise.all(Array.from({ length: deps.concurrency ?? 4 }, worker));
+    },
+
+    async runSoon(mailServerId) {
+      await runOnce(mailServerId).catch(() => undefined);
+    },
+
+    async status(idOrName) {
+      const { id } = await deps.resolve(idOrName);
+      const settings = await settingsOf(id);
+      const state = await states.state(id);
+      return {
+        mailServerId: id,
+        enabled: settings.enabled,
+        status: state ? state.status : 'never_run',
+        lastRunAt: state?.lastRunAt ?? null,
+        lastSuccessAt: state?.lastSuccessAt ?? null,
+        nextRunAt: state?.nextRunAt ?? null,
+        lastError: state?.lastError ?? null,
+        lastCounts: state?.lastCounts ?? null,
+      };
+    },
+
+    watchable: () => states.enabled(['imap']),
+
+    runtime: (id) => deps.runtime(id),
+
+    async sendAcknowledgements() {
+      const outbox = createMailOutboxRepository(db);
+      const issues = createIssueRepository(db);
+      const due = await outbox.due(clock.now().toISOString(), 50);
+      let sent = 0;
+      for (const item of due) {
+        const outcome = await sendOne(item, issues).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const now = clock.now();
+        if (outcome === undefined) {
+          sent++;
+          await outbox.update(item.id, {
+            status: 'sent',
+            attempts: item.attempts + 1,
+            nextAttemptAt: item.nextAttemptAt,
+            lastError: null,
+            sentAt: now.toISOString(),
+          });
+          continue;
+        }
+        const delay = ACK_BACKOFF_MS[item.attempts];
+        log.warn({ err: outcome, outboxId: item.id }, 'acknowledgement not sent');
+        await outbox.update(item.id, {
+          status: delay === undefined ? 'failed' : 'pending',
+          attempts: item.attempts + 1,
+          nextAttemptAt: new Date(now.getTime() + (delay ?? 0)).toISOString(),
+          lastError: errorCode(outcome),
+          sentAt: null,
+        });
+      }
+      return sent;
+    },
+  };
+
+  const sendOne = async (
+    item: OutboxRecord,
+    issues: ReturnType<typeof createIssueRepository>,
+  ): Promise<void> => {
+    const issue = await issues.findById(item.issueId);
+    if (!issue) return;
+    const runtime = await deps.runtime(item.mailServerId);
+    const { value } = await deps.mail.smtp(runtime);
+    try {
+      await value.session.send({
+        from: runtime.username,
+        to: [item.recipient],
+        subject: item.subject,
+        text: deps.words(item.language, issue).text,
+        headers: {
+          // RFC 3834 §5: an automatic response says so, so that other responders stay quiet.
+          'Auto-Submitted': 'auto-replied',
+          'X-Auto-Response-Suppress': 'All',
+          ...(item.inReplyTo ? { 'In-Reply-To': `<${item.inReplyTo}>` } : {}),
+          ...(item.references ? { References: item.references } : {}),
+        },
+      });
+    } finally {
+      value.session.quit();
+    }
+  };
+
+  return service;
+}
+
+/** A failure's code for the state row: the catalog's, the mail session's, or `internal`. */
+function errorCode(error: unknown): string {
+  if (error instanceof OutlinkError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[a-z_]{3,40}$/.test(code) ? code : 'internal';
+}
