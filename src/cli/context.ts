@@ -10,7 +10,7 @@ export interface CliIo {
   readonly cwd: string;
   readonly stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
   readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
 }
 
 /** What `outlink serve` reports once it listens, for its start banner. */
@@ -60,6 +60,10 @@ export interface CliContext {
   /** A line of diagnostics (progress, warnings, errors) on stderr. */
   err(line: string): void;
   t(key: string, params?: Readonly<Record<string, string | number>>): string;
+  /** Whether stderr is a terminal (a progress bar redraws; else progress is plain lines). */
+  readonly terminal: boolean;
+  /** Redraws the progress line on a terminal (no newline); nothing elsewhere. */
+  status(line: string): void;
 }
 
 export function createContext(io: CliIo, host: CliHost): CliContext {
@@ -73,6 +77,10 @@ export function createContext(io: CliIo, host: CliHost): CliContext {
     out: (line) => io.stdout.write(`${line}\n`),
     err: (line) => io.stderr.write(`${line}\n`),
     t: (key, params) => translate(locale, key, params),
+    terminal: io.stderr.isTTY === true,
+    status: (line) => {
+      if (io.stderr.isTTY === true) io.stderr.write(`\r\x1b[K${line}`);
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { TestReport } from '../schemas/mail-servers.js';
 import { type CommandGroup, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
 import { ExitCode, printable, UsageError } from './failures.js';
+import { mailPollCommand } from './mail-poll.js';
 import { mailSetCommand, mailShowCommand } from './mail-settings.js';
 
 const CLI_ACTOR: Actor = { kind: 'cli' };
@@ -71,11 +72,11 @@ function printSteps(ctx: CliContext, report: TestReport): void {
 }
 
 /**
- * `outlink mail …` (DESIGN §8): a server's settings (`mail-settings.ts`) and its test;
- * `mail poll` belongs to the mail handler.
+ * `outlink mail …` (DESIGN §8): a server's settings (`mail-settings.ts`), its test, and a
+ * run of the mail handler now (`mail-poll.ts`).
  */
 export const mailGroup: CommandGroup = {
   name: 'mail',
   summary: 'cli.mail.summary',
-  commands: [mailShowCommand, mailSetCommand, test],
+  commands: [mailShowCommand, mailSetCommand, test, mailPollCommand],
 };
