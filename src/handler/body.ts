@@ -1,7 +1,8 @@
 /**
  * The new text of a reply: what the sender wrote, without the quoted history and the
  * signature that mail clients add below (or, interleaved, between) it. Pure functions over
- * lines; the patterns are the ones real clients write, English and Japanese.
+ * lines; the patterns are the ones real clients write: English and Japanese first, German,
+ * French and Russian too.
  *
  * What goes:
  * - quoted lines (`>`), and the attribution line that introduces a quote block
@@ -9,16 +10,20 @@
  *   `… のメール:`, `… さんは書きました:`), also when the attribution is wrapped over two
  *   or three lines; text between quote blocks (an interleaved answer) stays;
  * - everything from a dated attribution on when no `>` quote follows it (clients that quote
- *   without prefixes), from an Outlook block (`-----Original Message-----`,
- *   `-----元のメッセージ-----`, `-----Ursprüngliche Nachricht-----`, a `____` rule or a bare
- *   `From:/Sent:/To:/Subject:` or `差出人:/送信日時:/宛先:/件名:` header block) on, and from a
- *   signature (`-- `, `--`) or a mobile footer ("Sent from my iPhone", `iPhoneから送信`) on.
+ *   without prefixes), from an Outlook block on, and from a signature (`-- `, `--`) or a
+ *   mobile footer ("Sent from my iPhone", `iPhoneから送信`) on. An Outlook block is a
+ *   separator (`-----Original Message-----`, `-----元のメッセージ-----`,
+ *   `-----Ursprüngliche Nachricht-----`, `-----Message d'origine-----`,
+ *   `-----Исходное сообщение-----`), a `____` rule over a `From:`-like field, or a bare header
+ *   block: `From:/Sent:/To:/Subject:`, `差出人:/送信日時:/宛先:/件名:`,
+ *   `Von:/Gesendet:/An:/Betreff:`, `De :/Envoyé :/À :/Objet :`, `От:/Отправлено:/Кому:/Тема:`.
  *
  * What stays: a forward. A forward marker (`---------- Forwarded message ---------`,
- * `-------- 転送メッセージ --------`, "Begin forwarded message:") and everything after it are
- * kept as they are, header block and quotes included: there the forwarded content is the
- * point. Outlook forwards carry no marker (only the same header block as its replies), so
- * they cannot be told from replies here and are cut like one.
+ * `-------- 転送メッセージ --------`, `-------- Пересылаемое сообщение --------`,
+ * "Begin forwarded message:") and everything after it are kept as they are, header block and
+ * quotes included: there the forwarded content is the point. Outlook forwards carry no marker
+ * (only the same header block as its replies), so they cannot be told from replies here and
+ * are cut like one.
  */
 
 /**
@@ -85,16 +90,17 @@ const MOBILE_FOOTER =
   /^\s*(?:Sent from my (?:iPhone|iPad|Android|mobile device|Galaxy|Xperia|Pixel)\b.*|Sent from (?:Outlook|Mail|Yahoo Mail|Gmail|Samsung Mobile)\b.*|Get Outlook for (?:iOS|Android)|(?:iPhone|iPad|Android|Outlook|Galaxy|Xperia|Pixel) ?から送信|Outlook for (?:iOS|Android) を入手)\s*$/i;
 
 const OUTLOOK_SEPARATOR =
-  /^\s*-{3,}\s*(?:Original Message|元のメッセージ|Ursprüngliche Nachricht|Message d'origine|Mensaje original|Messaggio originale|Oorspronkelijk bericht)\s*-{3,}\s*$/i;
+  /^\s*-{3,}\s*(?:Original Message|元のメッセージ|Ursprüngliche Nachricht|Message d'origine|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Исходное сообщение)\s*-{3,}\s*$/i;
 
 const FORWARD_MARKER =
-  /^\s*(?:-{2,}\s*(?:Forwarded message|Forwarded Message|転送メッセージ|転送されたメッセージ|Weitergeleitete Nachricht|Message transféré|Mensaje reenviado)\s*-{2,}|Begin forwarded message:|転送されたメッセージ[:：]|以下のメッセージを転送します[:：]?)\s*$/i;
+  /^\s*(?:-{2,}\s*(?:Forwarded message|Forwarded Message|転送メッセージ|転送されたメッセージ|Weitergeleitete Nachricht|Message transféré|Mensaje reenviado|Пересылаемое сообщение|Пересланное сообщение|Перенаправленное сообщение)\s*-{2,}|Begin forwarded message:|転送されたメッセージ[:：]|以下のメッセージを転送します[:：]?)\s*$/i;
 
-// The first field of a quoted header block (Outlook, Exchange, Outlook on the web, Japanese
-// and German Outlook); an asterisk pair appears when HTML bold is rendered as text
-const HEADER_FROM = /^\s*\*?(?:From|差出人|送信者|Von|De|Da)\*?\s*[:：]/i;
+// The fields of a quoted header block (Outlook, Exchange, Outlook on the web; English,
+// Japanese, German, French, Russian, Spanish); an asterisk pair appears when HTML bold is
+// rendered as text, and French puts a (no-break) space before the colon
+const HEADER_FROM = /^\s*\*?(?:From|差出人|送信者|Von|De|Da|От)\*?\s*[:：]/i;
 const HEADER_OTHER =
-  /^\s*\*?(?:Sent|Date|To|Cc|Subject|送信日時|送信日|日時|日付|宛先|件名|CC|Gesendet|An|Betreff|Envoyé|À|Objet|Enviado|Para|Asunto)\*?\s*[:：]/i;
+  /^\s*\*?(?:Sent|Date|To|Cc|Subject|送信日時|送信日|日時|日付|宛先|件名|CC|Gesendet|Datum|An|Betreff|Envoyé|À|Objet|Enviado|Fecha|Para|Asunto|Отправлено|Дата|Кому|Копия|Тема)\*?\s*[:：]/i;
 
 /**
  * A header block: a `From:` line with at least two more header fields in the five lines

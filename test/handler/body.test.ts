@@ -241,6 +241,88 @@ describe('stripQuotedReply: Outlook blocks', () => {
     assert.equal(stripQuotedReply(text), '承知しました。');
   });
 
+  it('-----Исходное сообщение----- and a Russian header block', () => {
+    const text = mail(
+      'Готово, спасибо.',
+      '',
+      'Иван Петров',
+      '',
+      '-----Исходное сообщение-----',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: 04.12.2026 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Тема: RE: [MAIL-12] принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Готово, спасибо.\n\nИван Петров');
+  });
+
+  it('a ____ rule followed by an От: block', () => {
+    const text = mail(
+      'Спасибо!',
+      '',
+      '________________________________',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: 04.12.2026 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Тема: RE: принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Спасибо!');
+  });
+
+  it('a bare От:/Отправлено:/Кому:/Копия:/Тема: block', () => {
+    const text = mail(
+      'Принято.',
+      '',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: пятница, 4 декабря 2026 г. 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Копия: Ольга Смирнова <olga@example.ru>',
+      'Тема: принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Принято.');
+  });
+
+  it('a bare Von:/Gesendet:/An:/Betreff: block, and a ____ rule over Von:', () => {
+    const block = [
+      'Von: Outlink Support <support@outlink.example>',
+      'Gesendet: Freitag, 4. Dezember 2026 10:00',
+      'An: Hans Müller <hans@example.de>',
+      'Betreff: AW: Drucker',
+      '',
+      'Bitte starten Sie den Drucker neu.',
+    ];
+    assert.equal(stripQuotedReply(mail('Erledigt.', '', ...block)), 'Erledigt.');
+    assert.equal(
+      stripQuotedReply(mail('Erledigt.', '', '________________________________', ...block)),
+      'Erledigt.',
+    );
+  });
+
+  it("a bare De :/Envoyé :/À :/Objet : block, and -----Message d'origine-----", () => {
+    const block = [
+      'De : Outlink Support <support@outlink.example>',
+      'Envoyé : vendredi 4 décembre 2026 10:00',
+      'À : Jean Dupont <jean@example.fr>',
+      'Objet : RE: imprimante',
+      '',
+      "Veuillez redémarrer l'imprimante.",
+    ];
+    assert.equal(stripQuotedReply(mail('Merci.', '', ...block)), 'Merci.');
+    assert.equal(
+      stripQuotedReply(mail('Merci.', '', "-----Message d'origine-----", ...block)),
+      'Merci.',
+    );
+    // Outlook writes a no-break space before the colon
+    const nbsp = block.map((line) => line.replace(' :', '\u00a0:'));
+    assert.equal(stripQuotedReply(mail('Merci.', '', ...nbsp)), 'Merci.');
+  });
+
   it('keeps a lone "From:" line in prose', () => {
     const text = mail('From: the accounting team, everyone agreed.', 'Next steps below.');
     assert.equal(stripQuotedReply(text), text);
@@ -275,6 +357,20 @@ describe('stripQuotedReply: forwards stay', () => {
     ];
     const text = mail('転送します。', '-- ', '鈴木', ...forwarded);
     assert.equal(stripQuotedReply(text), mail('転送します。', ...forwarded));
+  });
+
+  it('keeps a Russian forward, its От:/Тема: header block included', () => {
+    const forwarded = [
+      '-------- Пересылаемое сообщение --------',
+      'От: Иван Петров <ivan@example.ru>',
+      'Дата: пятница, 4 декабря 2026 г., 10:00',
+      'Тема: принтер',
+      'Кому: sales@example.com',
+      '',
+      'Принтер не работает.',
+    ];
+    const text = mail('Пересылаю письмо клиента.', '', ...forwarded);
+    assert.equal(stripQuotedReply(text), text);
   });
 });
 
