@@ -7,7 +7,8 @@
  * What goes:
  * - quoted lines (`>`), and the attribution line that introduces a quote block
  *   ("Taro wrote:", "On … wrote:", `2026年12月4日(金) 10:00 山田太郎 <taro@example.jp>:`,
- *   `… のメール:`, `… さんは書きました:`), also when the attribution is wrapped over two
+ *   `… のメール:`, `… さんは書きました:`, "Am … schrieb …:", "Le … a écrit :",
+ *   `02.12.2026 10:05, Иван Петров пишет:`), also when the attribution is wrapped over two
  *   or three lines; text between quote blocks (an interleaved answer) stays;
  * - everything from a dated attribution on when no `>` quote follows it (clients that quote
  *   without prefixes), from an Outlook block on, and from a signature (`-- `, `--`) or a
@@ -128,13 +129,15 @@ interface Attribution {
 // Reply headers with a date, as clients write them (joined when wrapped):
 // Gmail, Apple Mail, Thunderbird "On <date>, <name> <addr> wrote:"; German, French;
 // Gmail ja "2026年12月4日(金) 10:00 山田太郎 <taro@example.jp>:"; Apple Mail ja
-// "2026/12/04 10:00、山田太郎 <…> のメール:"; Thunderbird ja "2026/12/04 10:00 に 山田太郎 さんは書きました:"
+// "2026/12/04 10:00、山田太郎 <…> のメール:"; Thunderbird ja "2026/12/04 10:00 に 山田太郎 さんは書きました:";
+// Thunderbird ru "02.12.2026 10:05, Иван Петров пишет:" (`\b` knows no Cyrillic, hence `\s`)
 const DATED_ATTRIBUTIONS: readonly RegExp[] = [
   /^On\s.*\bwrote\s*:$/i,
   /^Am\s.*\bschrieb\b.*:$/i,
   /^Le\s.*\ba écrit\s*:$/i,
   /^\d{4}年\d{1,2}月\d{1,2}日.*@.*[:：]$/,
   /^\d{4}[/-]\d{1,2}[/-]\d{1,2}.*(?:のメール|さんは書きました|書きました|wrote)\s*[:：]$/i,
+  /^\d{1,2}\.\d{1,2}\.\d{2,4}.*\sпишет\s*:$/i,
 ];
 
 // The first line of a dated header must show the date, so that prose starting with "On" and
@@ -145,6 +148,8 @@ const DATE_IN_FIRST_LINE = /\d{4}|\d{1,2}:\d{2}|\d{1,2}\/\d{1,2}\/\d{2}|\d{1,2}\
 const PLAIN_ATTRIBUTIONS: readonly RegExp[] = [
   /\bwrote\s*:$/i,
   /\bschrieb\s*:$/i,
+  /\sa écrit\s*:$/i,
+  /(?:^|\s)пишет\s*:$/i,
   /さんは書きました\s*[:：]$/,
   /書きました\s*[:：]$/,
   /のメール\s*[:：]$/,

@@ -155,6 +155,78 @@ describe('stripQuotedReply: Japanese attributions', () => {
   });
 });
 
+describe('stripQuotedReply: German, French and Russian attributions', () => {
+  it('Thunderbird ru: "02.12.2026 10:05, Иван Петров пишет:" and the quote below', () => {
+    const text = mail(
+      'Спасибо, заработало.',
+      '',
+      '02.12.2026 10:05, Иван Петров пишет:',
+      '> Перезапустите принтер.',
+      '>',
+      '> С уважением,',
+    );
+    assert.equal(stripQuotedReply(text), 'Спасибо, заработало.');
+  });
+
+  it('Thunderbird ru, interleaved: the answers between the quotes stay', () => {
+    const text = mail(
+      '04.12.2026 19:32, Иван Петров пишет:',
+      '> Какая модель?',
+      'LX-200.',
+      '',
+      '> С какого дня?',
+      'С понедельника.',
+    );
+    assert.equal(stripQuotedReply(text), 'LX-200.\n\nС понедельника.');
+  });
+
+  it('cuts at a dated "… пишет:" whose history is not prefixed with >', () => {
+    const text = mail('См. ниже.', '', '02.12.2026 10:05, Иван Петров пишет:', 'Перезапустите.');
+    assert.equal(stripQuotedReply(text), 'См. ниже.');
+  });
+
+  it('"Иван Петров пишет:" with no date before a quote, and kept before none', () => {
+    const quoted = mail('Готово.', 'Иван Петров пишет:', '> Перезапустите принтер.');
+    assert.equal(stripQuotedReply(quoted), 'Готово.');
+    const prose = mail('Как пишет руководство:', 'выключите и включите снова.');
+    assert.equal(stripQuotedReply(prose), prose);
+  });
+
+  it('Gmail ru: "пт, 4 дек. 2026 г. в 10:00, Иван Петров <ivan@example.ru>:"', () => {
+    const text = mail(
+      'Готово.',
+      '',
+      'пт, 4 дек. 2026 г. в 10:00, Иван Петров <ivan@example.ru>:',
+      '',
+      '> Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Готово.');
+  });
+
+  it('German: Gmail "Am … Uhr schrieb …:" and Thunderbird "Am 04.12.26 um 10:00 schrieb …:"', () => {
+    for (const attribution of [
+      'Am Fr., 4. Dez. 2026 um 10:00 Uhr schrieb Hans Müller <hans@example.de>:',
+      'Am 04.12.26 um 10:00 schrieb Hans Müller:',
+      'Hans Müller schrieb:',
+    ]) {
+      const text = mail('Erledigt.', '', attribution, '> Bitte neu starten.');
+      assert.equal(stripQuotedReply(text), 'Erledigt.', attribution);
+    }
+  });
+
+  it('French: Gmail and Thunderbird "Le … a écrit :", and "… a écrit :" without a date', () => {
+    for (const attribution of [
+      'Le ven. 4 déc. 2026 à 10:00, Jean Dupont <jean@example.fr> a écrit :',
+      'Le 04/12/2026 à 10:00, Jean Dupont a écrit :',
+      'Jean Dupont a écrit :',
+      'Jean Dupont a écrit\u00a0:',
+    ]) {
+      const text = mail('Merci.', '', attribution, "> Veuillez redémarrer l'imprimante.");
+      assert.equal(stripQuotedReply(text), 'Merci.', attribution);
+    }
+  });
+});
+
 describe('stripQuotedReply: Outlook blocks', () => {
   it('-----Original Message-----', () => {
     const text = mail(
