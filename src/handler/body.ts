@@ -18,6 +18,8 @@
  *   `-----Исходное сообщение-----`), a `____` rule over a `From:`-like field, or a bare header
  *   block: `From:/Sent:/To:/Subject:`, `差出人:/送信日時:/宛先:/件名:`,
  *   `Von:/Gesendet:/An:/Betreff:`, `De :/Envoyé :/À :/Objet :`, `От:/Отправлено:/Кому:/Тема:`.
+ *   A bare block needs its subject field: lines like `From: Tokyo warehouse` / `To: Osaka
+ *   branch` / `Date: 4 December` in a message's own text are not a quote header.
  *
  * What stays: a forward. A forward marker (`---------- Forwarded message ---------`,
  * `-------- 転送メッセージ --------`, `-------- Пересылаемое сообщение --------`,
@@ -100,20 +102,39 @@ const FORWARD_MARKER =
 // Japanese, German, French, Russian, Spanish); an asterisk pair appears when HTML bold is
 // rendered as text, and French puts a (no-break) space before the colon
 const HEADER_FROM = /^\s*\*?(?:From|差出人|送信者|Von|De|Da|От)\*?\s*[:：]/i;
+const HEADER_SUBJECT =
+  /^\s*\*?(?:Subject|件名|Betreff|Objet|Тема|Asunto|Oggetto|Onderwerp)\*?\s*[:：]/i;
 const HEADER_OTHER =
-  /^\s*\*?(?:Sent|Date|To|Cc|Subject|送信日時|送信日|日時|日付|宛先|件名|CC|Gesendet|Datum|An|Betreff|Envoyé|À|Objet|Enviado|Fecha|Para|Asunto|Отправлено|Дата|Кому|Копия|Тема)\*?\s*[:：]/i;
+  /^\s*\*?(?:Sent|Date|To|Cc|送信日時|送信日|日時|日付|宛先|CC|Gesendet|Datum|An|Envoyé|À|Enviado|Fecha|Para|Отправлено|Дата|Кому|Копия)\*?\s*[:：]/i;
+
+/** How many lines below its `From:` line a bare header block's other fields are looked for. */
+const HEADER_BLOCK_LINES = 8;
 
 /**
- * A header block: a `From:` line with at least two more header fields in the five lines
- * after it. One field alone is too common in prose ("To: all staff") to cut on.
+ * A bare header block: a `From:` line, and in the lines below it up to the first blank line
+ * (a long `To:` may wrap onto a line of its own) at least two more fields, one of them the
+ * subject. Outlook always writes the subject; a block without one is the message's own text
+ * (a shipment's `From:/To:/Date:`), and one field alone is too common in prose ("To: all
+ * staff") to cut on.
  */
 function isHeaderBlock(lines: readonly string[], i: number): boolean {
   if (!HEADER_FROM.test(lines[i] ?? '')) return false;
-  const following = lines.slice(i + 1, i + 6).filter((line) => HEADER_OTHER.test(line));
-  return following.length >= 2;
+  let fields = 0;
+  let subject = false;
+  for (let j = i + 1; j < lines.length && j <= i + HEADER_BLOCK_LINES; j++) {
+    const line = lines[j] ?? '';
+    if (line.trim() === '') break;
+    const isSubject = HEADER_SUBJECT.test(line);
+    if (isSubject) subject = true;
+    if (isSubject || HEADER_OTHER.test(line)) fields++;
+  }
+  return subject && fields >= 2;
 }
 
-/** Outlook's `________________________________` rule, followed by a `From:` field. */
+/**
+ * Outlook's `________________________________` rule, followed by a `From:` field: the rule
+ * marks what follows as a quote header, so no subject field is needed.
+ */
 function isRuleBeforeHeaders(lines: readonly string[], i: number): boolean {
   if (!/^\s*_{10,}\s*$/.test(lines[i] ?? '')) return false;
   return HEADER_FROM.test(lines[nextNonBlank(lines, i + 1)] ?? '');

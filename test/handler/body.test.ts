@@ -395,6 +395,94 @@ describe('stripQuotedReply: Outlook blocks', () => {
     assert.equal(stripQuotedReply(mail('Merci.', '', ...nbsp)), 'Merci.');
   });
 
+  it('keeps From:/To:/Date: lines in a new message: no Subject:, so no quote header', () => {
+    const text = mail(
+      'Our shipment 183685 has been stuck in customs for a week.',
+      'Shipment details:',
+      'From: Tokyo warehouse',
+      'To: Osaka branch',
+      'Date: 4 December',
+      '',
+      'Please check with the carrier.',
+      '',
+      'Taro',
+    );
+    assert.equal(stripQuotedReply(text), text);
+    // not even with the sentence right under the block
+    const tight = mail(
+      'Shipment details:',
+      'From: Kobe depot',
+      'To: Sendai store',
+      'Date: 9 December',
+      'It never arrived.',
+    );
+    assert.equal(stripQuotedReply(tight), tight);
+  });
+
+  it('keeps 差出人:/宛先:/日付: lines in a new message too', () => {
+    const text = mail(
+      '配送の詳細:',
+      '差出人: 東京倉庫',
+      '宛先: 大阪支店',
+      '日付: 12月4日',
+      '',
+      '届いていません。',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
+  it('looks for the subject only in the block, not in a later paragraph', () => {
+    // (a line above the block: a message that is all quote would come back whole anyway)
+    const text = mail(
+      'Shipment details:',
+      'From: Tokyo warehouse',
+      'To: Osaka branch',
+      'Date: 4 December',
+      '',
+      'Subject: the delay, again.',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
+  it('needs no Subject: under a ____ rule or an Original Message separator', () => {
+    const block = [
+      'From: Outlink Support <support@outlink.example>',
+      'Sent: Friday, December 4, 2026 10:00 AM',
+      'To: Taro Yamada <taro@example.jp>',
+      '',
+      'Please restart the printer.',
+    ];
+    for (const separator of ['________________________________', '-----Original Message-----']) {
+      assert.equal(stripQuotedReply(mail('Done.', '', separator, ...block)), 'Done.', separator);
+    }
+  });
+
+  it('finds the subject of a bare block below a To: wrapped onto two lines', () => {
+    const text = mail(
+      'Done.',
+      '',
+      'From: Outlink Support <support@outlink.example>',
+      'Sent: Friday, December 4, 2026 10:00 AM',
+      'To: Taro Yamada <taro@example.jp>; Hanako Suzuki <hanako@example.jp>; Jiro Tanaka',
+      '<jiro@example.jp>',
+      'Subject: RE: printer',
+      '',
+      'Please restart the printer.',
+    );
+    assert.equal(stripQuotedReply(text), 'Done.');
+  });
+
+  it('needs two fields besides From:, one of them the subject', () => {
+    const text = mail(
+      'Minutes',
+      'From: the accounting team',
+      'Subject: the budget',
+      '',
+      'All agreed.',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
   it('keeps a lone "From:" line in prose', () => {
     const text = mail('From: the accounting team, everyone agreed.', 'Next steps below.');
     assert.equal(stripQuotedReply(text), text);
