@@ -155,6 +155,78 @@ describe('stripQuotedReply: Japanese attributions', () => {
   });
 });
 
+describe('stripQuotedReply: German, French and Russian attributions', () => {
+  it('Thunderbird ru: "02.12.2026 10:05, Иван Петров пишет:" and the quote below', () => {
+    const text = mail(
+      'Спасибо, заработало.',
+      '',
+      '02.12.2026 10:05, Иван Петров пишет:',
+      '> Перезапустите принтер.',
+      '>',
+      '> С уважением,',
+    );
+    assert.equal(stripQuotedReply(text), 'Спасибо, заработало.');
+  });
+
+  it('Thunderbird ru, interleaved: the answers between the quotes stay', () => {
+    const text = mail(
+      '04.12.2026 19:32, Иван Петров пишет:',
+      '> Какая модель?',
+      'LX-200.',
+      '',
+      '> С какого дня?',
+      'С понедельника.',
+    );
+    assert.equal(stripQuotedReply(text), 'LX-200.\n\nС понедельника.');
+  });
+
+  it('cuts at a dated "… пишет:" whose history is not prefixed with >', () => {
+    const text = mail('См. ниже.', '', '02.12.2026 10:05, Иван Петров пишет:', 'Перезапустите.');
+    assert.equal(stripQuotedReply(text), 'См. ниже.');
+  });
+
+  it('"Иван Петров пишет:" with no date before a quote, and kept before none', () => {
+    const quoted = mail('Готово.', 'Иван Петров пишет:', '> Перезапустите принтер.');
+    assert.equal(stripQuotedReply(quoted), 'Готово.');
+    const prose = mail('Как пишет руководство:', 'выключите и включите снова.');
+    assert.equal(stripQuotedReply(prose), prose);
+  });
+
+  it('Gmail ru: "пт, 4 дек. 2026 г. в 10:00, Иван Петров <ivan@example.ru>:"', () => {
+    const text = mail(
+      'Готово.',
+      '',
+      'пт, 4 дек. 2026 г. в 10:00, Иван Петров <ivan@example.ru>:',
+      '',
+      '> Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Готово.');
+  });
+
+  it('German: Gmail "Am … Uhr schrieb …:" and Thunderbird "Am 04.12.26 um 10:00 schrieb …:"', () => {
+    for (const attribution of [
+      'Am Fr., 4. Dez. 2026 um 10:00 Uhr schrieb Hans Müller <hans@example.de>:',
+      'Am 04.12.26 um 10:00 schrieb Hans Müller:',
+      'Hans Müller schrieb:',
+    ]) {
+      const text = mail('Erledigt.', '', attribution, '> Bitte neu starten.');
+      assert.equal(stripQuotedReply(text), 'Erledigt.', attribution);
+    }
+  });
+
+  it('French: Gmail and Thunderbird "Le … a écrit :", and "… a écrit :" without a date', () => {
+    for (const attribution of [
+      'Le ven. 4 déc. 2026 à 10:00, Jean Dupont <jean@example.fr> a écrit :',
+      'Le 04/12/2026 à 10:00, Jean Dupont a écrit :',
+      'Jean Dupont a écrit :',
+      'Jean Dupont a écrit\u00a0:',
+    ]) {
+      const text = mail('Merci.', '', attribution, "> Veuillez redémarrer l'imprimante.");
+      assert.equal(stripQuotedReply(text), 'Merci.', attribution);
+    }
+  });
+});
+
 describe('stripQuotedReply: Outlook blocks', () => {
   it('-----Original Message-----', () => {
     const text = mail(
@@ -241,6 +313,176 @@ describe('stripQuotedReply: Outlook blocks', () => {
     assert.equal(stripQuotedReply(text), '承知しました。');
   });
 
+  it('-----Исходное сообщение----- and a Russian header block', () => {
+    const text = mail(
+      'Готово, спасибо.',
+      '',
+      'Иван Петров',
+      '',
+      '-----Исходное сообщение-----',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: 04.12.2026 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Тема: RE: [MAIL-12] принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Готово, спасибо.\n\nИван Петров');
+  });
+
+  it('a ____ rule followed by an От: block', () => {
+    const text = mail(
+      'Спасибо!',
+      '',
+      '________________________________',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: 04.12.2026 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Тема: RE: принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Спасибо!');
+  });
+
+  it('a bare От:/Отправлено:/Кому:/Копия:/Тема: block', () => {
+    const text = mail(
+      'Принято.',
+      '',
+      'От: Outlink Support <support@outlink.example>',
+      'Отправлено: пятница, 4 декабря 2026 г. 10:00',
+      'Кому: Иван Петров <ivan@example.ru>',
+      'Копия: Ольга Смирнова <olga@example.ru>',
+      'Тема: принтер',
+      '',
+      'Перезапустите принтер.',
+    );
+    assert.equal(stripQuotedReply(text), 'Принято.');
+  });
+
+  it('a bare Von:/Gesendet:/An:/Betreff: block, and a ____ rule over Von:', () => {
+    const block = [
+      'Von: Outlink Support <support@outlink.example>',
+      'Gesendet: Freitag, 4. Dezember 2026 10:00',
+      'An: Hans Müller <hans@example.de>',
+      'Betreff: AW: Drucker',
+      '',
+      'Bitte starten Sie den Drucker neu.',
+    ];
+    assert.equal(stripQuotedReply(mail('Erledigt.', '', ...block)), 'Erledigt.');
+    assert.equal(
+      stripQuotedReply(mail('Erledigt.', '', '________________________________', ...block)),
+      'Erledigt.',
+    );
+  });
+
+  it("a bare De :/Envoyé :/À :/Objet : block, and -----Message d'origine-----", () => {
+    const block = [
+      'De : Outlink Support <support@outlink.example>',
+      'Envoyé : vendredi 4 décembre 2026 10:00',
+      'À : Jean Dupont <jean@example.fr>',
+      'Objet : RE: imprimante',
+      '',
+      "Veuillez redémarrer l'imprimante.",
+    ];
+    assert.equal(stripQuotedReply(mail('Merci.', '', ...block)), 'Merci.');
+    assert.equal(
+      stripQuotedReply(mail('Merci.', '', "-----Message d'origine-----", ...block)),
+      'Merci.',
+    );
+    // Outlook writes a no-break space before the colon
+    const nbsp = block.map((line) => line.replace(' :', '\u00a0:'));
+    assert.equal(stripQuotedReply(mail('Merci.', '', ...nbsp)), 'Merci.');
+  });
+
+  it('keeps From:/To:/Date: lines in a new message: no Subject:, so no quote header', () => {
+    const text = mail(
+      'Our shipment 183685 has been stuck in customs for a week.',
+      'Shipment details:',
+      'From: Tokyo warehouse',
+      'To: Osaka branch',
+      'Date: 4 December',
+      '',
+      'Please check with the carrier.',
+      '',
+      'Taro',
+    );
+    assert.equal(stripQuotedReply(text), text);
+    // not even with the sentence right under the block
+    const tight = mail(
+      'Shipment details:',
+      'From: Kobe depot',
+      'To: Sendai store',
+      'Date: 9 December',
+      'It never arrived.',
+    );
+    assert.equal(stripQuotedReply(tight), tight);
+  });
+
+  it('keeps 差出人:/宛先:/日付: lines in a new message too', () => {
+    const text = mail(
+      '配送の詳細:',
+      '差出人: 東京倉庫',
+      '宛先: 大阪支店',
+      '日付: 12月4日',
+      '',
+      '届いていません。',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
+  it('looks for the subject only in the block, not in a later paragraph', () => {
+    // (a line above the block: a message that is all quote would come back whole anyway)
+    const text = mail(
+      'Shipment details:',
+      'From: Tokyo warehouse',
+      'To: Osaka branch',
+      'Date: 4 December',
+      '',
+      'Subject: the delay, again.',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
+  it('needs no Subject: under a ____ rule or an Original Message separator', () => {
+    const block = [
+      'From: Outlink Support <support@outlink.example>',
+      'Sent: Friday, December 4, 2026 10:00 AM',
+      'To: Taro Yamada <taro@example.jp>',
+      '',
+      'Please restart the printer.',
+    ];
+    for (const separator of ['________________________________', '-----Original Message-----']) {
+      assert.equal(stripQuotedReply(mail('Done.', '', separator, ...block)), 'Done.', separator);
+    }
+  });
+
+  it('finds the subject of a bare block below a To: wrapped onto two lines', () => {
+    const text = mail(
+      'Done.',
+      '',
+      'From: Outlink Support <support@outlink.example>',
+      'Sent: Friday, December 4, 2026 10:00 AM',
+      'To: Taro Yamada <taro@example.jp>; Hanako Suzuki <hanako@example.jp>; Jiro Tanaka',
+      '<jiro@example.jp>',
+      'Subject: RE: printer',
+      '',
+      'Please restart the printer.',
+    );
+    assert.equal(stripQuotedReply(text), 'Done.');
+  });
+
+  it('needs two fields besides From:, one of them the subject', () => {
+    const text = mail(
+      'Minutes',
+      'From: the accounting team',
+      'Subject: the budget',
+      '',
+      'All agreed.',
+    );
+    assert.equal(stripQuotedReply(text), text);
+  });
+
   it('keeps a lone "From:" line in prose', () => {
     const text = mail('From: the accounting team, everyone agreed.', 'Next steps below.');
     assert.equal(stripQuotedReply(text), text);
@@ -275,6 +517,20 @@ describe('stripQuotedReply: forwards stay', () => {
     ];
     const text = mail('転送します。', '-- ', '鈴木', ...forwarded);
     assert.equal(stripQuotedReply(text), mail('転送します。', ...forwarded));
+  });
+
+  it('keeps a Russian forward, its От:/Тема: header block included', () => {
+    const forwarded = [
+      '-------- Пересылаемое сообщение --------',
+      'От: Иван Петров <ivan@example.ru>',
+      'Дата: пятница, 4 декабря 2026 г., 10:00',
+      'Тема: принтер',
+      'Кому: sales@example.com',
+      '',
+      'Принтер не работает.',
+    ];
+    const text = mail('Пересылаю письмо клиента.', '', ...forwarded);
+    assert.equal(stripQuotedReply(text), text);
   });
 });
 
