@@ -110,3 +110,54 @@ export async function seedIssue(db: Executor, issue: SeedIssue): Promise<SeededI
     return { id, key: issue.key, attachmentIds, comments: seeded };
   });
 }
+
+/** Markup a sender may put anywhere in a mail: on a page it must show as these very characters. */
+export const PAYLOADS = Object.freeze({
+  script: '<script>window.__pwned=1</script>',
+  img: '<img src=x onerror="window.__pwned=2;alert(2)">',
+  svg: '"><svg onload=alert(3)>',
+  url: 'https://evil.example/login?next=javascript:alert(4)',
+});
+
+/**
+ * An issue whose every field a sender controls carries markup: summary, description, the
+ * reporter's and commenter's names, a comment body and an attachment's name (an HTML file
+ * that would run if it were ever shown inline).
+ */
+export function hostileIssue(
+  key: string,
+  createdAt: string,
+  mailServerId: string | null = null,
+): SeedIssue {
+  const { script, img, svg, url } = PAYLOADS;
+  return {
+    key,
+    summary: `Printer ${script} ${img}`,
+    description: `Line one ${svg}\n\n  indented ${script}\nSee ${url}\n${img}`,
+    reporter: { address: 'mallory@example.test', name: `${svg} Mallory` },
+    createdAt,
+    mailServerId,
+    messageId: 'hostile@example.test',
+    attachments: [
+      {
+        filename: `${svg}.html`,
+        contentType: 'text/html',
+        content: Buffer.from(`<!doctype html>${script}${img}`),
+      },
+    ],
+    comments: [
+      {
+        author: { address: 'eve@example.test', name: `<b>Eve</b> ${img}` },
+        body: `${img}\n${script}\n${url}`,
+        createdAt: new Date(Date.parse(createdAt) + 60_000).toISOString(),
+        attachments: [
+          {
+            filename: `${img}.txt`,
+            contentType: 'text/plain',
+            content: Buffer.from('plain text'),
+          },
+        ],
+      },
+    ],
+  };
+}
