@@ -26,10 +26,23 @@ export const EventTypes = [
 ] as const;
 export type EventType = (typeof EventTypes)[number];
 
-/** The connection events webhooks carry (issue 3). */
-export const WebhookEventTypes = [
+/**
+ * What a webhook sends when it is created without `eventTypes`: the connection events
+ * (issue 3). Webhooks from before issue 10 store exactly these.
+ */
+export const DefaultWebhookEventTypes = [
   'connection.authorized',
   'connection.refresh_failed',
   'connection.recovered',
   'connection.reauthorization_required',
 ] as const;
+
+/**
+ * Events that carry what a stranger wrote (an issue's summary, a sender's address), sent
+ * only to a webhook that names them: a receiver set up for connection events never starts
+ * getting mail content (issue 10 item 8).
+ */
+export const MailWebhookEventTypes = ['issue.created', 'comment.created'] as const;
+
+/** Every event type a webhook can subscribe to. */
+export const WebhookEventTypes = [...DefaultWebhookEventTypes, ...MailWebhookEventTypes] as const;

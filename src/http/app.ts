@@ -13,6 +13,7 @@ import { authorizationRoutes } from './routes/authorizations.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { issueRoutes } from './routes/issues.js';
 import { linkRoutes } from './routes/links.js';
 import { mailHandlerRoutes } from './routes/mail-handler.js';
 import { mailServerRoutes } from './routes/mail-servers.js';
@@ -41,6 +42,7 @@ export type AppServices = Pick<
   | 'webhooks'
   | 'mailServers'
   | 'mailHandler'
+  | 'issues'
 >;
 
 /** One registered route, as `routesOf` lists it. */
@@ -109,6 +111,7 @@ export async function buildApp(
   connectionRoutes(app, services);
   mailServerRoutes(app, services);
   mailHandlerRoutes(app, services);
+  issueRoutes(app, services);
   webhookRoutes(app, services);
   uiRoutes(app, services);
   await app.ready();

@@ -30,6 +30,7 @@ import { createAuthorizationFlows } from '../services/authorizations.js';
 import { createConnectionService } from '../services/connections.js';
 import { createEventService, type EventService } from '../services/events.js';
 import type { Services } from '../services/index.js';
+import { createIssueService } from '../services/issues.js';
 import { createKeyService } from '../services/keys.js';
 import { createLinkService } from '../services/links.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
@@ -100,6 +101,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       fetch,
       log: options.log,
       events: () => events as EventService,
+      baseUrl: config.baseUrl,
     });
     events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
     const keys = createKeyService({ db, cipher, events });
@@ -186,6 +188,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mail,
       mailServers,
       mailHandler,
+      issues: createIssueService({ db }),
       flows: createAuthorizationFlows({
         db,
         cipher,

@@ -1,5 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { WebhookEventTypes } from '../domain/events.js';
+import {
+  DefaultWebhookEventTypes,
+  MailWebhookEventTypes,
+  WebhookEventTypes,
+} from '../domain/events.js';
 import { OneOf } from './common.js';
 
 /** Body of `POST /api/v1/webhooks`. */
@@ -10,6 +14,7 @@ export const CreateWebhookBody = Type.Object(
       Type.Array(OneOf(WebhookEventTypes), {
         minItems: 1,
         uniqueItems: true,
+        description: `Default: the connection events (${DefaultWebhookEventTypes.join(', ')}). The mail events (${MailWebhookEventTypes.join(', ')}) carry what senders wrote and are sent only when named here`,
       }),
     ),
   },

@@ -9,6 +9,7 @@ import type { ApiTokenService } from './api-tokens.js';
 import type { AuthorizationFlows } from './authorizations.js';
 import type { ConnectionService } from './connections.js';
 import type { EventService } from './events.js';
+import type { IssueService } from './issues.js';
 import type { KeyService } from './keys.js';
 import type { LinkService } from './links.js';
 import type { MailHandlerService } from './mail-handler.js';
@@ -40,6 +41,8 @@ export interface Services {
   readonly mailServers: MailServerService;
   /** The mail handler: email → issues and comments. */
   readonly mailHandler: MailHandlerService;
+  /** The issues and comments the handler made, to read. */
+  readonly issues: IssueService;
   /** Stops what runs in the background and closes the database. */
   close(): Promise<void>;
 }

@@ -5,7 +5,11 @@ import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
-import { WebhookEventTypes } from '../domain/events.js';
+import {
+  DefaultWebhookEventTypes,
+  MailWebhookEventTypes,
+  WebhookEventTypes,
+} from '../domain/events.js';
 import type { Fetch } from '../oauth/discovery.js';
 import type { EventView } from '../schemas/events.js';
 import type { CreateWebhookInput, WebhookView } from '../schemas/webhooks.js';
@@ -17,6 +21,7 @@ import {
   type WebhookSummary,
 } from '../store/repositories/webhooks.js';
 import type { EventService, EventSubscriber } from './events.js';
+import { issueEventData } from './issues.js';
 
 /** Delivery attempts before a delivery is given up; backoff doubles from 5 s to 1 h. */
 export const WEBHOOK_MAX_ATTEMPTS = 8;
@@ -64,6 +69,8 @@ export function createWebhookService(deps: {
   log: Logger;
   /** Set after construction: the event service depends on this service's subscriber. */
   events: () => EventService;
+  /** Outlink's base URL: issue events link to the issue's page under it. */
+  baseUrl: URL;
   timeoutMs?: number;
 }): WebhookService {
   const { db, cipher, clock } = deps;
@@ -128,6 +135,23 @@ export function createWebhookService(deps: {
     });
   };
 
+  /** The `data` of an event's webhook body; undefined: nothing to send (the issue is gone). */
+  const payloadData = async (
+    trx: Executor,
+    event: EventView,
+  ): Promise<Record<string, unknown> | undefined> => {
+    if ((MailWebhookEventTypes as readonly string[]).includes(event.type)) {
+      const issue = await issueEventData(trx, deps.baseUrl, event);
+      return issue && { ...issue, eventId: event.id, mailServerId: event.mailServerId };
+    }
+    return {
+      ...event.data,
+      eventId: event.id,
+      linkId: event.linkId,
+      connectionId: event.connectionId,
+    };
+  };
+
   return {
     async create(actor, input) {
       if (new URL(input.url).protocol !== 'https:') {
@@ -139,7 +163,8 @@ export function createWebhookService(deps: {
       }
       const id = randomUUID();
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
-      const eventTypes = input.eventTypes ?? [...WebhookEventTypes];
+      // Mail events are opt-in: without a list, the connection events only.
+      const eventTypes = input.eventTypes ?? [...DefaultWebhookEventTypes];
       const row = { id, url: input.url, eventTypes, createdAt: clock.now().toISOString() };
       await webhooks.insert({ ...row, secretEnc: cipher.encrypt(secret, Aad.webhookSecret(id)) });
       deps.log.info({ webhookId: id, url: input.url, actor: actor.kind }, 'webhook created');
@@ -153,24 +178,21 @@ export function createWebhookService(deps: {
     },
     subscriber: async (trx, event: EventView) => {
       if (!(WebhookEventTypes as readonly string[]).includes(event.type)) return;
+      const hooks = (await createWebhookRepository(trx).subscriptions()).filter((hook) =>
+        hook.eventTypes.includes(event.type),
+      );
+      if (hooks.length === 0) return;
+      const data = await payloadData(trx, event);
+      if (!data) return;
+      const payload = JSON.stringify({ type: event.type, timestamp: event.at, data });
       const queue = createDeliveryRepository(trx);
-      for (const hook of await createWebhookRepository(trx).subscriptions()) {
-        if (!hook.eventTypes.includes(event.type)) continue;
+      for (const hook of hooks) {
         await queue.insert({
           id: `msg_${randomUUID()}`,
           webhookId: hook.id,
           eventId: event.id,
           eventType: event.type,
-          payload: JSON.stringify({
-            type: event.type,
-            timestamp: event.at,
-            data: {
-              ...event.data,
-              eventId: event.id,
-              linkId: event.linkId,
-              connectionId: event.connectionId,
-            },
-          }),
+          payload,
           status: 'pending',
           attempts: 0,
           nextAttemptAt: event.at,

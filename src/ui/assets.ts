@@ -20,6 +20,7 @@ export const STYLESHEETS = [
   'components.css',
   'forms.css',
   'mail-servers.css',
+  'issues.css',
 ] as const;
 
 const JS = 'text/javascript; charset=utf-8';

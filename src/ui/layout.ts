@@ -6,6 +6,7 @@ import { attrs, type Html, html } from './html.js';
 export const NAV = [
   { id: 'applinks', href: '/admin/applinks', label: 'nav.applinks' },
   { id: 'mail-servers', href: '/admin/mail-servers', label: 'nav.mailServers' },
+  { id: 'issues', href: '/admin/issues', label: 'nav.issues' },
   { id: 'api-tokens', href: '/admin/api-tokens', label: 'nav.apiTokens' },
   { id: 'events', href: '/admin/events', label: 'nav.events' },
 ] as const;

@@ -1,9 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isOutlinkError } from '../../domain/errors.js';
 import { EventTypes } from '../../domain/events.js';
+import {
+  ISSUE_REPORTER_MAX_LENGTH,
+  ISSUE_SEARCH_MAX_LENGTH,
+  isIssueKey,
+} from '../../domain/issue.js';
 import { isIpLiteralHost } from '../../domain/link.js';
 import { LANG_COOKIE } from '../../i18n/locale.js';
 import { presentConnection } from '../../presenters/connections.js';
+import { presentIssue, presentIssueSummary } from '../../presenters/issues.js';
 import { presentMailServer } from '../../presenters/mail-servers.js';
 import type { LinkView } from '../../schemas/links.js';
 import type { MailServerView } from '../../schemas/mail-servers.js';
@@ -15,6 +21,8 @@ import type { Html } from '../../ui/html.js';
 import { accountPage, notFoundPage } from '../../ui/pages/account.js';
 import { apiTokensPage } from '../../ui/pages/api-tokens.js';
 import { eventsPage } from '../../ui/pages/events.js';
+import { issueDetailPage } from '../../ui/pages/issue-detail.js';
+import { issuesPage } from '../../ui/pages/issues-list.js';
 import { linkDetailPage } from '../../ui/pages/link-detail.js';
 import type { LinkDialogSettings } from '../../ui/pages/link-dialog.js';
 import { linksListPage } from '../../ui/pages/links-list.js';
@@ -31,7 +39,15 @@ const PAGE_SIZE = 50;
 /** What the pages read: the same services as the API, no more. */
 export type UiServices = Pick<
   Services,
-  'config' | 'clock' | 'users' | 'links' | 'connections' | 'events' | 'mailServers' | 'apiTokens'
+  | 'config'
+  | 'clock'
+  | 'users'
+  | 'links'
+  | 'connections'
+  | 'events'
+  | 'mailServers'
+  | 'apiTokens'
+  | 'issues'
 >;
 
 /** A page handler's inputs once the request is known to come from a signed-in admin. */
@@ -197,6 +213,42 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
       links: links.map(linkChoice),
       outgoing: all.filter((s) => s.protocol === 'smtp').map((s) => ({ id: s.id, name: s.name })),
     });
+  });
+
+  page('/admin/issues', async (ctx, req) => {
+    // The form's fields cap their length; a longer hand-typed value is cut, not refused.
+    const q = query(req, 'q')?.trim().slice(0, ISSUE_SEARCH_MAX_LENGTH) || undefined;
+    const reporter =
+      query(req, 'reporter')?.trim().slice(0, ISSUE_REPORTER_MAX_LENGTH) || undefined;
+    const cursor = query(req, 'cursor');
+    const search = { ...(q ? { q } : {}), ...(reporter ? { reporter } : {}), limit: PAGE_SIZE };
+    // A stale or hand-typed cursor shows the first page rather than a JSON error.
+    let usedCursor = cursor;
+    const list = await services.issues
+      .list({ ...search, ...(cursor ? { cursor } : {}) })
+      .catch((error: unknown) => {
+        if (cursor && isOutlinkError(error) && error.code === 'field_invalid') {
+          usedCursor = undefined;
+          return services.issues.list(search);
+        }
+        throw error;
+      });
+    return issuesPage(ctx, {
+      issues: list.items.map(presentIssueSummary),
+      nextCursor: list.nextCursor,
+      filter: { q, reporter, cursor: usedCursor },
+    });
+  });
+
+  page('/admin/issues/:key', async (ctx, req, reply) => {
+    const { key } = req.params as { key: string };
+    if (!isIssueKey(key)) return notFound(ctx, reply);
+    try {
+      return issueDetailPage(ctx, presentIssue(await services.issues.get(key)));
+    } catch (error) {
+      if (isOutlinkError(error) && error.code === 'issue_not_found') return notFound(ctx, reply);
+      throw error;
+    }
   });
 
   page('/admin/api-tokens', async (ctx) => {

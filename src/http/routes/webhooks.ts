@@ -12,7 +12,10 @@ import { CreatedWebhook, CreateWebhookBody, Webhook } from '../../schemas/webhoo
 import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
-/** Webhook endpoints for connection events, signed the Standard Webhooks way. */
+/**
+ * Webhook endpoints for connection events and, when asked for, issue and comment events,
+ * signed the Standard Webhooks way.
+ */
 export function webhookRoutes(
   app: FastifyInstance,
   { webhooks }: Pick<Services, 'webhooks'>,

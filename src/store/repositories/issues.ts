@@ -48,6 +48,12 @@ export interface IssueQuery {
   readonly cursor?: string;
 }
 
+/** What an issue has, for the list. */
+export interface IssueCounts {
+  readonly comments: number;
+  readonly attachments: number;
+}
+
 /** Statements on `issues`, `comments`, `attachments`, `thread_messages` and `issue_counters`. */
 export interface IssueRepository {
   /** The next number of a key prefix: 1, 2, 3… without gaps inside committed transactions. */
@@ -65,6 +71,8 @@ export interface IssueRepository {
   findById(id: string): Promise<IssueRecord | undefined>;
   /** Newest first, keyset-paged. */
   list(query: IssueQuery): Promise<{ rows: IssueRecord[]; nextCursor?: string }>;
+  /** How many comments and attachments each of `issueIds` has (absent: none of either). */
+  counts(issueIds: readonly string[]): Promise<Map<string, IssueCounts>>;
   comments(issueId: string): Promise<CommentRecord[]>;
   attachments(issueId: string): Promise<AttachmentRecord[]>;
   attachment(
@@ -217,6 +225,35 @@ export function createIssueRepository(db: Executor): IssueRepository {
       return rows.length > query.limit && last
         ? { rows: page, nextCursor: encodeCursor(last.createdAt, last.id) }
         : { rows: page };
+    },
+
+    async counts(issueIds) {
+      const counts = new Map<string, { comments: number; attachments: number }>();
+      if (issueIds.length === 0) return counts;
+      const ids = [...new Set(issueIds)];
+      const entry = (id: string) => {
+        let found = counts.get(id);
+        if (!found) {
+          found = { comments: 0, attachments: 0 };
+          counts.set(id, found);
+        }
+        return found;
+      };
+      const comments = await db
+        .selectFrom('comments')
+        .select(['issue_id', (eb) => eb.fn.countAll().as('n')])
+        .where('issue_id', 'in', ids)
+        .groupBy('issue_id')
+        .execute();
+      for (const row of comments) entry(row.issue_id).comments = Number(row.n);
+      const attachments = await db
+        .selectFrom('attachments')
+        .select(['issue_id', (eb) => eb.fn.countAll().as('n')])
+        .where('issue_id', 'in', ids)
+        .groupBy('issue_id')
+        .execute();
+      for (const row of attachments) entry(row.issue_id).attachments = Number(row.n);
+      return counts;
     },
 
     async comments(issueId) {
