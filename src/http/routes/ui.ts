@@ -4,6 +4,7 @@ import { EventTypes } from '../../domain/events.js';
 import { isIpLiteralHost } from '../../domain/link.js';
 import { LANG_COOKIE } from '../../i18n/locale.js';
 import { presentConnection } from '../../presenters/connections.js';
+import { presentHandlerStatus } from '../../presenters/mail-handler.js';
 import { presentMailServer } from '../../presenters/mail-servers.js';
 import type { LinkView } from '../../schemas/links.js';
 import type { MailServerView } from '../../schemas/mail-servers.js';
@@ -31,7 +32,15 @@ const PAGE_SIZE = 50;
 /** What the pages read: the same services as the API, no more. */
 export type UiServices = Pick<
   Services,
-  'config' | 'clock' | 'users' | 'links' | 'connections' | 'events' | 'mailServers' | 'apiTokens'
+  | 'config'
+  | 'clock'
+  | 'users'
+  | 'links'
+  | 'connections'
+  | 'events'
+  | 'mailServers'
+  | 'mailHandler'
+  | 'apiTokens'
 >;
 
 /** A page handler's inputs once the request is known to come from a signed-in admin. */
@@ -191,11 +200,15 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
       allLinks(services),
       allMailServers(services),
     ]);
+    const handlers = await services.mailHandler.statuses(list.items.map((s) => s.id));
     return mailServersPage(ctx, {
       servers: list.items.map(presentMailServer),
       nextCursor: list.nextCursor,
       links: links.map(linkChoice),
       outgoing: all.filter((s) => s.protocol === 'smtp').map((s) => ({ id: s.id, name: s.name })),
+      handlers: new Map(
+        handlers.map((h) => [h.mailServerId, presentHandlerStatus(ctx.locale, h)] as const),
+      ),
     });
   });
 
