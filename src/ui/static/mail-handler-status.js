@@ -4,32 +4,44 @@
 import { $, api, busy, element, lang } from './common.js';
 import { fill, msStrings } from './mail-server-dialog.js';
 
-/** Runs the handler of the button's mail server and reports in its row. */
-export async function checkMail(button) {
+/**
+ * Runs the handler of the button's mail server and reports in its row. The button stays
+ * busy until the row's status is up to date, so a second click waits for the whole check.
+ */
+export function checkMail(button) {
   const id = button.dataset.mailServerId;
   const cell = button.closest('tr').querySelector('.handler-status');
   const report = $('[data-handler="check"]', cell);
-  report.className = 'small handler-check';
-  report.textContent = msStrings.checking;
-  const res = await busy(button, () => api('POST', `/api/v1/mail-servers/${id}/poll`));
-  if (res.ok) {
-    const counts = res.data;
-    report.classList.add('handler-check-done');
-    report.textContent =
-      counts.fetched === 0
-        ? msStrings.noNewMail
-        : fill(msStrings.checked, { counts: fill(msStrings.counts, counts) });
-  } else {
-    report.classList.add('handler-check-failed');
-    const parts = [element('span', 'strong', res.error.message)];
-    if (res.error.remedy) {
-      parts.push(' ', element('span', 'strong', msStrings.remedy), ' ', res.error.remedy);
-    }
-    parts.push(' ', element('code', 'error-code', res.error.code));
-    report.replaceChildren(...parts);
+  return busy(button, async () => {
+    report.className = 'small handler-check';
+    report.textContent = msStrings.checking;
+    const res = await api('POST', `/api/v1/mail-servers/${id}/poll`);
+    if (res.ok) showCounts(report, res.data);
+    else showFailure(report, res.error);
+    const status = await api('GET', `/api/v1/mail-servers/${id}/handler`);
+    if (status.ok) showStatus(cell, status.data);
+  });
+}
+
+function showCounts(report, counts) {
+  report.classList.add('handler-check-done');
+  report.textContent =
+    counts.fetched === 0
+      ? msStrings.noNewMail
+      : fill(msStrings.checked, { counts: fill(msStrings.counts, counts) });
+}
+
+/** The API's message, what to do, and the code to look up. */
+function showFailure(report, error) {
+  report.classList.add('handler-check-failed');
+  const lines = [element('span', 'check-line strong', error.message)];
+  if (error.remedy) {
+    const remedy = element('span', 'check-line');
+    remedy.append(element('span', 'strong', msStrings.remedy), ' ', error.remedy);
+    lines.push(remedy);
   }
-  const status = await api('GET', `/api/v1/mail-servers/${id}/handler`);
-  if (status.ok) showStatus(cell, status.data);
+  lines.push(element('code', 'check-line error-code', error.code));
+  report.replaceChildren(...lines);
 }
 
 /** The column's parts as the server renders them, from `GET …/handler`. */
