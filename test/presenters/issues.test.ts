@@ -9,9 +9,10 @@ import { contentDisposition } from '../../src/presenters/issues.js';
  */
 describe('contentDisposition', () => {
   const parts = (header: string) => {
-    const m = /^attachment; filename="([^"]*)"; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]*)$/.exec(
-      header,
-    );
+    const m =
+      /^attachment; filename="([^"]*)"; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]*)$/.exec(
+        header,
+      );
     assert.ok(m, header);
     return { fallback: m[1], name: decodeURIComponent(m[2] ?? '') };
   };
@@ -59,7 +60,10 @@ describe('contentDisposition', () => {
       name: '.._.._etc_passwd',
     });
     for (const name of ['', '   ', '.', '..', '\u202E']) {
-      assert.deepEqual(parts(contentDisposition(name)), { fallback: 'attachment', name: 'attachment' });
+      assert.deepEqual(parts(contentDisposition(name)), {
+        fallback: 'attachment',
+        name: 'attachment',
+      });
     }
   });
 
