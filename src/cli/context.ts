@@ -46,6 +46,14 @@ export interface CliHost {
     config: Config,
     options: { onGeneratedAdminPassword(password: string, file: string): void },
   ): Promise<ServingInfo>;
+  /**
+   * Starts the background worker (scheduler and mail poller) and resolves once it runs; from
+   * then on SIGTERM and SIGINT stop it and end the process.
+   */
+  work(
+    config: Config,
+    options: { onGeneratedAdminPassword(password: string, file: string): void },
+  ): Promise<void>;
 }
 
 /** What every command gets: output channels, translation, the environment and the host. */

@@ -14,10 +14,10 @@ import { keysGroup } from './keys.js';
 import { linksGroup } from './links.js';
 import { mailGroup } from './mail.js';
 import { migrateCommand } from './migrate.js';
-import { serveCommand } from './serve.js';
+import { serveCommand, workerCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [serveCommand, workerCommand, migrateCommand, tokenCommand];
 const GROUPS: readonly CommandGroup[] = [
   linksGroup,
   connectionsGroup,

@@ -47,3 +47,21 @@ export const serveCommand = defineCommand({
     return 0;
   },
 });
+
+/** `outlink worker`: the background work alone (token refreshes, webhooks, the mail handler). */
+export const workerCommand = defineCommand({
+  path: ['worker'],
+  summary: 'cli.worker.summary',
+  details: 'cli.worker.details',
+  options: {},
+  async run(ctx) {
+    const config = loadCliConfig(ctx);
+    await ctx.host.work(config, {
+      onGeneratedAdminPassword: (password, file) =>
+        ctx.out(ctx.t('cli.admin_password_generated', { password, file })),
+    });
+    ctx.out(ctx.t('cli.worker.started'));
+    // The worker keeps the process alive; the signal handlers end it.
+    return 0;
+  },
+});

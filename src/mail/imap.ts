@@ -58,9 +58,13 @@ export async function openImap(
   target: SocketTarget,
   login: MailLogin,
   observer: SessionObserver = {},
+  options: ImapOpenOptions = {},
 ): Promise<ImapSession> {
   const progress: ImapProgress = { connected: false, secured: false, greeted: false };
-  const client = new ImapFlow(clientOptions(target, progress, observer, login));
+  const client = new ImapFlow({
+    ...clientOptions(target, progress, observer, login),
+    ...(options.watch ? watchOptions(target) : {}),
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -75,6 +79,27 @@ export async function openImap(
     throw mechanismUnavailable(target, greeting.mechanisms, login.mechanism);
   }
   return { client, mechanism, greeting };
+}
+
+/** How a session is used. */
+export interface ImapOpenOptions {
+  /**
+   * The session waits for new mail (RFC 2177 IDLE) on the folder it opens: imapflow idles
+   * by itself whenever no command runs, and `exists` events tell of new messages.
+   */
+  readonly watch?: boolean;
+}
+
+/**
+ * A watching session idles, and re-issues IDLE well within the socket timeout, so an idle
+ * connection is never mistaken for a dead one (servers also end IDLE after 30 minutes, RFC
+ * 2177 §3).
+ */
+function watchOptions(target: SocketTarget): Partial<ImapFlowOptions> {
+  return {
+    disableAutoIdle: false,
+    maxIdleTime: Math.max(1_000, Math.floor(target.timeouts.commandMs / 2)),
+  };
 }
 
 /**

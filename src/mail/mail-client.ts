@@ -8,7 +8,7 @@
 import type { MailServerRuntime } from '../domain/mail-server.js';
 import { remedyForRefusal } from '../providers/mail-refusals.js';
 import type { MailTimeouts, MailTlsOptions } from './endpoint.js';
-import { type ImapSession, openImap } from './imap.js';
+import { type ImapOpenOptions, type ImapSession, openImap } from './imap.js';
 import { isCredentialRejection } from './mail-error.js';
 import { openPop3, type Pop3Connection } from './pop3/mailbox.js';
 import type { SaslMechanism } from './sasl.js';
@@ -69,7 +69,11 @@ export interface MailClient {
     options?: AuthenticateOptions,
   ): Promise<LoginOutcome<T>>;
   /** An authenticated imapflow session (the caller logs out). */
-  imap(server: MailServerRuntime, observer?: SessionObserver): Promise<LoginOutcome<ImapSession>>;
+  imap(
+    server: MailServerRuntime,
+    observer?: SessionObserver,
+    options?: ImapOpenOptions,
+  ): Promise<LoginOutcome<ImapSession>>;
   /** An authenticated POP3 session (the caller quits). */
   pop3(
     server: MailServerRuntime,
@@ -142,8 +146,10 @@ export function createMailClient(deps: MailClientDeps): MailClient {
         throw error.withRemedy(remedyForRefusal(error, server));
       }
     },
-    imap(server, observer) {
-      return client.authenticate(server, (login) => openImap(target(server), login, observer));
+    imap(server, observer, options) {
+      return client.authenticate(server, (login) =>
+        openImap(target(server), login, observer, options),
+      );
     },
     pop3(server, observer) {
       return client.authenticate(server, (login) => openPop3(target(server), login, observer));

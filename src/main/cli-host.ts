@@ -47,5 +47,13 @@ export function createCliHost(options: CliHostOptions = {}): CliHost {
       const { address, tls, fingerprint, certificateGenerated } = server;
       return { address, tls, certificateGenerated, ...(fingerprint ? { fingerprint } : {}) };
     },
+    async work(config, { onGeneratedAdminPassword }) {
+      const { runWorker } = await import('./worker.js');
+      await runWorker(config, {
+        log: createLogger({ level: config.logLevel }),
+        fetch: options.fetch,
+        onGeneratedAdminPassword,
+      });
+    },
   };
 }

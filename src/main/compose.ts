@@ -14,6 +14,12 @@ import {
 } from '../crypto/keyring.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import {
+  createMailPoller,
+  type MailPoller,
+  type MailPollerHooks,
+  type MailPollerOptions,
+} from '../jobs/mail-poller.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
 import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from '../mail/endpoint.js';
 import { createMailClient } from '../mail/mail-client.js';
@@ -38,10 +44,12 @@ import { createTokenService, type TokenServiceOptions } from '../tokens/token-se
 
 /**
  * What one process composes: the services the edges share, plus the background jobs that
- * only an entry point starts (`serve`: the scheduler).
+ * only an entry point starts (`serve` and `worker`: the scheduler and the mail poller).
  */
 export interface Composition extends Services {
   readonly scheduler: Scheduler;
+  /** Due mailboxes, acknowledgements, and IDLE watchers (the mail handler's background). */
+  readonly mailPoller: MailPoller;
 }
 
 export interface ComposeOptions {
@@ -54,6 +62,9 @@ export interface ComposeOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
+  readonly mailPollerOptions?: Partial<MailPollerOptions>;
+  /** Told when an IDLE watcher watches and when its run ends (tests wait for these). */
+  readonly mailPollerHooks?: MailPollerHooks;
   /**
    * TLS trust for mail servers: `ca` replaces Node's roots (tests pass their CA; deployments
    * use `NODE_EXTRA_CA_CERTS`). Certificates are verified either way.
@@ -153,6 +164,13 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
     });
+    const mailPoller = createMailPoller({
+      mailHandler,
+      mail,
+      log: options.log,
+      ...(options.mailPollerOptions ? { options: options.mailPollerOptions } : {}),
+      ...(options.mailPollerHooks ? { hooks: options.mailPollerHooks } : {}),
+    });
     return {
       config,
       store,
@@ -166,6 +184,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       connections,
       webhooks,
       scheduler,
+      mailPoller,
       mail,
       mailServers,
       mailHandler,
@@ -192,6 +211,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         onCredentialsChanged: (linkId) => connections.retryLinkFailures(linkId),
       }),
       close: async () => {
+        await mailPoller.stop();
         await scheduler.stop();
         await store.close();
       },

@@ -28,7 +28,10 @@ export interface ServeOptions {
   readonly onGeneratedAdminPassword?: (password: string, file: string) => void;
 }
 
-/** `outlink serve`: the HTTPS listener over the composed services, and the scheduler. */
+/**
+ * `outlink serve`: the HTTPS listener over the composed services, the scheduler and the mail
+ * poller.
+ */
 export async function startServer(config: Config, options: ServeOptions): Promise<RunningServer> {
   const services = await compose(config, {
     log: options.log,
@@ -42,6 +45,7 @@ export async function startServer(config: Config, options: ServeOptions): Promis
     });
     await app.listen({ host: config.listen.host, port: config.listen.port });
     services.scheduler.start();
+    services.mailPoller.start();
     const bound = app.server.address();
     const address =
       typeof bound === 'object' && bound

@@ -72,6 +72,11 @@ export interface MailHandlerService {
   /** Runs a mailbox now unless it is running (the IDLE watcher saw new mail). */
   runSoon(mailServerId: string): Promise<void>;
   status(idOrName: string): Promise<HandlerStatusView>;
+  /**
+   * Where the handlers of these mail servers stand (a page of the list), the incoming ones
+   * only, in one statement.
+   */
+  statuses(mailServerIds: readonly string[]): Promise<HandlerStatusView[]>;
   /** Enabled IMAP mailboxes: the ones an IDLE watcher keeps an eye on. */
   watchable(): Promise<string[]>;
   /** The runtime of a mailbox, for an IDLE watcher's own session. */
@@ -273,17 +278,12 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
     async status(idOrName) {
       const { id } = await deps.resolve(idOrName);
       const settings = await settingsOf(id);
-      const state = await states.state(id);
-      return {
-        mailServerId: id,
-        enabled: settings.enabled,
-        status: state ? state.status : 'never_run',
-        lastRunAt: state?.lastRunAt ?? null,
-        lastSuccessAt: state?.lastSuccessAt ?? null,
-        nextRunAt: state?.nextRunAt ?? null,
-        lastError: state?.lastError ?? null,
-        lastCounts: state?.lastCounts ?? null,
-      };
+      return statusView(id, settings.enabled, await states.state(id));
+    },
+
+    async statuses(mailServerIds) {
+      const found = await states.overview(mailServerIds);
+      return found.map((o) => statusView(o.mailServerId, o.enabled, o.state));
     },
 
     watchable: () => states.enabled(['imap']),
@@ -354,6 +354,23 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
   };
 
   return service;
+}
+
+function statusView(
+  mailServerId: string,
+  enabled: boolean,
+  state: HandlerStateRecord | undefined,
+): HandlerStatusView {
+  return {
+    mailServerId,
+    enabled,
+    status: state ? state.status : 'never_run',
+    lastRunAt: state?.lastRunAt ?? null,
+    lastSuccessAt: state?.lastSuccessAt ?? null,
+    nextRunAt: state?.nextRunAt ?? null,
+    lastError: state?.lastError ?? null,
+    lastCounts: state?.lastCounts ?? null,
+  };
 }
 
 /** A failure's code for the state row: the catalog's, the mail session's, or `internal`. */

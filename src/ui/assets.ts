@@ -33,6 +33,7 @@ const FILES: readonly (readonly [string, string])[] = [
   ['mail-servers.js', JS],
   ['mail-server-dialog.js', JS],
   ['mail-handler-fields.js', JS],
+  ['mail-handler-status.js', JS],
   ...STYLESHEETS.map((name) => [name, CSS] as const),
 ];
 

@@ -61,6 +61,7 @@ describe('outlink --help', () => {
       .map((line) => line.trim().split(/ {2,}/)[0]);
     assert.deepEqual(listed, [
       'serve',
+      'worker',
       'migrate',
       'token <link>',
       'links list',
@@ -78,6 +79,7 @@ describe('outlink --help', () => {
       'mail show <server>',
       'mail set <server>',
       'mail test <server>',
+      'mail poll <server>',
       'help [<command>]',
     ]);
   });

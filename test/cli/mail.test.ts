@@ -188,9 +188,9 @@ describe('outlink mail test', () => {
       bad.stderr.split('\n')[0],
       'error usage: The value "not an address" of --to is not valid. Give an e-mail address such as support@example.com.',
     );
-    const poll = await runInProcess(['mail', 'poll', imap.name], { env });
-    assert.equal(poll.code, 2);
-    assert.equal(poll.stderr.split('\n')[0], 'error usage: Unknown command "mail poll".');
+    const unknown = await runInProcess(['mail', 'fetch', imap.name], { env });
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr.split('\n')[0], 'error usage: Unknown command "mail fetch".');
   });
 
   it('the entry point, trusting the test CA the Node way (NODE_EXTRA_CA_CERTS)', async () => {

@@ -10,6 +10,7 @@ import { isIpLiteralHost } from '../../domain/link.js';
 import { LANG_COOKIE } from '../../i18n/locale.js';
 import { presentConnection } from '../../presenters/connections.js';
 import { presentIssue, presentIssueSummary } from '../../presenters/issues.js';
+import { presentHandlerStatus } from '../../presenters/mail-handler.js';
 import { presentMailServer } from '../../presenters/mail-servers.js';
 import type { LinkView } from '../../schemas/links.js';
 import type { MailServerView } from '../../schemas/mail-servers.js';
@@ -46,6 +47,7 @@ export type UiServices = Pick<
   | 'connections'
   | 'events'
   | 'mailServers'
+  | 'mailHandler'
   | 'apiTokens'
   | 'issues'
 >;
@@ -207,11 +209,15 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
       allLinks(services),
       allMailServers(services),
     ]);
+    const handlers = await services.mailHandler.statuses(list.items.map((s) => s.id));
     return mailServersPage(ctx, {
       servers: list.items.map(presentMailServer),
       nextCursor: list.nextCursor,
       links: links.map(linkChoice),
       outgoing: all.filter((s) => s.protocol === 'smtp').map((s) => ({ id: s.id, name: s.name })),
+      handlers: new Map(
+        handlers.map((h) => [h.mailServerId, presentHandlerStatus(ctx.locale, h)] as const),
+      ),
     });
   });
 

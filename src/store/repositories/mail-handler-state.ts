@@ -48,10 +48,19 @@ export interface HandlerSettingsRecord {
   readonly connectionStatus: string | null;
 }
 
+/** An incoming mail server's handler switch and state row (none before its first run). */
+export interface HandlerOverviewRecord {
+  readonly mailServerId: string;
+  readonly enabled: boolean;
+  readonly state: HandlerStateRecord | undefined;
+}
+
 /** Statements on `mail_handler_state`, and the handler's reading of `mail_servers`. */
 export interface MailHandlerStateRepository {
   settings(mailServerId: string): Promise<HandlerSettingsRecord | undefined>;
   state(mailServerId: string): Promise<HandlerStateRecord | undefined>;
+  /** The incoming mail servers among `mailServerIds` (a page of a list), in one statement. */
+  overview(mailServerIds: readonly string[]): Promise<HandlerOverviewRecord[]>;
   /** Inserts or replaces the state row. */
   save(state: HandlerStateRecord): Promise<void>;
   /** Enabled incoming mail servers whose next run is due at `now` (or that never ran). */
@@ -115,6 +124,43 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
         .where('mail_server_id', '=', mailServerId)
         .executeTakeFirst();
       return row && toState(row);
+    },
+
+    async overview(mailServerIds) {
+      if (mailServerIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('mail_servers')
+        .leftJoin('mail_handler_state', 'mail_handler_state.mail_server_id', 'mail_servers.id')
+        .select([
+          'mail_servers.id as id',
+          'mail_servers.handler_enabled as enabled',
+          'mail_handler_state.mail_server_id as mail_server_id',
+          'mail_handler_state.status as status',
+          'mail_handler_state.last_run_at as last_run_at',
+          'mail_handler_state.last_success_at as last_success_at',
+          'mail_handler_state.next_run_at as next_run_at',
+          'mail_handler_state.last_error as last_error',
+          'mail_handler_state.last_counts as last_counts',
+          'mail_handler_state.uid_validity as uid_validity',
+          'mail_handler_state.updated_at as updated_at',
+        ])
+        .where('mail_servers.id', 'in', [...mailServerIds])
+        .where('mail_servers.protocol', 'in', ['imap', 'pop3'])
+        .execute();
+      return rows.map((row) => ({
+        mailServerId: row.id,
+        enabled: Number(row.enabled) === 1,
+        state:
+          row.mail_server_id === null || row.status === null || row.next_run_at === null
+            ? undefined
+            : toState({
+                ...row,
+                mail_server_id: row.mail_server_id,
+                status: row.status,
+                next_run_at: row.next_run_at,
+                updated_at: row.updated_at ?? row.next_run_at,
+              }),
+      }));
     },
 
     async save(s) {

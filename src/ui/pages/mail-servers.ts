@@ -1,9 +1,11 @@
+import type { HandlerStatusJson } from '../../schemas/mail-handler.js';
 import type { MailServerView } from '../../schemas/mail-servers.js';
 import { cell, linkDetailHref, pageHeader } from '../components.js';
 import type { PageContext } from '../context.js';
 import { type Html, html } from '../html.js';
 import { layout } from '../layout.js';
 import type { OutgoingServerChoice } from './mail-handler-section.js';
+import { HANDLER_STATUS_ICONS, mailHandlerStatusCell } from './mail-handler-status.js';
 import { type MailServerLinkChoice, mailServerDialog } from './mail-server-dialog.js';
 import { mailServerTestDialog } from './mail-server-test.js';
 
@@ -16,19 +18,24 @@ export interface MailServersPageData {
   readonly nextCursor?: string;
   readonly links: readonly MailServerLinkChoice[];
   readonly outgoing: readonly OutgoingServerChoice[];
+  /** Where the mail handler of each incoming server of the page stands, by server id. */
+  readonly handlers: ReadonlyMap<string, HandlerStatusJson>;
 }
 
 /** The element id of a mail server's row: the link detail page's "Used by" links to it. */
 export const mailServerAnchor = (id: string) => `mail-server-${id}`;
 
-/** The mail servers page: the list with Edit, Test and Delete, and the two dialogs. */
+/**
+ * The mail servers page: the list with each incoming server's mail handler, Edit, Test,
+ * Check mail now and Delete, and the two dialogs.
+ */
 export function mailServersPage(ctx: PageContext, data: MailServersPageData): Html {
   const { t } = ctx;
   const create = html`<button type="button" class="button-primary" id="create-mail-server" data-testid="create-mail-server">${t(
     'mailServers.create',
   )}</button>`;
   const body = html`${pageHeader(t('mailServers.title'), create, t('mailServers.intro'))}
-${data.servers.length === 0 ? emptyState(ctx) : serversTable(ctx, data.servers)}
+${data.servers.length === 0 ? emptyState(ctx) : serversTable(ctx, data.servers, data.handlers)}
 ${
   data.nextCursor
     ? html`<nav class="pager" aria-label="${t('pager.label')}"><a href="/admin/mail-servers?cursor=${encodeURIComponent(
@@ -53,12 +60,16 @@ function emptyState(ctx: PageContext): Html {
   )}</strong></p><p>${ctx.t('mailServers.emptyBody')}</p></div>`;
 }
 
-function serversTable(ctx: PageContext, servers: readonly MailServerView[]): Html {
+function serversTable(
+  ctx: PageContext,
+  servers: readonly MailServerView[],
+  handlers: ReadonlyMap<string, HandlerStatusJson>,
+): Html {
   const { t } = ctx;
   const col = (k: string) => t(`mailServers.columns.${k}`);
   return html`<table class="table" id="mail-servers-table" data-testid="mail-servers-table">
 <caption class="visually-hidden">${t('mailServers.title')}</caption>
-<thead><tr>${['name', 'protocol', 'server', 'security', 'authentication'].map(
+<thead><tr>${['name', 'protocol', 'server', 'security', 'authentication', 'handler'].map(
     (k) => html`<th scope="col">${col(k)}</th>`,
   )}<th scope="col"><span class="visually-hidden">${col('actions')}</span></th></tr></thead>
 <tbody>${servers.map(
@@ -70,6 +81,7 @@ ${cell(col('protocol'), protocolText(ctx, s.protocol), { 'data-testid': 'mail-se
 ${cell(col('server'), html`<code data-testid="mail-server-endpoint">${s.host}:${s.port}</code>`)}
 ${cell(col('security'), securityBadge(ctx, s.security), { 'data-testid': 'mail-server-security' })}
 ${cell(col('authentication'), authenticationText(ctx, s), { 'data-testid': 'mail-server-auth' })}
+${cell(col('handler'), handlerCell(ctx, handlers.get(s.id)), { 'data-testid': 'mail-server-handler' })}
 ${cell(col('actions'), rowActions(ctx, s))}
 </tr>`,
   )}</tbody>
@@ -110,6 +122,14 @@ function authenticationText(ctx: PageContext, s: MailServerView): Html {
 <div class="small muted">${t('mailServers.auth.delegateOf', { account: auth.account, username: s.username })}</div>`;
 }
 
+/** An outgoing server has no handler: a dash, and words for a screen reader. */
+function handlerCell(ctx: PageContext, status: HandlerStatusJson | undefined): Html {
+  if (status) return mailHandlerStatusCell(ctx, status);
+  return html`<span class="muted" aria-hidden="true">${ctx.t('none')}</span><span class="visually-hidden">${ctx.t(
+    'mailServers.handlerStatus.outgoing',
+  )}</span>`;
+}
+
 function rowActions(ctx: PageContext, s: MailServerView): Html {
   const { t } = ctx;
   const named = (key: string) => html`${t(key)}<span class="visually-hidden"> ${s.name}</span>`;
@@ -120,6 +140,13 @@ function rowActions(ctx: PageContext, s: MailServerView): Html {
 <button type="button" class="button-secondary button-small" data-action="test-mail-server" data-mail-server-id="${s.id}" data-testid="test-mail-server">${named(
     'mailServers.test',
   )}</button>
+${
+  s.protocol === 'smtp'
+    ? ''
+    : html`<button type="button" class="button-secondary button-small" data-action="check-mail-server" data-mail-server-id="${s.id}" data-testid="check-mail-server">${named(
+        'mailServers.handlerStatus.checkNow',
+      )}</button>`
+}
 <button type="button" class="button-danger-quiet button-small" data-action="delete-mail-server" data-mail-server-id="${s.id}" data-confirm-title="${t(
     'mailServers.deleteTitle',
   )}" data-confirm-message="${t('mailServers.deleteMessage', { name: s.name })}" data-confirm-label="${t(
@@ -157,7 +184,22 @@ function clientStrings(ctx: PageContext): Html {
     allPassed: t('mailServers.testDialog.allPassed'),
     brokeAt: template('mailServers.testDialog.brokeAt', ['step']),
     notEncrypted: t('mailServers.notEncrypted'),
+    checking: t('mailServers.handlerStatus.checking'),
+    checked: template('mailServers.handlerStatus.checked', ['counts']),
+    noNewMail: t('mailServers.handlerStatus.noNewMail'),
+    counts: template('mailServers.handlerStatus.counts', [
+      'created',
+      'commented',
+      'skipped',
+      'failed',
+    ]),
+    handlerOn: t('mailServers.handlerStatus.on'),
+    handlerOff: t('mailServers.handlerStatus.off'),
+    remedy: t('detail.remedy'),
   };
+  for (const [status, icon] of Object.entries(HANDLER_STATUS_ICONS)) {
+    strings[`handlerIcon.${status}`] = icon;
+  }
   for (const status of ['valid', 'refresh_failing', 'reauthorization_required', 'unknown']) {
     strings[`status.${status}`] = t(`status.${status}`);
   }

@@ -1,5 +1,6 @@
-// The mail servers page: Add / Edit (the dialog module), Delete with confirmation, and the
-// connection test with its step list — which steps passed, where it broke, what to do.
+// The mail servers page: Add / Edit (the dialog module), Delete with confirmation, the
+// connection test with its step list — which steps passed, where it broke, what to do — and
+// "Check mail now" (the handler status module).
 import {
   $,
   $$,
@@ -12,6 +13,7 @@ import {
   flashNext,
   showError,
 } from './common.js';
+import { checkMail } from './mail-handler-status.js';
 import { fill, msStrings, pendingDraft, wireMailServerDialog } from './mail-server-dialog.js';
 
 const ICONS = { passed: '✓', failed: '✕', plain: '!', idle: '○', running: '…' };
@@ -30,6 +32,7 @@ export function wireMailServers() {
       dialog.open(res.data);
     },
     'test-mail-server': (button) => test.open(button.closest('tr')),
+    'check-mail-server': checkMail,
     'delete-mail-server': async (button) => {
       if (!(await confirmAction(button))) return;
       const res = await busy(button, () =>
