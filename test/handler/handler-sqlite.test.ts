@@ -1,0 +1,3 @@
+import { corpusSuite } from './corpus-run.js';
+
+corpusSuite('sqlite');
