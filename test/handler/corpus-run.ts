@@ -30,7 +30,11 @@ export function corpusSuite(dialect: TestDialect): void {
     let corpus: CorpusMessage[];
 
     before(async () => {
-      world = await startOutlinkMailWorld({ dialect });
+      // A thousand messages take longer per command than the 5 s the failure tests allow.
+      world = await startOutlinkMailWorld({
+        dialect,
+        mailTimeouts: { connectMs: 5_000, tlsMs: 5_000, greetingMs: 5_000, commandMs: 60_000 },
+      });
       mailbox = await openTestMailbox(world, world.alice);
       corpus = buildCorpus({
         count: 1000,
