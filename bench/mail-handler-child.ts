@@ -11,13 +11,14 @@
  *   transaction per message, mark seen.
  * - `fetch`: the baseline, a raw imapflow session with the same token and TLS that fetches
  *   every message of the folder (`1:*`, `BODY.PEEK[]`) and discards it.
- * - `parse`: the same fetch, plus mailparser's `simpleParser` on each message: where the time
- *   between the two goes.
+ * - `parse`: the same fetch, plus mailparser's `simpleParser` on each message with the
+ *   handler's options: the part of the gap between the two that parsing alone explains.
  */
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { loadConfig } from '../src/config/config.js';
 import type { Actor } from '../src/domain/actor.js';
+import { PARSER_OPTIONS } from '../src/handler/parse.js';
 import { compose } from '../src/main/compose.js';
 import { createLogger } from '../src/main/log.js';
 import type { HandlerCounts } from '../src/services/mail-handler.js';
@@ -53,6 +54,8 @@ export interface ChildReport {
   /** Messages handled (`outlink`: fetched, whatever became of them) or fetched. */
   readonly messages: number;
   readonly ms: number;
+  /** CPU time of this process (user + system) during the measured pass. */
+  readonly cpuMs: number;
   readonly bytes: number;
   /** `process.resourceUsage().maxRSS`, in kilobytes, at the end of the measured pass. */
   readonly maxRssKb: number;
@@ -82,12 +85,14 @@ async function runOutlink(job: Extract<ChildJob, { side: 'outlink' }>): Promise<
   try {
     await services.mailHandler.poll(BENCH_ACTOR, job.warmServerId);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const counts = await services.mailHandler.poll(BENCH_ACTOR, job.serverId);
     const ms = performance.now() - started;
     return {
       side: 'outlink',
       messages: counts.fetched,
       ms,
+      cpuMs: cpuMsSince(cpu),
       bytes: 0,
       maxRssKb: process.resourceUsage().maxRSS,
       counts,
@@ -121,7 +126,7 @@ async function fetchAll(
       if (!message.source) continue;
       messages++;
       bytes += message.source.length;
-      if (job.side === 'parse') await simpleParser(message.source);
+      if (job.side === 'parse') await simpleParser(message.source, PARSER_OPTIONS);
     }
   } finally {
     await client.logout().catch(() => client.close());
@@ -132,9 +137,16 @@ async function fetchAll(
 async function runFetch(job: Extract<ChildJob, { side: 'fetch' | 'parse' }>): Promise<ChildReport> {
   await fetchAll(job, job.warmFolder);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const { messages, bytes } = await fetchAll(job, job.folder);
   const ms = performance.now() - started;
-  return { side: job.side, messages, ms, bytes, maxRssKb: process.resourceUsage().maxRSS };
+  const cpuMs = cpuMsSince(cpu);
+  return { side: job.side, messages, ms, cpuMs, bytes, maxRssKb: process.resourceUsage().maxRSS };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
 }
 
 const job = await readJob();

@@ -21,6 +21,13 @@ export interface MailHandlerBenchOptions {
   log?(line: string): void;
 }
 
+/** One side's figures over the counted rounds (CPU: the child's own, not Dovecot's). */
+interface SideFigures {
+  readonly perSecond: Spread;
+  readonly cpuMsPerMessage: Spread;
+  readonly peakRssMb: Spread;
+}
+
 const LABELS: Record<Side, string> = {
   outlink: 'A  Outlink mailHandler.poll → issues',
   fetch: 'B  raw imapflow fetch 1:* (baseline)',
@@ -88,9 +95,10 @@ export async function benchMailHandler(options: MailHandlerBenchOptions) {
 
 const rateOf = (r: ChildReport) => (r.messages * 1000) / r.ms;
 const mbOf = (r: ChildReport) => r.maxRssKb / 1024;
+const cpuPerMessage = (r: ChildReport) => r.cpuMs / r.messages;
 
 function describeRun(r: ChildReport): string {
-  return `${r.messages} msgs in ${(r.ms / 1000).toFixed(1)} s = ${rateOf(r).toFixed(1)}/s, peak RSS ${mbOf(r).toFixed(0)} MB`;
+  return `${r.messages} msgs in ${(r.ms / 1000).toFixed(1)} s = ${rateOf(r).toFixed(1)}/s, CPU ${cpuPerMessage(r).toFixed(2)} ms/msg, peak RSS ${mbOf(r).toFixed(0)} MB`;
 }
 
 function summarize(
@@ -106,10 +114,11 @@ function summarize(
       side,
       {
         perSecond: roundedSpread(spreadOf(of(side).map(rateOf)), 1),
+        cpuMsPerMessage: roundedSpread(spreadOf(of(side).map(cpuPerMessage)), 3),
         peakRssMb: roundedSpread(spreadOf(of(side).map(mbOf)), 1),
       },
     ]),
-  ) as Record<Side, { perSecond: Spread; peakRssMb: Spread }>;
+  ) as Record<Side, SideFigures>;
   const outlink = bySide.outlink;
   const fetch = bySide.fetch;
   // Rounds pair A with B run back to back, so a round's own ratio cancels drift between rounds.
@@ -151,7 +160,7 @@ function table(
     rateGoalMet: boolean;
     memory: { smallPeakRssMb: Spread; peakRssMb: Spread; ratio: number; goalMet: boolean };
   },
-  bySide: Partial<Record<Side, { perSecond: Spread; peakRssMb: Spread }>>,
+  bySide: Partial<Record<Side, SideFigures>>,
   small: number,
 ): string {
   const n = (x: number, d = 1) => x.toFixed(d);
@@ -160,14 +169,14 @@ function table(
   const rows = (Object.keys(LABELS) as Side[]).flatMap((side) => {
     const s = bySide[side];
     if (!s) return [];
-    const { perSecond: p, peakRssMb: m } = s;
+    const { perSecond: p, peakRssMb: m, cpuMsPerMessage: c } = s;
     return [
-      `  ${LABELS[side].padEnd(40)} ${n(p.median).padStart(9)}  ${range(p).padStart(15)}  ${`${n(p.q1)}–${n(p.q3)}`.padStart(15)}  ${n(m.median, 0).padStart(5)} MB`,
+      `  ${LABELS[side].padEnd(40)} ${n(p.median).padStart(9)}  ${range(p).padStart(15)}  ${`${n(p.q1)}–${n(p.q3)}`.padStart(15)}  ${n(c.median, 2).padStart(8)}  ${n(m.median, 0).padStart(5)} MB`,
     ];
   });
   return [
     `mail handler, ${r.messages.toLocaleString('en')} messages from Dovecot (IMAP over TLS, OAuth token), SQLite; ${r.rounds} counted rounds after 1 warm-up round; a fresh child process per side and round, order alternating`,
-    `  ${'side'.padEnd(40)} ${'msgs/s'.padStart(9)}  ${'min–max'.padStart(15)}  ${'IQR'.padStart(15)}  peak RSS`,
+    `  ${'side'.padEnd(40)} ${'msgs/s'.padStart(9)}  ${'min–max'.padStart(15)}  ${'IQR'.padStart(15)}  ${'CPU ms/msg'.padStart(8)}  peak RSS`,
     ...rows,
     `  ratio A/B (medians) ${n(r.ratio, 3)}×, per round ${range(r.ratioPerRound, 3)}×; goal ≥ ${RATE_GOAL}×: ${met(r.rateGoalMet)}`,
     `  peak RSS of A: ${small.toLocaleString('en')} msgs ${n(r.memory.smallPeakRssMb.median)} MB (${range(r.memory.smallPeakRssMb)}), ${r.messages.toLocaleString('en')} msgs ${n(r.memory.peakRssMb.median)} MB (${range(r.memory.peakRssMb)}); ratio ${n(r.memory.ratio, 3)}×; goal ≤ ${RSS_GOAL}×: ${met(r.memory.goalMet)}`,
