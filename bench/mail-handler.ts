@@ -124,6 +124,9 @@ function summarize(
   // Rounds pair A with B run back to back, so a round's own ratio cancels drift between rounds.
   const perRound = of('outlink').map((a, i) => rateOf(a) / rateOf(of('fetch')[i]!));
   const ratio = outlink.perSecond.median / fetch.perSecond.median;
+  // Against side C: how far the handler is from what mailparser alone allows.
+  const parse = bySide.parse;
+  const ratioToParse = parse ? outlink.perSecond.median / parse.perSecond.median : undefined;
   const rssSmall = spreadOf(of('outlink-small').map(mbOf));
   const rssLarge = spreadOf(of('outlink').map(mbOf));
   const rssRatio = rssLarge.median / rssSmall.median;
@@ -138,6 +141,7 @@ function summarize(
     ratioPerRound: roundedSpread(spreadOf(perRound), 3),
     rateGoal: RATE_GOAL,
     rateGoalMet: ratio >= RATE_GOAL,
+    ...(ratioToParse !== undefined ? { ratioToParse: rounded(ratioToParse) } : {}),
     memory: {
       smallMessages: small,
       smallPeakRssMb: roundedSpread(rssSmall, 1),
@@ -147,6 +151,14 @@ function summarize(
       goalMet: rssRatio <= RSS_GOAL,
     },
     counts: counted.find((c) => c.side === 'outlink')?.report.counts,
+    runs: counted.map(({ round, side, report }) => ({
+      round,
+      side,
+      messages: report.messages,
+      ms: Math.round(report.ms),
+      cpuMs: Math.round(report.cpuMs),
+      maxRssKb: report.maxRssKb,
+    })),
   };
   return { ...result, summary: table(result, bySide, small) };
 }
@@ -158,6 +170,7 @@ function table(
     ratio: number;
     ratioPerRound: Spread;
     rateGoalMet: boolean;
+    ratioToParse?: number;
     memory: { smallPeakRssMb: Spread; peakRssMb: Spread; ratio: number; goalMet: boolean };
   },
   bySide: Partial<Record<Side, SideFigures>>,
@@ -179,6 +192,11 @@ function table(
     `  ${'side'.padEnd(40)} ${'msgs/s'.padStart(9)}  ${'min–max'.padStart(15)}  ${'IQR'.padStart(15)}  ${'CPU ms/msg'.padStart(8)}  peak RSS`,
     ...rows,
     `  ratio A/B (medians) ${n(r.ratio, 3)}×, per round ${range(r.ratioPerRound, 3)}×; goal ≥ ${RATE_GOAL}×: ${met(r.rateGoalMet)}`,
+    ...(r.ratioToParse !== undefined
+      ? [
+          `  ratio A/C (medians) ${n(r.ratioToParse, 3)}×: the handler against fetch + mailparser alone`,
+        ]
+      : []),
     `  peak RSS of A: ${small.toLocaleString('en')} msgs ${n(r.memory.smallPeakRssMb.median)} MB (${range(r.memory.smallPeakRssMb)}), ${r.messages.toLocaleString('en')} msgs ${n(r.memory.peakRssMb.median)} MB (${range(r.memory.peakRssMb)}); ratio ${n(r.memory.ratio, 3)}×; goal ≤ ${RSS_GOAL}×: ${met(r.memory.goalMet)}`,
   ].join('\n');
 }
