@@ -59,6 +59,12 @@ export interface ChildReport {
   readonly bytes: number;
   /** `process.resourceUsage().maxRSS`, in kilobytes, at the end of the measured pass. */
   readonly maxRssKb: number;
+  /**
+   * The heap still in use after the measured pass and a full GC (the parent starts children
+   * with `--expose-gc`), in kilobytes: what the run retained, apart from garbage not yet
+   * collected, which peak RSS includes.
+   */
+  readonly liveHeapKb: number;
   readonly counts?: HandlerCounts;
 }
 
@@ -95,6 +101,7 @@ async function runOutlink(job: Extract<ChildJob, { side: 'outlink' }>): Promise<
       cpuMs: cpuMsSince(cpu),
       bytes: 0,
       maxRssKb: process.resourceUsage().maxRSS,
+      liveHeapKb: liveHeapKb(),
       counts,
     };
   } finally {
@@ -141,7 +148,13 @@ async function runFetch(job: Extract<ChildJob, { side: 'fetch' | 'parse' }>): Pr
   const { messages, bytes } = await fetchAll(job, job.folder);
   const ms = performance.now() - started;
   const cpuMs = cpuMsSince(cpu);
-  return { side: job.side, messages, ms, cpuMs, bytes, maxRssKb: process.resourceUsage().maxRSS };
+  const maxRssKb = process.resourceUsage().maxRSS;
+  return { side: job.side, messages, ms, cpuMs, bytes, maxRssKb, liveHeapKb: liveHeapKb() };
+}
+
+function liveHeapKb(): number {
+  globalThis.gc?.();
+  return Math.round(process.memoryUsage().heapUsed / 1024);
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {

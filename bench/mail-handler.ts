@@ -44,7 +44,9 @@ const LABELS: Record<Side, string> = {
  * warm-up round that is not counted, then rounds in alternating order (A,B,C then C,B,A …).
  *
  * Memory: the peak RSS of side A's child at `messages` and, in each round too, at a tenth of
- * them (the same child, the same warm-up), as medians and their ratio.
+ * them (the same child, the same warm-up), as medians and their ratio; beside it the heap
+ * still in use after each run and a full GC, which tells what the run retained from what is
+ * V8 not having collected yet (peak RSS counts both).
  */
 export async function benchMailHandler(options: MailHandlerBenchOptions) {
   const log = options.log ?? (() => undefined);
@@ -95,6 +97,7 @@ export async function benchMailHandler(options: MailHandlerBenchOptions) {
 
 const rateOf = (r: ChildReport) => (r.messages * 1000) / r.ms;
 const mbOf = (r: ChildReport) => r.maxRssKb / 1024;
+const liveMbOf = (r: ChildReport) => r.liveHeapKb / 1024;
 const cpuPerMessage = (r: ChildReport) => r.cpuMs / r.messages;
 
 function describeRun(r: ChildReport): string {
@@ -130,6 +133,8 @@ function summarize(
   const rssSmall = spreadOf(of('outlink-small').map(mbOf));
   const rssLarge = spreadOf(of('outlink').map(mbOf));
   const rssRatio = rssLarge.median / rssSmall.median;
+  const liveSmall = spreadOf(of('outlink-small').map(liveMbOf));
+  const liveLarge = spreadOf(of('outlink').map(liveMbOf));
   const rounded = (n: number) => Number(n.toFixed(3));
   const result = {
     name: `mail handler: ${options.messages}-message Dovecot mailbox into issues vs raw imapflow fetch`,
@@ -149,6 +154,8 @@ function summarize(
       ratio: rounded(rssRatio),
       goal: RSS_GOAL,
       goalMet: rssRatio <= RSS_GOAL,
+      smallLiveHeapMb: roundedSpread(liveSmall, 1),
+      liveHeapMb: roundedSpread(liveLarge, 1),
     },
     counts: counted.find((c) => c.side === 'outlink')?.report.counts,
     runs: counted.map(({ round, side, report }) => ({
@@ -158,6 +165,7 @@ function summarize(
       ms: Math.round(report.ms),
       cpuMs: Math.round(report.cpuMs),
       maxRssKb: report.maxRssKb,
+      liveHeapKb: report.liveHeapKb,
     })),
   };
   return { ...result, summary: table(result, bySide, small) };
@@ -171,7 +179,14 @@ function table(
     ratioPerRound: Spread;
     rateGoalMet: boolean;
     ratioToParse?: number;
-    memory: { smallPeakRssMb: Spread; peakRssMb: Spread; ratio: number; goalMet: boolean };
+    memory: {
+      smallPeakRssMb: Spread;
+      peakRssMb: Spread;
+      ratio: number;
+      goalMet: boolean;
+      smallLiveHeapMb: Spread;
+      liveHeapMb: Spread;
+    };
   },
   bySide: Partial<Record<Side, SideFigures>>,
   small: number,
@@ -198,5 +213,6 @@ function table(
         ]
       : []),
     `  peak RSS of A: ${small.toLocaleString('en')} msgs ${n(r.memory.smallPeakRssMb.median)} MB (${range(r.memory.smallPeakRssMb)}), ${r.messages.toLocaleString('en')} msgs ${n(r.memory.peakRssMb.median)} MB (${range(r.memory.peakRssMb)}); ratio ${n(r.memory.ratio, 3)}×; goal ≤ ${RSS_GOAL}×: ${met(r.memory.goalMet)}`,
+    `  live heap of A after the run and a full GC: ${small.toLocaleString('en')} msgs ${n(r.memory.smallLiveHeapMb.median)} MB, ${r.messages.toLocaleString('en')} msgs ${n(r.memory.liveHeapMb.median)} MB`,
   ].join('\n');
 }
