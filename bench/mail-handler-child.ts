@@ -11,13 +11,14 @@
  *   transaction per message, mark seen.
  * - `fetch`: the baseline, a raw imapflow session with the same token and TLS that fetches
  *   every message of the folder (`1:*`, `BODY.PEEK[]`) and discards it.
- * - `parse`: the same fetch, plus mailparser's `simpleParser` on each message: where the time
- *   between the two goes.
+ * - `parse`: the same fetch, plus mailparser's `simpleParser` on each message with the
+ *   handler's options: the part of the gap between the two that parsing alone explains.
  */
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { loadConfig } from '../src/config/config.js';
 import type { Actor } from '../src/domain/actor.js';
+import { PARSER_OPTIONS } from '../src/handler/parse.js';
 import { compose } from '../src/main/compose.js';
 import { createLogger } from '../src/main/log.js';
 import type { HandlerCounts } from '../src/services/mail-handler.js';
@@ -53,9 +54,17 @@ export interface ChildReport {
   /** Messages handled (`outlink`: fetched, whatever became of them) or fetched. */
   readonly messages: number;
   readonly ms: number;
+  /** CPU time of this process (user + system) during the measured pass. */
+  readonly cpuMs: number;
   readonly bytes: number;
   /** `process.resourceUsage().maxRSS`, in kilobytes, at the end of the measured pass. */
   readonly maxRssKb: number;
+  /**
+   * The heap still in use after the measured pass and a full GC (the parent starts children
+   * with `--expose-gc`), in kilobytes: what the run retained, apart from garbage not yet
+   * collected, which peak RSS includes.
+   */
+  readonly liveHeapKb: number;
   readonly counts?: HandlerCounts;
 }
 
@@ -82,14 +91,17 @@ async function runOutlink(job: Extract<ChildJob, { side: 'outlink' }>): Promise<
   try {
     await services.mailHandler.poll(BENCH_ACTOR, job.warmServerId);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const counts = await services.mailHandler.poll(BENCH_ACTOR, job.serverId);
     const ms = performance.now() - started;
     return {
       side: 'outlink',
       messages: counts.fetched,
       ms,
+      cpuMs: cpuMsSince(cpu),
       bytes: 0,
       maxRssKb: process.resourceUsage().maxRSS,
+      liveHeapKb: liveHeapKb(),
       counts,
     };
   } finally {
@@ -121,7 +133,7 @@ async function fetchAll(
       if (!message.source) continue;
       messages++;
       bytes += message.source.length;
-      if (job.side === 'parse') await simpleParser(message.source);
+      if (job.side === 'parse') await simpleParser(message.source, PARSER_OPTIONS);
     }
   } finally {
     await client.logout().catch(() => client.close());
@@ -132,9 +144,22 @@ async function fetchAll(
 async function runFetch(job: Extract<ChildJob, { side: 'fetch' | 'parse' }>): Promise<ChildReport> {
   await fetchAll(job, job.warmFolder);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const { messages, bytes } = await fetchAll(job, job.folder);
   const ms = performance.now() - started;
-  return { side: job.side, messages, ms, bytes, maxRssKb: process.resourceUsage().maxRSS };
+  const cpuMs = cpuMsSince(cpu);
+  const maxRssKb = process.resourceUsage().maxRSS;
+  return { side: job.side, messages, ms, cpuMs, bytes, maxRssKb, liveHeapKb: liveHeapKb() };
+}
+
+function liveHeapKb(): number {
+  globalThis.gc?.();
+  return Math.round(process.memoryUsage().heapUsed / 1024);
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
 }
 
 const job = await readJob();

@@ -181,9 +181,13 @@ async function jobFor(
 /** Spawns `node --import tsx` on the child script, hands it the job, reads its one line. */
 function runChild(job: ChildJob, nodeOptions: readonly string[]): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', CHILD], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', ...nodeOptions, '--import', 'tsx', CHILD],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -21,6 +21,13 @@ export interface MailHandlerBenchOptions {
   log?(line: string): void;
 }
 
+/** One side's figures over the counted rounds (CPU: the child's own, not Dovecot's). */
+interface SideFigures {
+  readonly perSecond: Spread;
+  readonly cpuMsPerMessage: Spread;
+  readonly peakRssMb: Spread;
+}
+
 const LABELS: Record<Side, string> = {
   outlink: 'A  Outlink mailHandler.poll → issues',
   fetch: 'B  raw imapflow fetch 1:* (baseline)',
@@ -37,7 +44,9 @@ const LABELS: Record<Side, string> = {
  * warm-up round that is not counted, then rounds in alternating order (A,B,C then C,B,A …).
  *
  * Memory: the peak RSS of side A's child at `messages` and, in each round too, at a tenth of
- * them (the same child, the same warm-up), as medians and their ratio.
+ * them (the same child, the same warm-up), as medians and their ratio; beside it the heap
+ * still in use after each run and a full GC, which tells what the run retained from what is
+ * V8 not having collected yet (peak RSS counts both).
  */
 export async function benchMailHandler(options: MailHandlerBenchOptions) {
   const log = options.log ?? (() => undefined);
@@ -88,9 +97,11 @@ export async function benchMailHandler(options: MailHandlerBenchOptions) {
 
 const rateOf = (r: ChildReport) => (r.messages * 1000) / r.ms;
 const mbOf = (r: ChildReport) => r.maxRssKb / 1024;
+const liveMbOf = (r: ChildReport) => r.liveHeapKb / 1024;
+const cpuPerMessage = (r: ChildReport) => r.cpuMs / r.messages;
 
 function describeRun(r: ChildReport): string {
-  return `${r.messages} msgs in ${(r.ms / 1000).toFixed(1)} s = ${rateOf(r).toFixed(1)}/s, peak RSS ${mbOf(r).toFixed(0)} MB`;
+  return `${r.messages} msgs in ${(r.ms / 1000).toFixed(1)} s = ${rateOf(r).toFixed(1)}/s, CPU ${cpuPerMessage(r).toFixed(2)} ms/msg, peak RSS ${mbOf(r).toFixed(0)} MB`;
 }
 
 function summarize(
@@ -106,18 +117,24 @@ function summarize(
       side,
       {
         perSecond: roundedSpread(spreadOf(of(side).map(rateOf)), 1),
+        cpuMsPerMessage: roundedSpread(spreadOf(of(side).map(cpuPerMessage)), 3),
         peakRssMb: roundedSpread(spreadOf(of(side).map(mbOf)), 1),
       },
     ]),
-  ) as Record<Side, { perSecond: Spread; peakRssMb: Spread }>;
+  ) as Record<Side, SideFigures>;
   const outlink = bySide.outlink;
   const fetch = bySide.fetch;
   // Rounds pair A with B run back to back, so a round's own ratio cancels drift between rounds.
   const perRound = of('outlink').map((a, i) => rateOf(a) / rateOf(of('fetch')[i]!));
   const ratio = outlink.perSecond.median / fetch.perSecond.median;
+  // Against side C: how far the handler is from what mailparser alone allows.
+  const parse = bySide.parse;
+  const ratioToParse = parse ? outlink.perSecond.median / parse.perSecond.median : undefined;
   const rssSmall = spreadOf(of('outlink-small').map(mbOf));
   const rssLarge = spreadOf(of('outlink').map(mbOf));
   const rssRatio = rssLarge.median / rssSmall.median;
+  const liveSmall = spreadOf(of('outlink-small').map(liveMbOf));
+  const liveLarge = spreadOf(of('outlink').map(liveMbOf));
   const rounded = (n: number) => Number(n.toFixed(3));
   const result = {
     name: `mail handler: ${options.messages}-message Dovecot mailbox into issues vs raw imapflow fetch`,
@@ -129,6 +146,7 @@ function summarize(
     ratioPerRound: roundedSpread(spreadOf(perRound), 3),
     rateGoal: RATE_GOAL,
     rateGoalMet: ratio >= RATE_GOAL,
+    ...(ratioToParse !== undefined ? { ratioToParse: rounded(ratioToParse) } : {}),
     memory: {
       smallMessages: small,
       smallPeakRssMb: roundedSpread(rssSmall, 1),
@@ -136,8 +154,19 @@ function summarize(
       ratio: rounded(rssRatio),
       goal: RSS_GOAL,
       goalMet: rssRatio <= RSS_GOAL,
+      smallLiveHeapMb: roundedSpread(liveSmall, 1),
+      liveHeapMb: roundedSpread(liveLarge, 1),
     },
     counts: counted.find((c) => c.side === 'outlink')?.report.counts,
+    runs: counted.map(({ round, side, report }) => ({
+      round,
+      side,
+      messages: report.messages,
+      ms: Math.round(report.ms),
+      cpuMs: Math.round(report.cpuMs),
+      maxRssKb: report.maxRssKb,
+      liveHeapKb: report.liveHeapKb,
+    })),
   };
   return { ...result, summary: table(result, bySide, small) };
 }
@@ -149,9 +178,17 @@ function table(
     ratio: number;
     ratioPerRound: Spread;
     rateGoalMet: boolean;
-    memory: { smallPeakRssMb: Spread; peakRssMb: Spread; ratio: number; goalMet: boolean };
+    ratioToParse?: number;
+    memory: {
+      smallPeakRssMb: Spread;
+      peakRssMb: Spread;
+      ratio: number;
+      goalMet: boolean;
+      smallLiveHeapMb: Spread;
+      liveHeapMb: Spread;
+    };
   },
-  bySide: Partial<Record<Side, { perSecond: Spread; peakRssMb: Spread }>>,
+  bySide: Partial<Record<Side, SideFigures>>,
   small: number,
 ): string {
   const n = (x: number, d = 1) => x.toFixed(d);
@@ -160,16 +197,22 @@ function table(
   const rows = (Object.keys(LABELS) as Side[]).flatMap((side) => {
     const s = bySide[side];
     if (!s) return [];
-    const { perSecond: p, peakRssMb: m } = s;
+    const { perSecond: p, peakRssMb: m, cpuMsPerMessage: c } = s;
     return [
-      `  ${LABELS[side].padEnd(40)} ${n(p.median).padStart(9)}  ${range(p).padStart(15)}  ${`${n(p.q1)}–${n(p.q3)}`.padStart(15)}  ${n(m.median, 0).padStart(5)} MB`,
+      `  ${LABELS[side].padEnd(40)} ${n(p.median).padStart(9)}  ${range(p).padStart(15)}  ${`${n(p.q1)}–${n(p.q3)}`.padStart(15)}  ${n(c.median, 2).padStart(8)}  ${n(m.median, 0).padStart(5)} MB`,
     ];
   });
   return [
     `mail handler, ${r.messages.toLocaleString('en')} messages from Dovecot (IMAP over TLS, OAuth token), SQLite; ${r.rounds} counted rounds after 1 warm-up round; a fresh child process per side and round, order alternating`,
-    `  ${'side'.padEnd(40)} ${'msgs/s'.padStart(9)}  ${'min–max'.padStart(15)}  ${'IQR'.padStart(15)}  peak RSS`,
+    `  ${'side'.padEnd(40)} ${'msgs/s'.padStart(9)}  ${'min–max'.padStart(15)}  ${'IQR'.padStart(15)}  ${'CPU ms/msg'.padStart(8)}  peak RSS`,
     ...rows,
     `  ratio A/B (medians) ${n(r.ratio, 3)}×, per round ${range(r.ratioPerRound, 3)}×; goal ≥ ${RATE_GOAL}×: ${met(r.rateGoalMet)}`,
+    ...(r.ratioToParse !== undefined
+      ? [
+          `  ratio A/C (medians) ${n(r.ratioToParse, 3)}×: the handler against fetch + mailparser alone`,
+        ]
+      : []),
     `  peak RSS of A: ${small.toLocaleString('en')} msgs ${n(r.memory.smallPeakRssMb.median)} MB (${range(r.memory.smallPeakRssMb)}), ${r.messages.toLocaleString('en')} msgs ${n(r.memory.peakRssMb.median)} MB (${range(r.memory.peakRssMb)}); ratio ${n(r.memory.ratio, 3)}×; goal ≤ ${RSS_GOAL}×: ${met(r.memory.goalMet)}`,
+    `  live heap of A after the run and a full GC: ${small.toLocaleString('en')} msgs ${n(r.memory.smallLiveHeapMb.median)} MB, ${r.messages.toLocaleString('en')} msgs ${n(r.memory.liveHeapMb.median)} MB`,
   ].join('\n');
 }
