@@ -82,8 +82,10 @@ export async function runMailbox(source: MailboxSource, options: RunOptions): Pr
   );
   // Handled before, still here: a crash (or a lost connection) came between the commit and
   // the mark. Settle them now; never handle them again. Failures stay where they are.
-  const again = entries.filter((e) => known.get(e.location)?.outcome !== undefined);
-  const settleAgain = again.filter((e) => known.get(e.location)!.outcome !== 'failed');
+  const settleAgain = entries.filter((e) => {
+    const outcome = known.get(e.location)?.outcome;
+    return outcome !== undefined && outcome !== 'failed';
+  });
   if (settleAgain.length) {
     await source.settle(settleAgain);
     await ledger.settle(

@@ -50,6 +50,22 @@ export interface MailMessageRepository {
 }
 
 export function createMailMessageRepository(db: Executor): MailMessageRepository {
+  /** The first handling (not a duplicate's row) of a message known by this column's value. */
+  const firstHandled = async (
+    mailServerId: string,
+    column: 'message_id' | 'content_hash',
+    value: string,
+  ): Promise<MailMessageRecord | undefined> => {
+    const row = await db
+      .selectFrom('mail_messages')
+      .selectAll()
+      .where('mail_server_id', '=', mailServerId)
+      .where(column, '=', value)
+      .where('outcome', '!=', 'duplicate')
+      .orderBy('processed_at')
+      .executeTakeFirst();
+    return row && toRecord(row);
+  };
   return {
     async insert(r) {
       await db
@@ -100,29 +116,11 @@ export function createMailMessageRepository(db: Executor): MailMessageRepository
       return found;
     },
 
-    async firstWithMessageId(mailServerId, messageId) {
-      const row = await db
-        .selectFrom('mail_messages')
-        .selectAll()
-        .where('mail_server_id', '=', mailServerId)
-        .where('message_id', '=', messageId)
-        .where('outcome', '!=', 'duplicate')
-        .orderBy('processed_at')
-        .executeTakeFirst();
-      return row && toRecord(row);
-    },
+    firstWithMessageId: (mailServerId, messageId) =>
+      firstHandled(mailServerId, 'message_id', messageId),
 
-    async firstWithHash(mailServerId, contentHash) {
-      const row = await db
-        .selectFrom('mail_messages')
-        .selectAll()
-        .where('mail_server_id', '=', mailServerId)
-        .where('content_hash', '=', contentHash)
-        .where('outcome', '!=', 'duplicate')
-        .orderBy('processed_at')
-        .executeTakeFirst();
-      return row && toRecord(row);
-    },
+    firstWithHash: (mailServerId, contentHash) =>
+      firstHandled(mailServerId, 'content_hash', contentHash),
 
     async settle(ids, at) {
       if (ids.length === 0) return;
