@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CliContext } from './context.js';
 import { UsageError } from './failures.js';
+import { printable } from './terminal.js';
 
 /** One option of a command, as `node:util` parseArgs knows it plus what help shows. */
 export interface OptionSpec {
@@ -225,8 +226,13 @@ export function renderGroupHelp(ctx: CliContext, group: CommandGroup): string {
   ].join('\n');
 }
 
-/** Rows padded into aligned columns; the last column is not padded. */
-export function table(rows: readonly (readonly string[])[]): string[] {
+/**
+ * Rows padded into aligned columns; the last column is not padded. Cells are values from
+ * outside (account names, link names, subjects): made `printable`, so that none can break
+ * the line or drive the terminal, before their width is measured.
+ */
+export function table(unsafeRows: readonly (readonly string[])[]): string[] {
+  const rows = unsafeRows.map((r) => r.map(printable));
   if (rows.length === 0) return [];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
   return rows.map((r) =>
@@ -242,8 +248,12 @@ export function commandLabel(command: Pick<Command, 'path' | 'positional'>): str
   return [...command.path, ...(command.positional ? [command.positional.name] : [])].join(' ');
 }
 
-/** Two aligned columns, indented; wide (CJK) characters count double. */
-export function columns(rows: readonly (readonly [string, string])[], indent = 2): string[] {
+/**
+ * Two aligned columns, indented; wide (CJK) characters count double. Values from outside are
+ * made `printable`, as in `table`.
+ */
+export function columns(unsafeRows: readonly (readonly [string, string])[], indent = 2): string[] {
+  const rows = unsafeRows.map(([left, right]) => [printable(left), printable(right)] as const);
   const width = Math.max(0, ...rows.map(([left]) => displayWidth(left)));
   const margin = ' '.repeat(indent);
   return rows.map(([left, right]) => `${margin}${padEnd(left, width)}  ${right}`.trimEnd());

@@ -4,7 +4,8 @@ import { presentConnection, presentStoredError } from '../presenters/connections
 import type { ConnectionView } from '../services/connections.js';
 import { type CommandGroup, columns, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
-import { ExitCode, printable, printFailure } from './failures.js';
+import { ExitCode, printFailure } from './failures.js';
+import { printable } from './terminal.js';
 import { bothTimes, relativeTime } from './time.js';
 
 const CLI_ACTOR: Actor = { kind: 'cli' };

@@ -2,6 +2,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import { type Locale, translate } from '../i18n/i18n.js';
 import { localeFromEnv } from '../i18n/locale.js';
 import type { Services } from '../services/index.js';
+import { printable, terminalSafe } from './terminal.js';
 
 /** The process edges a command may touch, passed in by the entry point. */
 export interface CliIo {
@@ -82,12 +83,14 @@ export function createContext(io: CliIo, host: CliHost): CliContext {
     locale,
     stdin: io.stdin,
     host,
-    out: (line) => io.stdout.write(`${line}\n`),
-    err: (line) => io.stderr.write(`${line}\n`),
+    // Every line goes through `terminalSafe`: whatever a value from outside holds, no
+    // control character reaches the terminal (values on one line are `printable` first).
+    out: (line) => io.stdout.write(`${terminalSafe(line)}\n`),
+    err: (line) => io.stderr.write(`${terminalSafe(line)}\n`),
     t: (key, params) => translate(locale, key, params),
     terminal: io.stderr.isTTY === true,
     status: (line) => {
-      if (io.stderr.isTTY === true) io.stderr.write(`\r\x1b[K${line}`);
+      if (io.stderr.isTTY === true) io.stderr.write(`\r\x1b[K${terminalSafe(printable(line))}`);
     },
   };
 }

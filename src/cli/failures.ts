@@ -1,8 +1,9 @@
-import { ConfigError } from '../config/config.js';
+import { ConfigError, describeViolation } from '../config/config.js';
 import { isOutlinkError, OutlinkError } from '../domain/errors.js';
 import { presentError } from '../presenters/errors.js';
 import type { FailureText } from '../presenters/failures.js';
 import type { CliContext } from './context.js';
+import { printable } from './terminal.js';
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself was wrong. */
 export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
@@ -74,7 +75,7 @@ export function reportError(ctx: CliContext, raw: unknown): number {
   }
   if (error instanceof ConfigError) {
     ctx.err(`error config_invalid: ${ctx.t('cli.errors.config_invalid.message')}`);
-    for (const v of error.violations) ctx.err(`  - ${v.variable}: ${v.problem}`);
+    for (const v of error.violations) ctx.err(`  - ${describeViolation(v)}`);
     printRemedy(ctx, 'cli.errors.config_invalid.remedy', {});
     return ExitCode.failed;
   }
@@ -100,12 +101,6 @@ export function printFailure(ctx: CliContext, failure: FailureText): void {
   if (!failure.providerError) return;
   const said = [failure.providerError, failure.providerDescription].filter(Boolean).join(': ');
   ctx.err(`provider: ${printable(said)}`);
-}
-
-/** Text from outside with C0/C1 control characters (escape sequences, newlines) blanked. */
-export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 }
 
 /**

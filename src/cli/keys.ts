@@ -21,9 +21,31 @@ const rotate = defineCommand({
   },
 });
 
+const retire = defineCommand({
+  path: ['keys', 'retire'],
+  summary: 'cli.keys.retire.summary',
+  details: 'cli.keys.retire.details',
+  positional: { name: '<keyId>', help: 'cli.keys.retire.argument' },
+  options: { json: { type: 'boolean', help: 'cli.options.json' } },
+  async run(ctx, { values, target }) {
+    const result = await withServices(ctx, ({ keys }) => keys.retire({ kind: 'cli' }, target));
+    if (values.json) {
+      ctx.out(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    ctx.out(
+      ctx.t('cli.keys.retire.done', {
+        keyId: result.keyId,
+        remaining: result.remaining.join(', '),
+      }),
+    );
+    return 0;
+  },
+});
+
 /** `outlink keys …`: the master key (DESIGN §3, issue 2 item 5). */
 export const keysGroup: CommandGroup = {
   name: 'keys',
   summary: 'cli.keys.summary',
-  commands: [rotate],
+  commands: [rotate, retire],
 };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Actor } from '../domain/actor.js';
 import type { Warning } from '../domain/link.js';
 import { compileValidator } from '../domain/validation.js';
-import { presentLinkChange } from '../presenters/links.js';
+import { presentLinkChange, presentLinkRemoval } from '../presenters/links.js';
 import { CreateLinkBody, type LinkView, UpdateLinkBody } from '../schemas/links.js';
 import { authorizeCommand } from './authorize.js';
 import {
@@ -180,12 +180,13 @@ const remove = defineCommand({
   positional: linkArgument,
   options: {},
   async run(ctx, { target }) {
-    const link = await withServices(ctx, async ({ links }) => {
+    const { link, removal } = await withServices(ctx, async ({ links }) => {
       const found = await links.find(target);
-      await links.remove(CLI_ACTOR, found.id);
-      return found;
+      return { link: found, removal: await links.remove(CLI_ACTOR, found.id) };
     });
     ctx.out(ctx.t('cli.links.deleted', { name: link.name, id: link.id }));
+    // Issue 11: whether the grants were revoked at the provider, or stay alive there.
+    ctx.out(presentLinkRemoval(ctx.locale, removal).revocation.message);
     return 0;
   },
 });

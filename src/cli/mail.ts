@@ -3,9 +3,10 @@ import { presentTestResult, testMessageWords } from '../presenters/mail-servers.
 import type { TestReport } from '../schemas/mail-servers.js';
 import { type CommandGroup, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
-import { ExitCode, printable, UsageError } from './failures.js';
+import { ExitCode, UsageError } from './failures.js';
 import { mailPollCommand } from './mail-poll.js';
 import { mailSetCommand, mailShowCommand } from './mail-settings.js';
+import { printable } from './terminal.js';
 
 const CLI_ACTOR: Actor = { kind: 'cli' };
 

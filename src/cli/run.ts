@@ -9,6 +9,7 @@ import {
 } from './command.js';
 import { connectionsGroup } from './connections.js';
 import { type CliContext, type CliHost, type CliIo, createContext } from './context.js';
+import { doctorCommand } from './doctor.js';
 import { ExitCode, reportError, UsageError } from './failures.js';
 import { keysGroup } from './keys.js';
 import { linksGroup } from './links.js';
@@ -17,7 +18,13 @@ import { migrateCommand } from './migrate.js';
 import { serveCommand, workerCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, workerCommand, migrateCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  workerCommand,
+  migrateCommand,
+  tokenCommand,
+  doctorCommand,
+];
 const GROUPS: readonly CommandGroup[] = [
   linksGroup,
   connectionsGroup,

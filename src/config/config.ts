@@ -1,6 +1,10 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+
+/** Whole days, 0 to 36500 (0 keeps forever); checked in full by `parseRetention`. */
+const RETENTION_DAYS_PATTERN = '^[0-9]{1,5}$';
 
 /** The environment variables Outlink reads, and nothing else reads `process.env`. */
 export const EnvSchema = Type.Object({
@@ -14,9 +18,17 @@ export const EnvSchema = Type.Object({
   OUTLINK_TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
+  OUTLINK_ALLOW_ADDRESSES: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   OUTLINK_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 256 })),
   OUTLINK_LEASE_SECONDS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  OUTLINK_RETAIN_EVENTS_DAYS: Type.Optional(Type.String({ pattern: RETENTION_DAYS_PATTERN })),
+  OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS: Type.Optional(
+    Type.String({ pattern: RETENTION_DAYS_PATTERN }),
+  ),
+  OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS: Type.Optional(
+    Type.String({ pattern: RETENTION_DAYS_PATTERN }),
+  ),
   OUTLINK_LOG_LEVEL: Type.Optional(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -40,7 +52,17 @@ export interface Config {
     | { readonly mode: 'generated' }
     | { readonly mode: 'files'; readonly certFile: string; readonly keyFile: string }
     | { readonly mode: 'off' };
-  readonly trustProxy: string | boolean | undefined;
+  /**
+   * The reverse proxies whose `X-Forwarded-For` is believed: explicit addresses, CIDRs or the
+   * named ranges `loopback`, `linklocal`, `uniquelocal`; never "every hop" (issue 11).
+   */
+  readonly trustProxy: readonly string[] | undefined;
+  /**
+   * Address ranges (CIDRs or single addresses) Outlink may connect to although they are
+   * refused by default: link-local and metadata addresses, `0.0.0.0/8`, multicast, broadcast
+   * (`domain/address-policy.ts`, issue 11). Empty by default.
+   */
+  readonly allowAddresses: readonly string[];
   readonly masterKeys: readonly Buffer[] | undefined;
   readonly adminPassword: string | undefined;
   readonly logLevel: string;
@@ -49,12 +71,32 @@ export interface Config {
    * heartbeat: a crashed holder blocks the mailbox at most this long.
    */
   readonly leaseSeconds: number;
+  /** How long finished records are kept before the scheduler prunes them. */
+  readonly retention: RetentionSettings;
 }
+
+/** Days to keep each kind of record; 0 keeps it forever. */
+export interface RetentionSettings {
+  /** The event log, by the time of the event. */
+  readonly eventsDays: number;
+  /** Delivered and given-up webhook deliveries, by the time they were queued. */
+  readonly webhookDeliveriesDays: number;
+  /** Authorization flows, from when they ended or expired. */
+  readonly authorizationFlowsDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = {
+  eventsDays: 90,
+  webhookDeliveriesDays: 30,
+  authorizationFlowsDays: 1,
+};
 
 /** One configuration problem, naming the variable at fault. */
 export interface ConfigViolation {
   readonly variable: string;
   readonly problem: string;
+  /** A stable code for problems an administrator may script against (`trust_proxy_invalid`). */
+  readonly code?: string;
 }
 
 /** Thrown when the environment breaks the schema; lists every violation at once. */
@@ -62,11 +104,16 @@ export class ConfigError extends Error {
   readonly violations: readonly ConfigViolation[];
   constructor(violations: readonly ConfigViolation[]) {
     super(
-      `Invalid configuration:\n${violations.map((v) => `  - ${v.variable}: ${v.problem}`).join('\n')}`,
+      `Invalid configuration:\n${violations.map((v) => `  - ${describeViolation(v)}`).join('\n')}`,
     );
     this.name = 'ConfigError';
     this.violations = violations;
   }
+}
+
+/** `VARIABLE: problem (code)`, as the error message and the CLI print a violation. */
+export function describeViolation(v: ConfigViolation): string {
+  return `${v.variable}: ${v.problem}${v.code ? ` (${v.code})` : ''}`;
 }
 
 /**
@@ -92,6 +139,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   const database = parseDatabase(raw.OUTLINK_DATABASE_URL, dataDir, cwd, violations);
   const tls = parseTls(raw, cwd, violations);
   const masterKeys = parseMasterKeys(raw.OUTLINK_MASTER_KEY, violations);
+  const trustProxy = parseTrustProxy(raw.OUTLINK_TRUST_PROXY, violations);
+  const allowAddresses = parseAllowAddresses(raw.OUTLINK_ALLOW_ADDRESSES, violations);
   if (tls.mode === 'off' && baseUrl && baseUrl.protocol !== 'https:') {
     violations.push({
       variable: 'OUTLINK_BASE_URL',
@@ -106,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       problem: 'must be a whole number of seconds from 2 to 600',
     });
   }
+  const retention = parseRetention(raw, violations);
   if (violations.length > 0) throw new ConfigError(dedupe(violations));
 
   return Object.freeze({
@@ -115,11 +165,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     dataDir,
     database: Object.freeze(database as DatabaseTarget),
     tls: Object.freeze(tls),
-    trustProxy: parseTrustProxy(valid.OUTLINK_TRUST_PROXY),
+    trustProxy: trustProxy ? Object.freeze(trustProxy) : undefined,
+    allowAddresses: Object.freeze(allowAddresses),
     masterKeys: masterKeys ? Object.freeze(masterKeys) : undefined,
     adminPassword: valid.OUTLINK_ADMIN_PASSWORD,
     logLevel: valid.OUTLINK_LOG_LEVEL ?? 'info',
     leaseSeconds,
+    retention: Object.freeze(retention),
   });
 }
 
@@ -247,8 +299,106 @@ function parseMasterKeys(
   return keys;
 }
 
-function parseTrustProxy(value: string | undefined): string | boolean | undefined {
+function parseRetention(
+  raw: Record<string, string>,
+  violations: ConfigViolation[],
+): RetentionSettings {
+  const days = (variable: string, fallback: number) => {
+    const value = raw[variable];
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n >= 0 && n <= 36_500)) {
+      violations.push({
+        variable,
+        problem: 'must be a whole number of days from 0 (keep forever) to 36500',
+      });
+      return fallback;
+    }
+    return n;
+  };
+  return {
+    eventsDays: days('OUTLINK_RETAIN_EVENTS_DAYS', DEFAULT_RETENTION.eventsDays),
+    webhookDeliveriesDays: days(
+      'OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS',
+      DEFAULT_RETENTION.webhookDeliveriesDays,
+    ),
+    authorizationFlowsDays: days(
+      'OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS',
+      DEFAULT_RETENTION.authorizationFlowsDays,
+    ),
+  };
+}
+
+/** Names proxy-addr (Fastify's `trustProxy`) knows for fixed address ranges. */
+const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Only explicit proxies: `true` (or a hop count) would believe an `X-Forwarded-For` that any
+ * client writes, and so let every client pick the address the login limit counts.
+ */
+function parseTrustProxy(
+  value: string | undefined,
+  violations: ConfigViolation[],
+): string[] | undefined {
   if (value === undefined) return undefined;
-  if (value === 'true') return true;
-  return value;
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.some((entry) => /^(true|\*|\d+)$/i.test(entry))) {
+    violations.push({
+      variable: 'OUTLINK_TRUST_PROXY',
+      code: 'trust_proxy_not_explicit',
+      problem:
+        'must list the proxy addresses or CIDRs (e.g. 10.0.0.5 or 10.0.0.0/24, comma-separated); true or a hop count would let any client forge X-Forwarded-For',
+    });
+    return undefined;
+  }
+  const invalid = entries.filter((entry) => !isProxyEntry(entry));
+  if (invalid.length > 0 || entries.length === 0) {
+    violations.push({
+      variable: 'OUTLINK_TRUST_PROXY',
+      code: 'trust_proxy_invalid',
+      problem: `${invalid.map((entry) => JSON.stringify(entry.slice(0, 60))).join(', ') || 'the value'} is not an IP address, a CIDR, or loopback / linklocal / uniquelocal`,
+    });
+    return undefined;
+  }
+  return entries;
+}
+
+/**
+ * `OUTLINK_ALLOW_ADDRESSES`: comma-separated CIDRs or single addresses, written the plain way
+ * (`169.254.10.0/24`, `fd00:ec2::254`), re-allowed although refused by default.
+ */
+function parseAllowAddresses(value: string | undefined, violations: ConfigViolation[]): string[] {
+  if (value === undefined) return [];
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const invalid = entries.filter((entry) => !isCidr(entry));
+  if (invalid.length > 0 || entries.length === 0) {
+    violations.push({
+      variable: 'OUTLINK_ALLOW_ADDRESSES',
+      code: 'allow_addresses_invalid',
+      problem: `${invalid.map((entry) => JSON.stringify(entry.slice(0, 60))).join(', ') || 'the value'} is not an IP address or a CIDR (e.g. 169.254.10.0/24 or fd00:ec2::254, comma-separated)`,
+    });
+    return [];
+  }
+  return entries;
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.has(entry)) return true;
+  return isCidr(entry);
+}
+
+/** An IP address in its plain form, or one with a `/prefix` that fits its family. */
+function isCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -8,6 +8,7 @@ export const Aad = {
   accessToken: (connectionId: string) => `connections.access_token:${connectionId}`,
   refreshToken: (connectionId: string) => `connections.refresh_token:${connectionId}`,
   codeVerifier: (flowId: string) => `authorization_flows.code_verifier:${flowId}`,
+  flowAuthorizationUrl: (flowId: string) => `authorization_flows.authorization_url:${flowId}`,
   webhookSecret: (webhookId: string) => `webhooks.secret:${webhookId}`,
   mailServerPassword: (mailServerId: string) => `mail_servers.password:${mailServerId}`,
 } as const;

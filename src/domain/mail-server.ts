@@ -251,6 +251,19 @@ export async function settleMailServer<C extends MailConnectionFacts>(
         { details: { field: 'authentication.password' } },
       );
     }
+    // Issue 11: a stored password goes only where it went before, never in clear text.
+    const moved =
+      stored !== undefined &&
+      (host !== stored.host.toLowerCase() ||
+        port !== stored.port ||
+        (security === 'none' && stored.security !== 'none'));
+    if (password === undefined && stored?.hasPassword && moved) {
+      throw new OutlinkError(
+        'mail_password_required',
+        { destination: `${host}:${port} (${security})` },
+        { details: { field: 'authentication.password' } },
+      );
+    }
   }
   const saslMechanism =
     input.saslMechanism !== undefined ? input.saslMechanism : (stored?.saslMechanism ?? null);

@@ -75,6 +75,8 @@ const TYPE_ERRORS: ReadonlyMap<ValueErrorType, string> = new Map([
 function toOutlinkError(error: ValueError): OutlinkError {
   const field = fieldName(error.path);
   const custom = (error.schema as Record<string, unknown>)[ERROR_CODE_KEYWORD];
+  const member = typeof custom === 'string' ? undefined : nonNullMember(error);
+  if (member) return toOutlinkError(member);
   if (typeof custom === 'string' && error.type !== ValueErrorType.ObjectRequiredProperty) {
     return new OutlinkError(
       custom as ErrorCode,
@@ -123,6 +125,18 @@ function toOutlinkError(error: ValueError): OutlinkError {
       return new OutlinkError('field_invalid', { field, problem: error.message }, detail);
     }
   }
+}
+
+/**
+ * A nullable field (`T | null`) holding something other than null fails as its `T` would:
+ * "too long" or "not text" rather than the union's "Expected union value".
+ */
+function nonNullMember(error: ValueError): ValueError | undefined {
+  if (error.type !== ValueErrorType.Union || error.value === null) return undefined;
+  const members = (error.schema as { anyOf?: readonly TSchema[] }).anyOf ?? [];
+  const others = members.flatMap((m, i) => (m.type === 'null' ? [] : [i]));
+  if (others.length !== 1 || others.length === members.length) return undefined;
+  return pickError([...(error.errors[others[0]!] ?? [])]);
 }
 
 /** `/scopes/0` → `scopes[0]`, `/name` → `name`. */

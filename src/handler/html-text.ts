@@ -4,7 +4,7 @@
  * below make its output fit an issue description rather than an 80-column terminal.
  */
 
-import { convert, type HtmlToTextOptions } from 'html-to-text';
+import { compile, type HtmlToTextOptions } from 'html-to-text';
 
 /**
  * The text of an HTML body: block elements end lines, tags go, entities are decoded,
@@ -15,7 +15,7 @@ import { convert, type HtmlToTextOptions } from 'html-to-text';
  */
 export function htmlToReadableText(html: string): string {
   try {
-    return convert(html, OPTIONS);
+    return toText(html);
   } catch {
     return '';
   }
@@ -41,3 +41,7 @@ const OPTIONS: HtmlToTextOptions = {
     { selector: 'img', format: 'skip' },
   ],
 };
+
+// Compiled once: html-to-text's convert() would merge the options and build its selector
+// tree again for every message.
+const toText = compile(OPTIONS);

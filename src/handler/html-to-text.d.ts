@@ -1,7 +1,7 @@
 /**
  * The part of html-to-text 10's API the handler uses. The package ships no type
  * declarations and DefinitelyTyped's cover version 9, whose API (`convert`, selectors,
- * formats) version 10 kept; only what `html-text.ts` passes is declared here.
+ * formats) version 10 kept; only what `html-text.ts` uses is declared here.
  *
  * @see https://github.com/html-to-text/node-html-to-text#options
  */
@@ -32,4 +32,10 @@ declare module 'html-to-text' {
 
   /** Converts an HTML document or fragment to plain text. */
   export function convert(html: string, options?: HtmlToTextOptions): string;
+
+  /**
+   * Prepares a converter for `options` once (`convert` prepares one on every call: merging
+   * the options, building the selector decision tree).
+   */
+  export function compile(options?: HtmlToTextOptions): (html: string) => string;
 }

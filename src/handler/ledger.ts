@@ -5,7 +5,6 @@
  * location) makes a second commit of the same message fail instead of duplicating it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { createIssueRepository, type IssueRecord } from '../store/repositories/issues.js';
 import {
   createMailMessageRepository,
@@ -13,7 +12,6 @@ import {
 } from '../store/repositories/mail-messages.js';
 import { createMailOutboxRepository } from '../store/repositories/mail-outbox.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
-import type { Database } from '../store/schema.js';
 import type { ParsedAttachment } from './parse.js';
 
 /** The events the handler reports (DESIGN §8). */
@@ -83,9 +81,9 @@ export interface Committed {
   readonly issueKey?: string;
 }
 
-/** Records `decision` for `message` in one transaction. */
+/** Records `decision` for `message` in one transaction (or in `db`'s, when it is one). */
 export async function commitDecision(
-  db: Kysely<Database>,
+  db: Executor,
   events: HandlerEventSink,
   message: LedgerMessage,
   decision: Decision,

@@ -93,6 +93,15 @@ export interface ParsedMessage {
   header(name: string): string | undefined;
 }
 
+/**
+ * A parsed message as plain data (what a parse worker hands back across threads): the
+ * {@link ParsedMessage} without its `header` lookup, and the decoded top-level header fields
+ * by lower-case name, from which {@link parsedFromData} rebuilds it.
+ */
+export type ParsedMessageData = Omit<ParsedMessage, 'header'> & {
+  readonly headers: ReadonlyMap<string, readonly string[]>;
+};
+
 /** Thrown when the bytes cannot be read as a message at all; the handler records a failure. */
 export class UnparseableMessage extends Error {
   readonly code = 'unparseable';
@@ -125,6 +134,14 @@ export const PARSER_OPTIONS = {
  * (empty, no header section, binary garbage) throw {@link UnparseableMessage}.
  */
 export async function parseMessage(raw: Buffer, limits: ParseLimits): Promise<ParsedMessage> {
+  return parsedFromData(await parseMessageData(raw, limits));
+}
+
+/** {@link parseMessage} as plain data, which can cross a thread (`parse-pool.ts`). */
+export async function parseMessageData(
+  raw: Buffer,
+  limits: ParseLimits,
+): Promise<ParsedMessageData> {
   const bytes = withoutMboxSeparator(raw);
   assertHeaderSection(bytes);
   const repaired = repairRawHeaders(bytes, declaredCharsets(bytes));
@@ -136,7 +153,7 @@ export async function parseMessage(raw: Buffer, limits: ParseLimits): Promise<Pa
   }
   const fields = headerFields(mail);
   if (fields.size === 0) throw new UnparseableMessage('no header fields');
-  const header = (name: string): string | undefined => fields.get(name.toLowerCase())?.[0];
+  const header = (name: string): string | undefined => fields.get(name)?.[0];
   const { attachments, droppedAttachments } = applyLimits(mail.attachments, limits);
   return {
     messageId: firstId(header('message-id')),
@@ -151,8 +168,14 @@ export async function parseMessage(raw: Buffer, limits: ParseLimits): Promise<Pa
     attachments,
     droppedAttachments,
     contentType: topLevelContentType(header('content-type')),
-    header,
+    headers: fields,
   };
+}
+
+/** The {@link ParsedMessage} of plain data, with its `header` lookup. */
+export function parsedFromData(data: ParsedMessageData): ParsedMessage {
+  const { headers, ...message } = data;
+  return { ...message, header: (name) => headers.get(name.toLowerCase())?.[0] };
 }
 
 /**

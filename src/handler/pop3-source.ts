@@ -36,17 +36,18 @@ export async function openPop3Source(
       });
     },
     async fetch(entries) {
-      const fetched: FetchedMessage[] = [];
-      for (const entry of entries)
-        fetched.push({ entry, raw: await session.retr(numberOf(entry)) });
-      return fetched;
+      // Pipelined when the server advertises PIPELINING (RFC 2449 §6.6): one round trip per
+      // window of messages instead of one per message.
+      const raws = await session.retrAll(entries.map(numberOf));
+      return raws.map((raw, i): FetchedMessage => ({ entry: entries[i]!, raw }));
     },
     header(entry) {
       return session.top(numberOf(entry), 0);
     },
     async settle(entries) {
       if (options.processedAction !== 'delete') return;
-      for (const entry of entries) await session.dele(numberOf(entry));
+      // DELE only marks (RFC 1939 §6): nothing is removed before QUIT, after the commit.
+      await session.deleAll(entries.map(numberOf));
     },
     async keep() {
       // Kept means left on the server as it is.

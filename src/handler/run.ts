@@ -1,12 +1,17 @@
 /**
  * One run of the handler over one mailbox: list what waits, skip what the ledger knows
  * (settling it again if a crash came between commit and mark), fetch the rest in batches,
- * decide and commit each message on its own, then settle the batch on the server. Nothing is
- * marked, moved or deleted before its issue or comment is committed; a message that fails
- * (unparseable, too large) is recorded and kept; a write the database refuses leaves the
- * message untouched on the server for the next run. One message never stops the batch.
+ * decide and commit each batch in one transaction, then settle the batch on the server.
+ * Nothing is marked, moved or deleted before its issue or comment is committed; a message
+ * that fails (unparseable, too large) is recorded and kept; a write the database refuses
+ * rolls its batch back, which is then committed one message per transaction, so that message
+ * alone stays untouched on the server for the next run. One message never stops the batch.
+ *
+ * A pipeline, so that a large mailbox costs little more than its fetch: while batch n is
+ * decided and committed (in mailbox order: a reply sees the issue made just before it), batch
+ * n + 1 is fetched and parsed (on the parser's worker threads); no more than these two
+ * batches are held at a time, and calls into the source never overlap.
  */
-import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { createIssueRepository, type IssueRecord } from '../store/repositories/issues.js';
@@ -14,18 +19,24 @@ import type {
   HandlerCounts,
   HandlerSettingsRecord,
 } from '../store/repositories/mail-handler-state.js';
-import { createMailMessageRepository } from '../store/repositories/mail-messages.js';
+import {
+  createMailMessageRepository,
+  type MailMessageRepository,
+} from '../store/repositories/mail-messages.js';
+import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { Database } from '../store/schema.js';
 import { stripQuotedReply } from './body.js';
 import { mayAcknowledge, screen, type ThrottleRule } from './filters.js';
 import {
   type AcknowledgementRequest,
+  type Committed,
   commitDecision,
   type Decision,
   type HandlerEventSink,
   type LedgerMessage,
 } from './ledger.js';
-import { type ParsedMessage, type ParseLimits, parseMessage, UnparseableMessage } from './parse.js';
+import type { ParsedMessage, ParseLimits } from './parse.js';
+import { inlineParser, type MessageParser, type ParseOutcome } from './parse-pool.js';
 import type { MailboxEntry, MailboxSource } from './source.js';
 import { findIssueKey, summaryOf } from './subject.js';
 
@@ -51,6 +62,11 @@ export interface RunOptions {
   /** Messages per fetch (default 50); a batch also stops at `batchBytes` (default 16 MiB). */
   readonly batchSize?: number;
   readonly batchBytes?: number;
+  /**
+   * Parses the messages (default: on this thread); `createParsePool` parses on worker
+   * threads, while this one fetches the next batch and commits.
+   */
+  readonly parser?: MessageParser;
   onProgress?(progress: RunProgress): void;
   /** Called between batches (the lease's heartbeat); throwing stops the run. */
   between?(): Promise<void>;
@@ -80,74 +96,93 @@ export async function runMailbox(source: MailboxSource, options: RunOptions): Pr
     settings.id,
     entries.map((e) => e.location),
   );
-  // Handled before, still here: a crash (or a lost connection) came between the commit and
-  // the mark. Settle them now; never handle them again. Failures stay where they are.
-  const settleAgain = entries.filter((e) => {
-    const outcome = known.get(e.location)?.outcome;
-    return outcome !== undefined && outcome !== 'failed';
-  });
-  if (settleAgain.length) {
-    await source.settle(settleAgain);
-    await ledger.settle(
-      settleAgain.map((e) => known.get(e.location)!.id),
-      options.clock.now().toISOString(),
-    );
-  }
+  await settleUnsettled(
+    source,
+    ledger,
+    settings.id,
+    entries,
+    known,
+    options.clock.now().toISOString(),
+  );
   const waiting = entries.filter((e) => !known.has(e.location));
   const total = waiting.length;
   let done = 0;
   const report = () => options.onProgress?.({ done, total, counts: { ...counts } });
   report();
-  for (const batch of batches(waiting, settings.maxMessageBytes, options)) {
+  // A handful of messages is parsed here: starting worker threads would cost more.
+  const parser = options.parser && waiting.length >= POOL_THRESHOLD ? options.parser : inlineParser;
+  const io = oneAtATime();
+  const prepare = async (batch: MailboxEntry[]): Promise<Prepared[]> => {
     await options.between?.();
+    const fetched = await io(() =>
+      source.fetch(batch.filter((e) => e.size <= settings.maxMessageBytes)),
+    );
+    const work = fetched.map((f) => ({
+      entry: f.entry,
+      raw: f.raw,
+      tooLarge: f.raw.length > settings.maxMessageBytes,
+    }));
+    for (const entry of batch.filter((e) => e.size > settings.maxMessageBytes)) {
+      work.push({ entry, raw: await io(() => source.header(entry)), tooLarge: true });
+    }
+    const order = new Map(batch.map((e, i) => [e, i]));
+    work.sort((a, b) => order.get(a.entry)! - order.get(b.entry)!);
+    // Parsing starts now, on the pool, while the run commits the batch before this one.
+    return work.map(({ entry, raw, tooLarge }) => ({
+      entry,
+      tooLarge,
+      size: entry.size || raw.length,
+      parse: parser.parse(raw, attachmentLimits(settings.maxMessageBytes)).then(
+        (outcome) => outcome,
+        (error: unknown) => ({ error }),
+      ),
+    }));
+  };
+  const windows = batches(waiting, settings.maxMessageBytes, options);
+  const ahead = () => {
+    const next = windows.next();
+    if (next.done) return undefined;
+    const prepared = prepare(next.value);
+    // Awaited after the batch before it is committed; until then a failure waits there.
+    prepared.catch(() => undefined);
+    return prepared;
+  };
+  let next = ahead();
+  while (next) {
+    const batch = await next;
+    // The next batch is fetched (and parsed) while this one is decided and committed.
+    next = ahead();
     const settled: { entry: MailboxEntry; ledgerId: string }[] = [];
     const kept: { entry: MailboxEntry; ledgerId: string }[] = [];
-    const tooLarge = batch.filter((e) => e.size > settings.maxMessageBytes);
-    const fetched = await source.fetch(batch.filter((e) => e.size <= settings.maxMessageBytes));
-    const work: { entry: MailboxEntry; raw: Buffer; tooLarge: boolean }[] = [
-      ...fetched.map((f) => ({ ...f, tooLarge: f.raw.length > settings.maxMessageBytes })),
-    ];
-    for (const entry of tooLarge)
-      work.push({ entry, raw: await source.header(entry), tooLarge: true });
-    work.sort((a, b) => batch.indexOf(a.entry) - batch.indexOf(b.entry));
-    for (const item of work) {
+    const results = await commitBatch(batch, options);
+    for (const [i, result] of results.entries()) {
+      const { entry } = batch[i]!;
       counts.fetched++;
-      try {
-        const { message, decision } = await decide(item.entry, item.raw, item.tooLarge, options);
-        const committed = await commitDecision(
-          db,
-          options.events,
-          message,
-          decision,
-          options.clock.now(),
-        );
-        if (committed.outcome === 'issue') counts.created++;
-        else if (committed.outcome === 'comment') counts.commented++;
-        else if (committed.outcome === 'failed') counts.failed++;
+      if ('ledgerId' in result) {
+        if (result.outcome === 'issue') counts.created++;
+        else if (result.outcome === 'comment') counts.commented++;
+        else if (result.outcome === 'failed') counts.failed++;
         else counts.skipped++;
-        (committed.outcome === 'failed' ? kept : settled).push({
-          entry: item.entry,
-          ledgerId: committed.ledgerId,
-        });
-      } catch (error) {
+        (result.outcome === 'failed' ? kept : settled).push({ entry, ledgerId: result.ledgerId });
+      } else {
         // The database refused the write (or another worker committed it first): the message
         // stays on the server as it was; the next run sees it again.
         const existing = await ledger
-          .atLocation(settings.id, item.entry.location)
+          .atLocation(settings.id, entry.location)
           .catch(() => undefined);
         if (existing && existing.outcome !== 'failed') {
-          settled.push({ entry: item.entry, ledgerId: existing.id });
+          settled.push({ entry, ledgerId: existing.id });
           counts.skipped++;
         } else {
-          storeError ??= error;
+          storeError ??= result.error;
           counts.failed++;
         }
       }
       done++;
-      report();
     }
-    await source.settle(settled.map((s) => s.entry));
-    await source.keep(kept.map((s) => s.entry));
+    report();
+    await io(() => source.settle(settled.map((s) => s.entry)));
+    await io(() => source.keep(kept.map((s) => s.entry)));
     await ledger
       .settle(
         [...settled, ...kept].map((s) => s.ledgerId),
@@ -158,6 +193,106 @@ export async function runMailbox(source: MailboxSource, options: RunOptions): Pr
       });
   }
   return { counts, storeError };
+}
+
+/** Runs with fewer waiting messages than this parse on the calling thread. */
+const POOL_THRESHOLD = 20;
+
+/** A fetched message on its way: its parse (started, never rejecting) and what it weighs. */
+interface Prepared {
+  readonly entry: MailboxEntry;
+  readonly tooLarge: boolean;
+  readonly size: number;
+  readonly parse: Promise<ParseOutcome | { readonly error: unknown }>;
+}
+
+/**
+ * Decides and commits a batch in one transaction, in mailbox order (a reply sees the issue
+ * its question made a moment before). When the transaction fails, it is rolled back whole and
+ * every message of the batch is done again in a transaction of its own, so one message the
+ * database refuses fails alone and the others are made.
+ */
+async function commitBatch(
+  batch: readonly Prepared[],
+  options: RunOptions,
+): Promise<(Committed | { readonly error: unknown })[]> {
+  const { db } = options;
+  const parses = await Promise.all(batch.map((p) => p.parse));
+  const one = (trx: Executor, i: number) => decideAndCommit(trx, batch[i]!, parses[i]!, options);
+  if (batch.length > 1) {
+    try {
+      return await inTransaction(db, async (trx) => {
+        const committed: Committed[] = [];
+        for (let i = 0; i < batch.length; i++) committed.push(await one(trx, i));
+        return committed;
+      });
+    } catch {
+      // One message's write was refused: each again on its own, below.
+    }
+  }
+  const results: (Committed | { error: unknown })[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    results.push(
+      await inTransaction(db, (trx) => one(trx, i)).catch((error: unknown) => ({ error })),
+    );
+  }
+  return results;
+}
+
+async function decideAndCommit(
+  trx: Executor,
+  item: Prepared,
+  parse: ParseOutcome | { readonly error: unknown },
+  options: RunOptions,
+): Promise<Committed> {
+  if ('error' in parse) throw parse.error;
+  const { message, decision } = await decide(trx, item, parse, options);
+  return commitDecision(trx, options.events, message, decision, options.clock.now());
+}
+
+/** Calls into the source one at a time (a fetch ahead and a batch's marking never overlap). */
+function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/**
+ * Finishes what a run that died (or lost its connection) left between a message's commit
+ * and its mark. A handled message still listed is marked (moved, deleted) again — POP3
+ * carries out DELE only at QUIT, so a session cut after it deleted nothing — and never
+ * handled again; a failed one not yet kept is kept (moved to the error folder). A row whose
+ * message is no longer listed needs nothing more: it was marked, moved or deleted (by that
+ * run, or by someone reading the mailbox).
+ */
+async function settleUnsettled(
+  source: MailboxSource,
+  ledger: MailMessageRepository,
+  mailServerId: string,
+  entries: readonly MailboxEntry[],
+  known: ReadonlyMap<string, { readonly id: string; readonly outcome: string }>,
+  now: string,
+): Promise<void> {
+  const handled = entries.filter((e) => {
+    const outcome = known.get(e.location)?.outcome;
+    return outcome !== undefined && outcome !== 'failed';
+  });
+  const unsettled = await ledger.unsettled(mailServerId);
+  const listed = new Map(entries.map((e) => [e.location, e]));
+  const failed = unsettled.flatMap((row) => {
+    const entry = row.outcome === 'failed' ? listed.get(row.location) : undefined;
+    return entry ? [entry] : [];
+  });
+  if (handled.length === 0 && unsettled.length === 0) return;
+  await source.settle(handled);
+  await source.keep(failed);
+  await ledger.settle(
+    unsettled.map((r) => r.id),
+    now,
+  );
 }
 
 /** Batches of at most `batchSize` messages and `batchBytes` bytes (oversized ones alone). */
@@ -185,22 +320,14 @@ function* batches(
 
 /** What becomes of one message; lookups only, no writes. */
 async function decide(
-  entry: MailboxEntry,
-  raw: Buffer,
-  tooLarge: boolean,
+  db: Executor,
+  item: Prepared,
+  { contentHash, parsed }: ParseOutcome,
   options: RunOptions,
 ): Promise<{ message: LedgerMessage; decision: Decision }> {
-  const { settings, db } = options;
+  const { settings } = options;
+  const { entry, tooLarge } = item;
   const ledger = createMailMessageRepository(db);
-  const contentHash = createHash('sha256').update(raw).digest('hex');
-  let parsed: ParsedMessage | undefined;
-  let unparseable = false;
-  try {
-    parsed = await parseMessage(raw, attachmentLimits(settings.maxMessageBytes));
-  } catch (error) {
-    if (!(error instanceof UnparseableMessage)) throw error;
-    unparseable = true;
-  }
   const message: LedgerMessage = {
     mailServerId: settings.id,
     location: entry.location,
@@ -208,11 +335,10 @@ async function decide(
     contentHash: tooLarge ? `headers:${contentHash}` : contentHash,
     sender: parsed?.from?.address ?? null,
     subject: parsed ? parsed.subject.slice(0, 500) : null,
-    size: entry.size || raw.length,
+    size: item.size,
   };
   if (tooLarge) return { message, decision: { kind: 'failed', reason: 'too_large' } };
-  if (unparseable || !parsed)
-    return { message, decision: { kind: 'failed', reason: 'unparseable' } };
+  if (!parsed) return { message, decision: { kind: 'failed', reason: 'unparseable' } };
 
   // The same message again (a second copy, or every message after a UIDVALIDITY change).
   const first = parsed.messageId
@@ -272,7 +398,7 @@ async function decide(
 
 /** The issue a message replies to: by In-Reply-To and References, else by a key in the subject. */
 async function threadOf(
-  db: Kysely<Database>,
+  db: Executor,
   parsed: ParsedMessage,
   prefixes: readonly string[],
 ): Promise<IssueRecord | undefined> {

@@ -23,6 +23,25 @@ import type { SaslErrorChallenge } from './sasl.js';
 import type { GreetingInfo, SessionObserver } from './session.js';
 import { type OutgoingMessage, SmtpSession } from './smtp.js';
 
+/** The most characters of a server's words a test result echoes (issue 11). */
+export const ECHO_LIMIT = 200;
+
+/**
+ * A server's words as a test result echoes them (issue 11): control characters (terminal
+ * escapes, CR/LF that would forge lines) become spaces, runs of spaces one, and the text is
+ * cut to `ECHO_LIMIT` characters with an ellipsis. A hostile or broken server can neither
+ * flood the result nor paint the administrator's terminal.
+ */
+export function echoText(text: string, limit = ECHO_LIMIT): string {
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  const chars = [...clean];
+  return chars.length <= limit ? clean : `${chars.slice(0, limit - 1).join('')}…`;
+}
+
 /** A text to show: a catalog key under `mail.details` and its values. */
 export interface StepText {
   readonly key: string;
@@ -113,9 +132,9 @@ export async function runConnectionTest(
     },
     greeted(info) {
       pass('greeting', 'greeting', {
-        greeting: info.greeting,
-        capabilities: info.capabilities.join(' '),
-        mechanisms: info.mechanisms.join(' ') || '-',
+        greeting: echoText(info.greeting),
+        capabilities: echoText(info.capabilities.join(' ')),
+        mechanisms: echoText(info.mechanisms.join(' ')) || '-',
       });
     },
   };
@@ -281,7 +300,7 @@ class TestRun {
     const message = this.#options.message;
     if (!this.#smtp || !message) return;
     const sent = await this.#smtp.send(message);
-    this.#pass('send', 'sent', { to: message.to.join(', '), response: sent.response });
+    this.#pass('send', 'sent', { to: message.to.join(', '), response: echoText(sent.response) });
   }
 
   close(): void {
@@ -304,10 +323,10 @@ function failureOf(error: unknown, fallback: MailStep, steps: readonly TestStep[
       step,
       code: error.code,
       catalog: 'mail',
-      params: { detail: error.message },
+      params: { detail: echoText(error.message, 2 * ECHO_LIMIT) },
       ...(error.remedy ? { remedy: error.remedy } : {}),
-      ...(error.serverText ? { serverResponse: error.serverText } : {}),
-      ...(error.challenge ? { challenge: error.challenge } : {}),
+      ...(error.serverText ? { serverResponse: echoText(error.serverText) } : {}),
+      ...(error.challenge ? { challenge: echoChallenge(error.challenge) } : {}),
     };
   }
   if (isOutlinkError(error)) {
@@ -322,6 +341,15 @@ function failureOf(error: unknown, fallback: MailStep, steps: readonly TestStep[
     step: fallback,
     code: 'protocol_error',
     catalog: 'mail',
-    params: { detail: error instanceof Error ? error.message : String(error) },
+    params: {
+      detail: echoText(error instanceof Error ? error.message : String(error), 2 * ECHO_LIMIT),
+    },
   };
+}
+
+/** The server's decoded challenge, each of its words echoed like any server text. */
+function echoChallenge(challenge: SaslErrorChallenge): SaslErrorChallenge {
+  return Object.fromEntries(
+    Object.entries(challenge).map(([key, value]) => [key, echoText(String(value))]),
+  ) as unknown as SaslErrorChallenge;
 }

@@ -6,6 +6,7 @@
  * challenge and a remedy.
  */
 import type { MailServerRuntime } from '../domain/mail-server.js';
+import type { AddressGuard } from '../net/address-guard.js';
 import { remedyForRefusal } from '../providers/mail-refusals.js';
 import type { MailTimeouts, MailTlsOptions } from './endpoint.js';
 import { type ImapOpenOptions, type ImapSession, openImap } from './imap.js';
@@ -40,6 +41,8 @@ export interface MailClientDeps {
   readonly tokens: AccessTokenSource;
   readonly tls: MailTlsOptions;
   readonly timeouts: MailTimeouts;
+  /** The addresses mail servers may be reached at (issue 11). */
+  readonly guard?: AddressGuard;
 }
 
 /** How a login went: with the first token, or after the server refused it once. */
@@ -98,6 +101,7 @@ export function createMailClient(deps: MailClientDeps): MailClient {
     },
     tls: deps.tls,
     timeouts: deps.timeouts,
+    ...(deps.guard ? { guard: deps.guard } : {}),
   });
 
   const loginWith = (server: MailServerRuntime, secret: MailSecret): MailLogin => ({

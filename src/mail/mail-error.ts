@@ -11,6 +11,11 @@ import type { SaslChallengeError, SaslErrorChallenge, SaslMechanism } from './sa
 export const MailErrorCodes = {
   /** DNS failure, refused or unreachable (RFC 9293 connect). */
   CONNECT_FAILED: 'connect_failed',
+  /**
+   * The host is, or resolves to, an address Outlink refuses (link-local, cloud metadata,
+   * multicast; `domain/address-policy.ts`): no connection was attempted.
+   */
+  ADDRESS_REFUSED: 'address_refused',
   /** The TLS handshake failed: certificate not trusted, wrong host name, protocol. */
   TLS_FAILED: 'tls_failed',
   /** `security: starttls` and the server does not offer STARTTLS / STLS or refused it. */

@@ -4,8 +4,13 @@
  * connection test can say where a connection broke. STARTTLS upgrades go through `upgradeTls`.
  * (The POP3 client has its own, `pop3/wire.ts`.)
  */
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
+import {
+  type AddressGuard,
+  AddressRefusedError,
+  DEFAULT_ADDRESS_GUARD,
+} from '../net/address-guard.js';
 import type { MailEndpoint, MailTimeouts, MailTlsOptions } from './endpoint.js';
 import { serverNameOf } from './endpoint.js';
 import { MailError, MailErrorCodes } from './mail-error.js';
@@ -39,6 +44,8 @@ export interface SocketTarget {
   readonly endpoint: MailEndpoint;
   readonly tls: MailTlsOptions;
   readonly timeouts: MailTimeouts;
+  /** The addresses that may be reached (issue 11); nothing re-allowed when absent. */
+  readonly guard?: AddressGuard;
 }
 
 /**
@@ -51,7 +58,7 @@ export function startSocket(target: SocketTarget, observer: SocketObserver = {})
   const { endpoint, timeouts } = target;
   const { protocol, host, port } = endpoint;
   const state: SocketState = { connected: false, secured: false, failure: undefined };
-  const raw = connectTcp({ host, port });
+  const raw = guardedConnect(target);
   // Errors of the TCP socket also reach the TLS socket that wraps it, where they are handled.
   raw.on('error', () => undefined);
   const implicit = endpoint.security === 'tls';
@@ -146,6 +153,23 @@ export async function openSocket(
 }
 
 /**
+ * A TCP connection through the target's address guard: a refused literal fails without a
+ * connection (Node skips `lookup` for literals), a name is judged on what it resolves to.
+ */
+function guardedConnect(target: SocketTarget): Socket {
+  const { host, port } = target.endpoint;
+  const guard = target.guard ?? DEFAULT_ADDRESS_GUARD;
+  try {
+    guard.assertHost(host);
+  } catch (error) {
+    const socket = new Socket();
+    process.nextTick(() => socket.destroy(error as Error));
+    return socket;
+  }
+  return connectTcp({ host, port, lookup: guard.lookup });
+}
+
+/**
  * The options of a TLS client connection over `socket`: verification always on, TLS 1.2 at
  * least, `ca` when given, SNI unless the host is an IP literal (then the certificate is
  * checked against the IP address, RFC 6125 §1.7.2 aside).
@@ -186,6 +210,15 @@ export function tlsReason(error: Error): string {
 /** Node's TCP/DNS failure as a `connect_failed` MailError. */
 export function connectFailure(target: SocketTarget, error: Error): MailError {
   const { protocol, host, port } = target.endpoint;
+  if (error instanceof AddressRefusedError) {
+    return new MailError(
+      MailErrorCodes.ADDRESS_REFUSED,
+      'connect',
+      protocol,
+      `${error.message}; no connection to ${host}:${port} was attempted`,
+      { cause: error },
+    );
+  }
   const code = (error as NodeJS.ErrnoException).code;
   const reason =
     code === 'ENOTFOUND' || code === 'EAI_AGAIN'

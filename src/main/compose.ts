@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -12,30 +12,48 @@ import {
   keyFileExists,
   writeKeyFile,
 } from '../crypto/keyring.js';
+import { createAddressPolicy } from '../domain/address-policy.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import { createParsePool } from '../handler/parse-pool.js';
 import {
   createMailPoller,
   type MailPoller,
   type MailPollerHooks,
   type MailPollerOptions,
 } from '../jobs/mail-poller.js';
+import { createRetention } from '../jobs/retention.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
+import {
+  createWebhookDispatcher,
+  DEFAULT_WEBHOOK_DISPATCHER_OPTIONS,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+} from '../jobs/webhook-dispatcher.js';
 import { DEFAULT_MAIL_TIMEOUTS, type MailTimeouts, type MailTlsOptions } from '../mail/endpoint.js';
 import { createMailClient } from '../mail/mail-client.js';
+import {
+  createAddressGuard,
+  createGuardedFetch,
+  type GuardedFetch,
+  type Resolver,
+} from '../net/address-guard.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
+import { createRevoker } from '../services/connection-revocation.js';
 import { createConnectionService } from '../services/connections.js';
+import { createDiagnoseService, readOnlyTokenSource } from '../services/diagnose/index.js';
 import { createEventService, type EventService } from '../services/events.js';
 import type { Services } from '../services/index.js';
 import { createIssueService } from '../services/issues.js';
 import { createKeyService } from '../services/keys.js';
 import { createLinkService } from '../services/links.js';
+import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService } from '../services/mail-servers.js';
-import { createUserService } from '../services/users.js';
+import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
 import { createSecretRepository } from '../store/repositories/secrets.js';
@@ -48,6 +66,8 @@ import { createTokenService, type TokenServiceOptions } from '../tokens/token-se
  */
 export interface Composition extends Services {
   readonly scheduler: Scheduler;
+  /** Webhook deliveries, on their own loop. */
+  readonly webhookDispatcher: WebhookDispatcher;
   /** Due mailboxes, acknowledgements, and IDLE watchers (the mail handler's background). */
   readonly mailPoller: MailPoller;
 }
@@ -62,6 +82,7 @@ export interface ComposeOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
+  readonly webhookOptions?: Partial<WebhookDispatcherOptions>;
   readonly mailPollerOptions?: Partial<MailPollerOptions>;
   /** Told when an IDLE watcher watches and when its run ends (tests wait for these). */
   readonly mailPollerHooks?: MailPollerHooks;
@@ -72,6 +93,13 @@ export interface ComposeOptions {
   readonly mailTls?: MailTlsOptions;
   /** Timeouts of every mail network step; tests shorten them. */
   readonly mailTimeouts?: Partial<MailTimeouts>;
+  /**
+   * Resolves host names for every outgoing connection (mail servers, and `fetch` when none is
+   * given); the system resolver by default. Tests answer names without DNS.
+   */
+  readonly resolve?: Resolver;
+  /** Sign-in limits (per address, per user name, password hashes at once); tests shorten them. */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
 }
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -91,7 +119,11 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     const keyring = await openKeyring(config, store);
     const cipher = createCipher(keyring);
     const db = store.db;
-    const fetch = options.fetch ?? globalThis.fetch;
+    // Issue 11: no connection reaches a link-local or metadata address unless re-allowed.
+    const addresses = createAddressPolicy(config.allowAddresses);
+    const guard = createAddressGuard(addresses, options.resolve);
+    const guardedFetch = options.fetch ? undefined : createGuardedFetch(guard);
+    const fetch = options.fetch ?? (guardedFetch as GuardedFetch).fetch;
     const owner = `${process.pid}:${randomUUID()}`;
     let events: EventService | undefined;
     const webhooks = createWebhookService({
@@ -102,11 +134,25 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       log: options.log,
       events: () => events as EventService,
       baseUrl: config.baseUrl,
+      addresses,
+      timeoutMs: options.webhookOptions?.timeoutMs ?? DEFAULT_WEBHOOK_DISPATCHER_OPTIONS.timeoutMs,
     });
     events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
     const keys = createKeyService({ db, cipher, events });
     await keys.verify();
-    const users = createUserService({ db, clock, events });
+    const users = createUserService({
+      db,
+      clock,
+      events,
+      loginGuard: options.loginGuard,
+      // The generated first password is useless once changed: it leaves the disk with it.
+      onPasswordChanged: (username) => {
+        if (username !== ADMIN_USERNAME) return;
+        rmSync(join(config.dataDir, INITIAL_ADMIN_PASSWORD_FILE), { force: true });
+      },
+      onEventError: (error) =>
+        options.log.error({ err: error }, 'could not record failed sign-ins'),
+    });
     const boot = await users.bootstrapAdmin(config.adminPassword);
     if (boot.generatedPassword) {
       const file = join(config.dataDir, INITIAL_ADMIN_PASSWORD_FILE);
@@ -126,25 +172,53 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       sleep: options.sleep,
       options: options.tokenOptions,
     });
-    const connections = createConnectionService({ db, events, tokens });
+    const revoke = createRevoker({ db, cipher, clock, fetch });
+    const connections = createConnectionService({ db, events, tokens, revoke });
     const mail = createMailClient({
       tokens,
       tls: options.mailTls ?? {},
       timeouts: { ...DEFAULT_MAIL_TIMEOUTS, ...options.mailTimeouts },
+      guard,
     });
     const scheduler = createScheduler({
       db,
       clock,
       log: options.log,
       tokens,
+      leases,
+      owner,
+      retention: createRetention({
+        db,
+        clock,
+        leases,
+        owner,
+        log: options.log,
+        settings: config.retention,
+      }),
+      options: options.schedulerOptions,
+    });
+    const webhookDispatcher = createWebhookDispatcher({
       webhooks,
       leases,
       owner,
-      options: options.schedulerOptions,
+      log: options.log,
+      ...(options.webhookOptions ? { options: options.webhookOptions } : {}),
     });
-    const mailServers = createMailServerService({ db, cipher, clock, events, tokens, mail });
+    const mailServers = createMailServerService({
+      db,
+      cipher,
+      clock,
+      events,
+      tokens,
+      mail,
+      addresses,
+    });
+    const parser = createParsePool({
+      onError: (error) => options.log.warn({ err: error }, 'mail parse worker failed'),
+    });
     const mailHandler = createMailHandlerService({
       db,
+      parser,
       clock,
       log: options.log,
       events: {
@@ -171,6 +245,38 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       ...(options.mailPollerOptions ? { options: options.mailPollerOptions } : {}),
       ...(options.mailPollerHooks ? { hooks: options.mailPollerHooks } : {}),
     });
+    const links = createLinkService({
+      db,
+      cipher,
+      clock,
+      config,
+      events,
+      discover,
+      onCredentialsChanged: (linkId) => connections.retryLinkFailures(linkId),
+      revoke,
+      addresses,
+    });
+    // Diagnose's own mail client: the stored token as it is, never refreshed.
+    const diagnoseTokens = readOnlyTokenSource(db, cipher);
+    const diagnose = createDiagnoseService({
+      db,
+      clock,
+      config,
+      links,
+      fetch,
+      discover,
+      tokens: diagnoseTokens,
+      mail: createMailClient({
+        tokens: diagnoseTokens,
+        tls: options.mailTls ?? {},
+        timeouts: { ...DEFAULT_MAIL_TIMEOUTS, ...options.mailTimeouts },
+        guard,
+      }),
+      mailServerRuntime: (id) => mailServers.runtime(id),
+      ...(options.tokenOptions?.requestTimeoutMs
+        ? { timeoutMs: options.tokenOptions.requestTimeoutMs }
+        : {}),
+    });
     return {
       config,
       store,
@@ -184,6 +290,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       connections,
       webhooks,
       scheduler,
+      webhookDispatcher,
       mailPoller,
       mail,
       mailServers,
@@ -201,18 +308,15 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
           : {}),
       }),
       apiTokens: createApiTokenService({ db, clock, events }),
-      links: createLinkService({
-        db,
-        cipher,
-        clock,
-        config,
-        events,
-        discover,
-        onCredentialsChanged: (linkId) => connections.retryLinkFailures(linkId),
-      }),
+      links,
+      diagnose,
       close: async () => {
         await mailPoller.stop();
         await scheduler.stop();
+        await webhookDispatcher.stop();
+        await parser.close();
+        await users.close();
+        await guardedFetch?.close();
         await store.close();
       },
     };

@@ -171,6 +171,27 @@ export async function exchangeCode(
 }
 
 /**
+ * Who signed in, as a key that another account cannot take by sharing an email claim: the
+ * provider's own rule, else the ID token's `iss` and `sub` (OpenID Connect Core §2: `sub` is
+ * unique and never reassigned within the issuer). Undefined without an ID token.
+ */
+export function accountIdentityOf(
+  claims: Readonly<Record<string, unknown>> | undefined,
+  rule?: (claims: Readonly<Record<string, unknown>>) => string | undefined,
+): string | undefined {
+  if (!claims) return undefined;
+  const own = rule?.(claims);
+  if (own) return own;
+  const { iss, sub } = claims;
+  return typeof iss === 'string' && typeof sub === 'string' && sub ? `${iss} ${sub}` : undefined;
+}
+
+/** The identity of an account known only by the label the administrator gave it. */
+export function labelIdentity(label: string): string {
+  return `label:${label.toLowerCase()}`;
+}
+
+/**
  * The account that signed in, as the ID token names it: `email`, else `preferred_username`,
  * else `sub` (OpenID Connect Core §5.1). Undefined without an ID token.
  */

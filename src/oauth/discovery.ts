@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { OutlinkError } from '../domain/errors.js';
+import { cappedFetch, ResponseTooLargeError } from './capped-fetch.js';
 
 /** The `fetch` Outlink uses for every provider call; tests pass one that trusts their CA. */
 export type Fetch = typeof fetch;
@@ -8,6 +9,8 @@ export interface DiscoveredEndpoints {
   readonly issuer: string;
   readonly authorizationEndpoint: string;
   readonly tokenEndpoint: string;
+  /** OpenID Connect Discovery 1.0 §3 `userinfo_endpoint`, when the issuer has one. */
+  readonly userinfoEndpoint?: string;
 }
 
 export type Discover = (issuer: string) => Promise<DiscoveredEndpoints>;
@@ -25,7 +28,7 @@ export function createDiscovery(deps: { fetch: Fetch; timeoutMs?: number }): Dis
       try {
         const response = await oauth.discoveryRequest(url, {
           algorithm,
-          [oauth.customFetch]: deps.fetch,
+          [oauth.customFetch]: cappedFetch(deps.fetch),
           signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
         });
         const as = await oauth.processDiscoveryResponse(url, response);
@@ -39,8 +42,15 @@ export function createDiscovery(deps: { fetch: Fetch; timeoutMs?: number }): Dis
           issuer: as.issuer,
           authorizationEndpoint: as.authorization_endpoint,
           tokenEndpoint: as.token_endpoint,
+          ...(as.userinfo_endpoint ? { userinfoEndpoint: as.userinfo_endpoint } : {}),
         };
       } catch (error) {
+        if (error instanceof ResponseTooLargeError) {
+          throw new OutlinkError('provider_response_too_large', {
+            url: url.href,
+            limit: error.limit,
+          });
+        }
         problems.push(`${algorithm}: ${describe(error)}`);
       }
     }

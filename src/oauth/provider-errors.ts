@@ -59,6 +59,7 @@ export const TransientIds = {
   http5xx: 'provider_unavailable',
   http429: 'rate_limited_by_provider',
   malformed: 'malformed_response',
+  tooLarge: 'provider_response_too_large',
 } as const;
 
 /**
@@ -95,6 +96,7 @@ export function classifyProviderError(
 export const FlowFailureIds = [
   'state_expired',
   'session_mismatch',
+  'authorization_not_bound',
   'callback_suffix_mismatch',
   'iss_mismatch',
   'iss_missing',
@@ -107,6 +109,13 @@ export const FlowFailureIds = [
 ] as const;
 export type FlowFailureId = (typeof FlowFailureIds)[number];
 
+/**
+ * A connection whose link's endpoints moved to another server: its tokens were discarded, not
+ * sent there (issue 11). The connection's own fault to fix (re-authorize), so a fixed link
+ * does not retry it.
+ */
+export const ENDPOINT_MOVED = 'endpoint_moved';
+
 /** Every catalog id, for the test that each has text in both languages. */
 export const catalogIds: readonly string[] = [
   ...new Set([
@@ -114,6 +123,7 @@ export const catalogIds: readonly string[] = [
     ...GENERIC_RULES.map((r) => r.id),
     ...Object.values(TransientIds),
     ...FlowFailureIds,
+    ENDPOINT_MOVED,
     'unknown_provider_error',
   ]),
 ];

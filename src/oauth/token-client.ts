@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Clock } from '../domain/clock.js';
+import { cappedFetch, ResponseTooLargeError } from './capped-fetch.js';
 import type { Fetch } from './discovery.js';
 import {
   type CatalogEntry,
@@ -98,7 +99,10 @@ function clientAuthOf(link: OAuthLink): oauth.ClientAuth {
 
 function requestOptions(deps: TokenClientDeps): oauth.TokenEndpointRequestOptions {
   // A real timer, not the injected clock: the request itself takes real time.
-  return { [oauth.customFetch]: deps.fetch, signal: AbortSignal.timeout(deps.timeoutMs) };
+  return {
+    [oauth.customFetch]: cappedFetch(deps.fetch),
+    signal: AbortSignal.timeout(deps.timeoutMs),
+  };
 }
 
 /**
@@ -123,6 +127,29 @@ export async function refreshGrant(
     );
     const result = await oauth.processRefreshTokenResponse(as, client, response);
     return toTokenSet(deps.clock, result);
+  } catch (error) {
+    throw toFailure(error, response, deps.clock.now());
+  }
+}
+
+/**
+ * RFC 7009 §2.1: revokes a refresh token (and, at most providers, its grant) at
+ * `revocationEndpoint`, authenticated as the link's client. Throws an `OAuthFailure`.
+ */
+export async function revokeRefreshToken(
+  deps: TokenClientDeps,
+  link: OAuthLink,
+  revocationEndpoint: string,
+  refreshToken: string,
+): Promise<void> {
+  const as = { ...authorizationServerOf(link), revocation_endpoint: revocationEndpoint };
+  let response: Response | undefined;
+  try {
+    response = await oauth.revocationRequest(as, clientOf(link), clientAuthOf(link), refreshToken, {
+      ...requestOptions(deps),
+      additionalParameters: { token_type_hint: 'refresh_token' },
+    });
+    await oauth.processRevocationResponse(response);
   } catch (error) {
     throw toFailure(error, response, deps.clock.now());
   }
@@ -221,6 +248,13 @@ function toTokenSet(clock: Clock, result: oauth.TokenEndpointResponse): TokenSet
 export function toFailure(error: unknown, response: Response | undefined, now: Date): OAuthFailure {
   if (error instanceof OAuthFailure) return error;
   const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after') ?? null, now.getTime());
+  if (error instanceof ResponseTooLargeError) {
+    return new OAuthFailure({
+      entry: { id: TransientIds.tooLarge, scope: 'transient' },
+      status: response?.status,
+      cause: error,
+    });
+  }
   if (error instanceof oauth.ResponseBodyError) {
     return new OAuthFailure({
       entry: classifyProviderError(error.error, error.error_description, error.status),

@@ -39,6 +39,7 @@ export const google: ProviderPreset = Object.freeze({
     tokenEndpoint: 'https://oauth2.googleapis.com/token',
   }),
   issuer: () => 'https://accounts.google.com',
+  revocationEndpoint: 'https://oauth2.googleapis.com/revoke',
   scopes: () => ({
     imap: [GOOGLE_MAIL_SCOPE],
     pop3: [GOOGLE_MAIL_SCOPE],
@@ -101,3 +102,10 @@ export const gmailPreset: MailServerPreset = Object.freeze({
   protocolDisabledRemedy: 'gmail_protocol_disabled',
   refusals: Object.freeze([]),
 });
+
+/**
+ * Google's OpenID Connect UserInfo endpoint: an access token with `openid` is accepted there
+ * until its grant is revoked, so diagnose asks it, changing nothing.
+ * @see https://accounts.google.com/.well-known/openid-configuration
+ */
+export const GOOGLE_USERINFO_ENDPOINT = 'https://openidconnect.googleapis.com/v1/userinfo';

@@ -121,7 +121,8 @@ export function assertIssuer(value: string): void {
   }
 }
 
-function assertHttps(field: string, value: string): void {
+/** An endpoint Outlink sends secrets to: `https://`, no fragment, no credentials. */
+export function assertHttps(field: string, value: string): void {
   const url = new URL(value);
   if (url.protocol !== 'https:') {
     throw new OutlinkError('endpoint_not_https', { field }, { details: { field } });

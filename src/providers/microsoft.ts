@@ -84,6 +84,7 @@ export const microsoft: ProviderPreset = Object.freeze({
   // `common` and `organizations` ID tokens are issued by the user's own tenant: the issuer
   // must be the v2.0 issuer of the tenant the token itself names in `tid`.
   idTokenIssuer: microsoftIdTokenIssuer,
+  accountKey: microsoftAccountKey,
   errors: MICROSOFT_ERRORS,
   refreshTokenRequired: true,
   options: Object.freeze(['tenant', 'cloud'] as const),
@@ -101,6 +102,19 @@ export function adjustMicrosoftScope(scope: string, cloud: MicrosoftCloud): stri
 }
 
 const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A Microsoft account as its tenant (`tid`) and object id (`oid`): the pair Microsoft names
+ * as the user's identity across applications; `email` is not verified by the `common`
+ * endpoint, and `sub` differs per application.
+ * @see https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
+ */
+export function microsoftAccountKey(claims: Readonly<Record<string, unknown>>): string | undefined {
+  const { tid, oid } = claims;
+  return typeof tid === 'string' && typeof oid === 'string' && tid && oid
+    ? `microsoft:${tid.toLowerCase()}:${oid.toLowerCase()}`
+    : undefined;
+}
 
 /**
  * `https://login.microsoftonline.com/<tid>/v2.0` for an ID token whose `tid` is a tenant id;
@@ -147,3 +161,11 @@ export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
     } as const),
   ]),
 });
+
+/**
+ * True for a client secret in the shape of a GUID: Entra ID shows each secret's ID (a GUID)
+ * next to its value (about 40 characters, with a `~`), and the ID is often pasted instead.
+ */
+export function looksLikeSecretId(secret: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(secret.trim());
+}

@@ -18,6 +18,8 @@ export interface ProviderPreset {
     readonly tokenEndpoint: string;
   };
   readonly issuer?: (options: ProviderOptions) => string | undefined;
+  /** RFC 7009: where a deleted connection's refresh token is revoked; none when absent. */
+  readonly revocationEndpoint?: string;
   /** Recommended scopes per mail protocol. */
   readonly scopes?: (options: ProviderOptions) => Record<MailProtocol, string[]>;
   /** Scopes every authorization of this provider needs, whatever the admin chose. */
@@ -40,6 +42,11 @@ export interface ProviderPreset {
    * provider has no single issuer (Microsoft's multi-tenant endpoints: one per tenant).
    */
   readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
+  /**
+   * Who signed in, as a stable key, when the provider's own claims say it better than the
+   * ID token's `iss` + `sub` (Microsoft: `tid` + `oid`, the same across its apps).
+   */
+  readonly accountKey?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
   /** What this provider's own token endpoint errors mean (DESIGN §7 catalog). */
   readonly errors?: ProviderErrors;
   readonly refreshTokenRequired: boolean;

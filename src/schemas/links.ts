@@ -25,6 +25,9 @@ const linkFields = {
   authorizationEndpoint: Url('HTTPS URL where authorization starts'),
   tokenEndpoint: Url('HTTPS URL of the token endpoint'),
   issuer: Url('Issuer identifier; for custom providers, discovery fills the endpoints from it'),
+  revocationEndpoint: Url(
+    'HTTPS URL of the RFC 7009 revocation endpoint (custom providers; Google has its own)',
+  ),
   tenant: Type.String({ minLength: 1, maxLength: 253, pattern: MICROSOFT_TENANT_PATTERN }),
   cloud: OneOf(Clouds),
   clientAuthMethod: OneOf(['client_secret_post', 'client_secret_basic']),
@@ -43,6 +46,7 @@ export const CreateLinkBody = Type.Object(
     authorizationEndpoint: Type.Optional(linkFields.authorizationEndpoint),
     tokenEndpoint: Type.Optional(linkFields.tokenEndpoint),
     issuer: Type.Optional(linkFields.issuer),
+    revocationEndpoint: Type.Optional(Nullable(linkFields.revocationEndpoint)),
     tenant: Type.Optional(linkFields.tenant),
     cloud: Type.Optional(linkFields.cloud),
     clientAuthMethod: Type.Optional(linkFields.clientAuthMethod),
@@ -82,6 +86,8 @@ export const Link = Type.Object({
   authorizationEndpoint: Type.String(),
   tokenEndpoint: Type.String(),
   issuer: Nullable(Type.String()),
+  /** Shown when a custom link has one; a preset's (Google's) is the preset's. */
+  revocationEndpoint: Type.Optional(Type.String()),
   tenant: Nullable(Type.String()),
   cloud: Nullable(OneOf(Clouds)),
   clientAuthMethod: Type.String(),
@@ -99,3 +105,30 @@ export const LinkResponse = Type.Object(
   { $id: 'Link' },
 );
 export type LinkResponseBody = Static<typeof LinkResponse>;
+
+/**
+ * The answer to deleting a link (issue 11): how many connections went with it and whether
+ * their grants were revoked at the provider (RFC 7009), in words for the administrator.
+ */
+export const LinkRemovalResponse = Type.Object({
+  id: Type.String(),
+  connections: Type.Integer({ description: 'How many connections were deleted with the link' }),
+  revocation: Type.Object({
+    status: Type.Union(
+      [
+        Type.Literal('revoked'),
+        Type.Literal('unsupported'),
+        Type.Literal('failed'),
+        Type.Literal('nothing_to_revoke'),
+      ],
+      {
+        description:
+          '`unsupported`: the provider has no revocation endpoint, the grants stay alive there',
+      },
+    ),
+    revoked: Type.Integer(),
+    failed: Type.Integer(),
+    message: Type.String(),
+  }),
+});
+export type LinkRemovalBody = Static<typeof LinkRemovalResponse>;

@@ -5,6 +5,10 @@ import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { ApiTokenView, CreateApiTokenInput } from '../schemas/api-tokens.js';
 import { type ApiTokenRecord, createApiTokenRepository } from '../store/repositories/api-tokens.js';
+import {
+  type CacheEpochSnapshot,
+  createCacheEpochSnapshotReader,
+} from '../store/repositories/cache-epochs.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
@@ -15,8 +19,12 @@ export interface ApiTokenService {
   create(actor: Actor, input: CreateApiTokenInput): Promise<{ id: string; token: string }>;
   list(): Promise<ApiTokenView[]>;
   revoke(actor: Actor, id: string): Promise<void>;
-  /** The actor a bearer token stands for, or undefined when unknown or revoked. */
-  authenticate(token: string): Promise<Actor | undefined>;
+  /**
+   * The actor a bearer token stands for, or undefined when unknown or revoked; with the
+   * cache counters read to check it (issue 12), which the rest of the same request may use
+   * instead of reading them again.
+   */
+  authenticate(token: string): Promise<{ actor: Actor; epochs: CacheEpochSnapshot } | undefined>;
 }
 
 export function createApiTokenService(deps: {
@@ -28,6 +36,7 @@ export function createApiTokenService(deps: {
   const apiTokens = createApiTokenRepository(db);
   const links = createLinkRepository(db);
   const connections = createConnectionRepository(db);
+  const verified = createVerifiedTokenCache(createCacheEpochSnapshotReader(db));
   return {
     async create(actor, input) {
       const scopes = input.scopes ?? ['admin'];
@@ -84,21 +93,69 @@ export function createApiTokenService(deps: {
     },
 
     async authenticate(token) {
-      const found = await apiTokens.findActiveByHash(hashToken(token));
-      if (!found) return undefined;
+      const tokenHash = hashToken(token);
+      const epochs = await verified.read();
+      const epoch = epochs.api_tokens;
+      let found = verified.get(epoch, tokenHash);
+      if (!found) {
+        found = await apiTokens.findActiveByHash(tokenHash);
+        if (!found) return undefined;
+        verified.set(epoch, tokenHash, found);
+      }
       const now = clock.now();
       // Record use at most once a minute: a hot token must not turn reads into writes.
       if (!found.lastUsedAt || now.getTime() - Date.parse(found.lastUsedAt) > 60_000) {
-        await apiTokens.setLastUsed(found.id, now.toISOString());
+        const lastUsedAt = now.toISOString();
+        await apiTokens.setLastUsed(found.id, lastUsedAt);
+        verified.set(epoch, tokenHash, { ...found, lastUsedAt });
       }
       return {
-        kind: 'api-token',
-        id: found.id,
-        name: found.name,
-        scopes: found.scopes,
-        linkIds: found.linkIds,
-        connectionIds: found.connectionIds,
+        actor: {
+          kind: 'api-token',
+          id: found.id,
+          name: found.name,
+          scopes: found.scopes,
+          linkIds: found.linkIds,
+          connectionIds: found.connectionIds,
+        },
+        epochs,
       };
+    },
+  };
+}
+
+/** More verified tokens than any installation has: past it, the cache starts over. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * Issue 12: the tokens verified since the `api_tokens` cache epoch last moved, by hash (the
+ * bearer value itself is never kept). A revoke in any process bumps the epoch in its
+ * transaction; every request reads the epoch first, so the next request after the commit, in
+ * this process or another, verifies against the database again. Unknown tokens are never
+ * cached: a stranger's guesses cannot fill it.
+ */
+function createVerifiedTokenCache(readEpochs: () => Promise<CacheEpochSnapshot>) {
+  let cachedEpoch: string | undefined;
+  const entries = new Map<string, ApiTokenRecord>();
+  return {
+    /** Every cache's counter now; this cache is emptied when its own moved. */
+    async read(): Promise<CacheEpochSnapshot> {
+      const epochs = await readEpochs();
+      const now = epochs.api_tokens;
+      if (now !== cachedEpoch) {
+        entries.clear();
+        cachedEpoch = now;
+      }
+      return epochs;
+    },
+    get(epoch: string | undefined, tokenHash: string): ApiTokenRecord | undefined {
+      return epoch !== undefined && epoch === cachedEpoch ? entries.get(tokenHash) : undefined;
+    },
+    /** Keeps `record` when no revoke was seen since `epoch` was read (else a lookup raced it). */
+    set(epoch: string | undefined, tokenHash: string, record: ApiTokenRecord): void {
+      if (epoch === undefined || epoch !== cachedEpoch) return;
+      if (entries.size >= VERIFIED_TOKENS_MAX) entries.clear();
+      entries.set(tokenHash, record);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
@@ -10,10 +10,12 @@ import { callbackSuffix, redirectUrlFor } from '../domain/link.js';
 import {
   AuthorizationFailure,
   type AuthorizationFailureReason,
+  accountIdentityOf,
   accountOf,
   createAuthorizationRequest,
   exchangeCode,
   failAuthorization,
+  labelIdentity,
   validateCallback,
 } from '../oauth/authorization-request.js';
 import type { Fetch } from '../oauth/discovery.js';
@@ -58,17 +60,56 @@ export interface StartOptions {
   readonly sessionToken?: string;
 }
 
+/** What the browser that arrives at the callback shows of itself. */
+export interface CallbackBinding {
+  /** The Outlink session cookie, for a flow started in the UI. */
+  readonly sessionToken?: string | undefined;
+  /** The flow-binding cookie of a flow, set when its start URL was opened. */
+  readonly flowBinding?: (flowId: string) => string | undefined;
+}
+
+/** A start URL opened: where to send the browser, and the cookie that binds it. */
+export interface OpenedStart {
+  readonly flowId: string;
+  readonly authorizationUrl: string;
+  /** The flow-binding cookie's value (secret); its name is `flowBindingCookie(flowId)`. */
+  readonly binding: string;
+  readonly expiresAt: string;
+}
+
+/** The path of a flow's one-time start URL, below the base URL. */
+export const START_PATH = '/oauth2/start/';
+
+/**
+ * The flow-binding cookie of a flow: `__Host-` (Secure, path `/`, no Domain, so no other host
+ * can set it), one per flow, so several authorizations can run in one browser.
+ */
+export function flowBindingCookie(flowId: string): string {
+  return `__Host-outlink-flow-${flowId}`;
+}
+
 export interface AuthorizationFlows {
+  /**
+   * Starts a flow. With a browser session (the UI) the flow is bound to that session and
+   * `authorizationUrl` is the provider's. Without one (API token, CLI) `authorizationUrl` is
+   * Outlink's one-time start URL, which binds the flow to the browser that opens it.
+   */
   start(
     actor: Actor,
     linkId: string,
     options?: StartOptions,
   ): Promise<{ flowId: string; authorizationUrl: string }>;
-  /** The callback: `suffix` from the path, the query parameters, the browser's session. */
+  /**
+   * Opens a start URL (its secret from the path), once: binds the flow to this browser with
+   * a new flow-binding cookie and returns where to send it. `authorization_start_invalid`
+   * when unknown, already opened, expired or finished.
+   */
+  openStart(secret: string): Promise<OpenedStart>;
+  /** The callback: `suffix` from the path, the query parameters, the browser's bindings. */
   complete(
     suffix: string,
     parameters: URLSearchParams,
-    sessionToken?: string,
+    binding?: CallbackBinding,
   ): Promise<FlowOutcome>;
   get(flowId: string): Promise<FlowOutcome>;
 }
@@ -80,6 +121,25 @@ export interface AuthorizationFlows {
  */
 function requestedScopes(linkScopes: readonly string[], preset: ProviderPreset): string[] {
   return [...new Set([...linkScopes, ...(preset.identityScopes ?? [])])];
+}
+
+/** The actor who started a flow, as the events name it (issue 11). */
+function starterOf(flow: FlowRecord): Actor {
+  if (flow.actorKind === 'user' && flow.actorId) {
+    return { kind: 'user', id: flow.actorId, name: flow.actor };
+  }
+  if (flow.actorKind === 'api-token' && flow.actorId) {
+    return {
+      kind: 'api-token',
+      id: flow.actorId,
+      name: flow.actor.replace(/^api-token:/, ''),
+      scopes: [],
+      linkIds: [],
+      connectionIds: [],
+    };
+  }
+  if (flow.actorKind === 'cli') return { kind: 'cli' };
+  return { kind: 'system' };
 }
 
 /** What a flow that failed for a reason nobody foresaw records; the error itself is thrown. */
@@ -96,6 +156,11 @@ function reasonOf(error: unknown): FlowError | undefined {
     };
   }
   return undefined;
+}
+
+/** Two hex hashes compared in constant time. */
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 function outcomeOf(flow: FlowRecord, account?: string): FlowOutcome {
@@ -160,7 +225,7 @@ export function createAuthorizationFlows(deps: {
       );
       await events.record(trx, {
         type: 'connection.authorization_failed',
-        actor: { kind: 'system' },
+        actor: starterOf(flow),
         linkId: flow.linkId,
         ...(flow.connectionId ? { connectionId: flow.connectionId } : {}),
         data: {
@@ -172,6 +237,27 @@ export function createAuthorizationFlows(deps: {
     });
 
   /**
+   * The connection an authorization updates: the one of the same identity; else one from
+   * before identities with the same account name, taken over only when that name is proof
+   * enough — the administrator re-authorizes that very connection, or the provider vouches
+   * for the email (`email_verified`). Otherwise a new connection, never another's.
+   */
+  const existingConnection = async (
+    linkId: string,
+    flow: FlowRecord,
+    identity: string,
+    account: string,
+    claims: Readonly<Record<string, unknown>> | undefined,
+  ) => {
+    const same = await connections.findByIdentity(linkId, identity);
+    if (same) return same;
+    const legacy = await connections.findUnidentifiedByAccount(linkId, account);
+    if (!legacy) return undefined;
+    const vouched = !claims || claims.email_verified === true;
+    return flow.connectionId === legacy.id || vouched ? legacy : undefined;
+  };
+
+  /**
    * A claimed flow's callback: checks it, exchanges the code, identifies the account, and
    * stores its connection. Throws `AuthorizationFailure` or `OAuthFailure` to fail the flow.
    */
@@ -180,11 +266,20 @@ export function createAuthorizationFlows(deps: {
     suffix: string,
     parameters: URLSearchParams,
     state: string,
-    sessionToken: string | undefined,
+    binding: CallbackBinding,
   ): Promise<{ connectionId: string; account: string }> => {
     if (flow.expiresAt <= clock.now().toISOString()) failAuthorization('state_expired');
+    const { sessionToken } = binding;
     if (flow.sessionHash && (!sessionToken || hashToken(sessionToken) !== flow.sessionHash)) {
       failAuthorization('session_mismatch');
+    }
+    // Issue 11: a flow started without a session (API token, CLI) is completed only by the
+    // browser that opened its start URL, which holds the flow-binding cookie set there.
+    if (flow.startHash) {
+      const cookie = binding.flowBinding?.(flow.id);
+      if (!flow.bindingHash || !cookie || !sameHash(hashToken(cookie), flow.bindingHash)) {
+        failAuthorization('authorization_not_bound');
+      }
     }
     const link = await loadLink(flow.linkId);
     if (callbackSuffix(link.authorizationEndpoint) !== suffix) {
@@ -212,14 +307,16 @@ export function createAuthorizationFlows(deps: {
     }
     const claims = tokens.idTokenClaims;
     const account = accountOf(claims) ?? flow.accountLabel ?? failAuthorization('account_unknown');
-    const existing = await connections.findByAccount(link.id, account);
-    if (flow.connectionId) {
+    // Issue 11: the connection is the identity's; the account (an email) is its name only.
+    const identity =
+      accountIdentityOf(claims, preset.accountKey) ??
+      (claims ? failAuthorization('account_unknown') : labelIdentity(account));
+    const existing = await existingConnection(link.id, flow, identity, account, claims);
+    if (flow.connectionId && existing?.id !== flow.connectionId) {
       // Re-authorizing one connection: the account that signed in must be its account.
       const target = await connections.findById(flow.connectionId);
       if (!target) throw new OutlinkError('connection_not_found', { id: flow.connectionId });
-      if (target.account.toLowerCase() !== account.toLowerCase()) {
-        failAuthorization('account_mismatch', { expected: target.account, actual: account });
-      }
+      failAuthorization('account_mismatch', { expected: target.account, actual: account });
     }
     const connectionId = existing?.id ?? randomUUID();
     const requested = requestedScopes(link.scopes, preset);
@@ -240,13 +337,18 @@ export function createAuthorizationFlows(deps: {
         refreshFailures: 0,
         retryAt: null,
         updatedAt: at,
+        redirectUri: flow.redirectUri,
+        authorizedAt: at,
       };
       const stored = createConnectionRepository(trx);
       if (existing) {
-        await stored.updateAuthorized(connectionId, authorized, existing.tokenVersion + 1);
+        await stored.updateAuthorized(connectionId, authorized, existing.tokenVersion + 1, {
+          account,
+          identity,
+        });
       } else {
         await stored.insertAuthorized(
-          { id: connectionId, linkId: link.id, account, createdAt: at },
+          { id: connectionId, linkId: link.id, account, identity, createdAt: at },
           authorized,
         );
       }
@@ -257,7 +359,7 @@ export function createAuthorizationFlows(deps: {
       await createAuthorizationFlowRepository(trx).markSucceeded(flow.id, connectionId, at);
       await events.record(trx, {
         type: 'connection.authorized',
-        actor: { kind: 'system' },
+        actor: starterOf(flow),
         linkId: link.id,
         connectionId,
         data: {
@@ -270,7 +372,7 @@ export function createAuthorizationFlows(deps: {
       if (existing && existing.status !== 'valid') {
         await events.record(trx, {
           type: 'connection.recovered',
-          actor: { kind: 'system' },
+          actor: starterOf(flow),
           linkId: link.id,
           connectionId,
           data: { account, from: existing.status },
@@ -302,6 +404,9 @@ export function createAuthorizationFlows(deps: {
       });
       const flowId = randomUUID();
       const now = clock.now();
+      // Without a browser session, the provider's URL is not handed out: a one-time start
+      // URL is, which binds the flow to the browser that opens it (issue 11).
+      const startSecret = options.sessionToken ? undefined : randomBytes(32).toString('base64url');
       await flows.insert({
         id: flowId,
         stateHash: hashToken(request.state),
@@ -312,23 +417,54 @@ export function createAuthorizationFlows(deps: {
         redirectUri,
         sessionHash: options.sessionToken ? hashToken(options.sessionToken) : null,
         actor: actorLabel(actor),
+        actorKind: actor.kind,
+        actorId: actor.kind === 'user' || actor.kind === 'api-token' ? actor.id : null,
+        startHash: startSecret ? hashToken(startSecret) : null,
+        authorizationUrlEnc: startSecret
+          ? cipher.encrypt(request.url, Aad.flowAuthorizationUrl(flowId))
+          : null,
         accountLabel: options.accountLabel?.trim() || null,
         expiresAt: new Date(now.getTime() + FLOW_TTL_MS).toISOString(),
         createdAt: now.toISOString(),
       });
-      return { flowId, authorizationUrl: request.url };
+      if (!startSecret) return { flowId, authorizationUrl: request.url };
+      return {
+        flowId,
+        authorizationUrl: new URL(`${START_PATH}${startSecret}`, config.baseUrl).href,
+      };
+    },
+
+    async openStart(secret) {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(secret))
+        throw new OutlinkError('authorization_start_invalid');
+      const binding = randomBytes(32).toString('base64url');
+      const flow = await flows.claimStart(
+        hashToken(secret),
+        hashToken(binding),
+        clock.now().toISOString(),
+      );
+      if (!flow?.authorizationUrlEnc) throw new OutlinkError('authorization_start_invalid');
+      return {
+        flowId: flow.id,
+        authorizationUrl: cipher.decrypt(
+          flow.authorizationUrlEnc,
+          Aad.flowAuthorizationUrl(flow.id),
+        ),
+        binding,
+        expiresAt: flow.expiresAt,
+      };
     },
 
     get: async (flowId) => outcomeOf(await loadFlow(flowId)),
 
-    async complete(suffix, parameters, sessionToken) {
+    async complete(suffix, parameters, binding = {}) {
       const state = parameters.get('state');
       if (!state) throw new OutlinkError('authorization_state_invalid');
       // Single use: only one request can move a flow out of `pending`.
       const flow = await flows.claimPending(hashToken(state));
       if (!flow) throw new OutlinkError('authorization_state_invalid');
       try {
-        const { account } = await authorize(flow, suffix, parameters, state, sessionToken);
+        const { account } = await authorize(flow, suffix, parameters, state, binding);
         return outcomeOf(await loadFlow(flow.id), account);
       } catch (error) {
         const reason = reasonOf(error);

@@ -8,6 +8,7 @@ import {
 import { createLinkRepository } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import type { StoredError, TokenService } from '../tokens/token-service.js';
+import { type Revoker, revokeDeleted } from './connection-revocation.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
 
@@ -39,6 +40,11 @@ export interface ConnectionService {
   retryLinkFailures(linkId: string): Promise<void>;
 }
 
+/** What revoking a deleted connection's grant came to. */
+export type RevocationOutcome =
+  | { readonly status: 'revoked' | 'unsupported' | 'nothing_to_revoke' }
+  | { readonly status: 'failed'; readonly reason: string };
+
 export function toConnectionView(row: ConnectionRecord): ConnectionView {
   return {
     id: row.id,
@@ -57,6 +63,8 @@ export function createConnectionService(deps: {
   db: Executor;
   events: EventService;
   tokens: TokenService;
+  /** Revokes a deleted connection's refresh token at its provider (RFC 7009). */
+  revoke?: Revoker;
 }): ConnectionService {
   const { db, events, tokens } = deps;
   const connections = createConnectionRepository(db);
@@ -89,6 +97,9 @@ export function createConnectionService(deps: {
           data: { account: row.account },
         });
       });
+      // After the deletion, outside its transaction: a provider that fails or hangs does
+      // not keep the connection, and a failure is recorded for the administrator.
+      await revokeDeleted({ revoke: deps.revoke, events, db }, actor, [row]);
     },
     async refresh(actor, id) {
       await load(id);
@@ -100,8 +111,14 @@ export function createConnectionService(deps: {
       const rows = visible ? all.filter(visible) : all;
       if (visible && rows.length === 0) throw new OutlinkError('forbidden');
       if (account !== undefined) {
-        const hit = rows.find((r) => r.account.toLowerCase() === account.toLowerCase());
-        if (hit) return hit;
+        const hits = rows.filter((r) => r.account.toLowerCase() === account.toLowerCase());
+        // Two identities may share an account name (issue 11): the caller must pick by id.
+        if (hits.length > 1) {
+          throw new OutlinkError('ambiguous_connection', {
+            accounts: hits.map((r) => `${r.account} (${r.id})`).join(', '),
+          });
+        }
+        if (hits[0]) return hits[0];
         // Whether another account the caller may not read exists is not the caller's business.
         if (visible) throw new OutlinkError('forbidden');
         throw new OutlinkError('connection_not_found', { id: account });

@@ -8,6 +8,7 @@ import type { TokenService } from '../tokens/token-service.js';
 import type { ApiTokenService } from './api-tokens.js';
 import type { AuthorizationFlows } from './authorizations.js';
 import type { ConnectionService } from './connections.js';
+import type { DiagnoseService } from './diagnose/index.js';
 import type { EventService } from './events.js';
 import type { IssueService } from './issues.js';
 import type { KeyService } from './keys.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly users: UserService;
   readonly apiTokens: ApiTokenService;
   readonly links: LinkService;
+  /** Diagnose a link: every check, changing nothing (issue 13). */
+  readonly diagnose: DiagnoseService;
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly connections: ConnectionService;

@@ -1,6 +1,6 @@
 import type { Cipher } from '../crypto/cipher.js';
 import { DecryptError } from '../crypto/cipher.js';
-import { generateMasterKey, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
+import { generateMasterKey, keyIdOf, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
 import type { Actor } from '../domain/actor.js';
 import { OutlinkError } from '../domain/errors.js';
 import {
@@ -34,6 +34,11 @@ export interface KeyService {
     actor: Actor,
     onProgress?: (p: RotationProgress) => void | Promise<void>,
   ): Promise<{ keyId: string; reencrypted: number }>;
+  /**
+   * Removes an old key from the key file once no stored secret is encrypted under it
+   * (issue 11); refuses with what still uses it otherwise, and refuses the current key.
+   */
+  retire(actor: Actor, keyId: string): Promise<{ keyId: string; remaining: string[] }>;
 }
 
 export function createKeyService(deps: {
@@ -111,6 +116,36 @@ export function createKeyService(deps: {
       }
       await events.record(db, { type: 'key.rotated', actor, data: { keyId: target, reencrypted } });
       return { keyId: target, reencrypted };
+    },
+
+    async retire(actor, keyId) {
+      const source = cipher.keyring.source;
+      if (source.kind !== 'file') throw new OutlinkError('key_retire_unsupported');
+      const keys = readKeyFile(source.path);
+      if (!keys.some((k) => keyIdOf(k) === keyId)) {
+        throw new OutlinkError('key_not_found', { keyId, known: cipher.keyring.ids().join(', ') });
+      }
+      if (keyIdOf(keys[0]!) === keyId) throw new OutlinkError('key_is_current', { keyId });
+      // New secrets are only ever encrypted under the current key, so what is found here is
+      // all that will ever use this one.
+      const uses: string[] = [];
+      for (const col of SECRET_COLUMNS) {
+        const count = (await secrets.list(col)).filter(
+          (row) => safeKeyId(cipher, row.value) === keyId,
+        ).length;
+        if (count > 0) uses.push(`${col.table}.${col.column} (${count})`);
+      }
+      if (uses.length > 0) {
+        throw new OutlinkError(
+          'key_in_use',
+          { keyId, uses: uses.join(', ') },
+          { details: { uses } },
+        );
+      }
+      const remaining = keys.filter((k) => keyIdOf(k) !== keyId);
+      writeKeyFile(source.path, remaining);
+      await events.record(db, { type: 'key.retired', actor, data: { keyId } });
+      return { keyId, remaining: remaining.map(keyIdOf) };
     },
   };
 }

@@ -3,12 +3,19 @@ import type { Config } from '../config/config.js';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
+import {
+  type AddressPolicy,
+  assertUrlAllowed,
+  createAddressPolicy,
+} from '../domain/address-policy.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { redirectUrlFor, type Warning } from '../domain/link.js';
 import type { Discover } from '../oauth/discovery.js';
+import { ENDPOINT_MOVED } from '../oauth/provider-errors.js';
 import {
   applyProviderRules,
+  assertHttps,
   assertIssuer,
   baseUrlWarnings,
   type RequestedLinkSettings,
@@ -20,6 +27,7 @@ import { isUniqueViolation } from '../store/db.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository, type LinkRecord } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
+import { type RevocationSummary, type Revoker, revokeDeleted } from './connection-revocation.js';
 import type { EventService } from './events.js';
 import { inUseError, mailServersUsing } from './mail-servers.js';
 
@@ -28,10 +36,21 @@ export interface LinkWithWarnings {
   warnings: Warning[];
 }
 
+/** What deleting a link came to: how many connections went, and their grants' revocation. */
+export interface LinkRemoval {
+  readonly id: string;
+  readonly connections: number;
+  readonly revocation: RevocationSummary;
+}
+
 export interface LinkService {
   create(actor: Actor, input: CreateLinkInput): Promise<LinkWithWarnings>;
   update(actor: Actor, id: string, input: UpdateLinkInput): Promise<LinkWithWarnings>;
-  remove(actor: Actor, id: string): Promise<void>;
+  /**
+   * Deletes the link and its connections, then revokes their grants at the provider
+   * (RFC 7009) where it has a revocation endpoint; says what came of that.
+   */
+  remove(actor: Actor, id: string): Promise<LinkRemoval>;
   get(id: string): Promise<LinkView>;
   /** Finds a link by id or, failing that, by name (the CLI accepts either). */
   find(idOrName: string): Promise<LinkView>;
@@ -52,8 +71,13 @@ export function createLinkService(deps: {
   discover: Discover;
   /** Called after an update that changed what the provider authenticates the link by. */
   onCredentialsChanged?: (linkId: string) => Promise<void>;
+  /** Revokes a deleted connection's refresh token at its provider (RFC 7009). */
+  revoke?: Revoker;
+  /** The addresses OAuth endpoints and issuers may be at (issue 11); nothing re-allowed when absent. */
+  addresses?: AddressPolicy;
 }): LinkService {
   const { db, cipher, clock, config, events } = deps;
+  const addresses = deps.addresses ?? createAddressPolicy();
   const links = createLinkRepository(db);
   const connections = createConnectionRepository(db);
 
@@ -70,6 +94,11 @@ export function createLinkService(deps: {
     if (requested.provider !== 'custom' || !requested.issuer) return requested;
     // Checked before anything is fetched, and even when both endpoints are typed in.
     assertIssuer(requested.issuer);
+    assertUrlAllowed(addresses, 'issuer', requested.issuer);
+    for (const field of ['authorizationEndpoint', 'tokenEndpoint'] as const) {
+      const url = requested[field];
+      if (url) assertUrlAllowed(addresses, field, url);
+    }
     if (requested.authorizationEndpoint && requested.tokenEndpoint) return requested;
     const found = await deps.discover(requested.issuer);
     return {
@@ -85,6 +114,9 @@ export function createLinkService(deps: {
     expiresAt: string | null | undefined,
   ) => {
     const { settings, warnings } = applyProviderRules(await withDiscovery(requested));
+    // Typed in or discovered: no endpoint may lie on a refused address.
+    assertUrlAllowed(addresses, 'authorizationEndpoint', settings.authorizationEndpoint);
+    assertUrlAllowed(addresses, 'tokenEndpoint', settings.tokenEndpoint);
     warnings.push(...baseUrlWarnings(settings.provider, config.baseUrl));
     if (expiresAt && Date.parse(expiresAt) <= clock.now().getTime()) {
       warnings.push({ code: 'client_secret_expired', params: { date: expiresAt } });
@@ -117,6 +149,21 @@ export function createLinkService(deps: {
     }));
   };
 
+  /** The link's connections lose their tokens: the new server did not issue them. */
+  const discardTokens = async (trx: Executor, actor: Actor, linkId: string) => {
+    const error = { id: ENDPOINT_MOVED, scope: 'connection', at: clock.now().toISOString() };
+    const before = await createConnectionRepository(trx).discardTokensOfLink(linkId, error);
+    for (const c of before) {
+      await events.record(trx, {
+        type: 'connection.reauthorization_required',
+        actor,
+        linkId,
+        connectionId: c.id,
+        data: { account: c.account, reason: ENDPOINT_MOVED, scope: 'connection' },
+      });
+    }
+  };
+
   const service: LinkService = {
     async create(actor, input) {
       assertSecureBaseUrl();
@@ -135,6 +182,12 @@ export function createLinkService(deps: {
         },
         input.clientSecretExpiresAt,
       );
+      const revocationEndpoint = revocationOf(
+        settings.provider,
+        input.revocationEndpoint,
+        null,
+        addresses,
+      );
       const id = randomUUID();
       const now = clock.now().toISOString();
       try {
@@ -151,6 +204,7 @@ export function createLinkService(deps: {
             createdAt: now,
             updatedAt: now,
             ...settingsOf(settings),
+            revocationEndpoint,
           });
           await events.record(trx, {
             type: 'link.created',
@@ -208,6 +262,21 @@ export function createLinkService(deps: {
           : row.clientSecretExpiresAt,
       );
       const changed = Object.keys(input).filter((k) => k !== 'provider');
+      const revocationEndpoint = revocationOf(
+        provider,
+        input.revocationEndpoint,
+        row.revocationEndpoint,
+        addresses,
+      );
+      // Issue 11: the stored client secret and refresh tokens go only where they went before.
+      const moved = movedOrigin(row, { ...settings, revocationEndpoint });
+      if (moved && input.clientSecret === undefined) {
+        throw new OutlinkError(
+          'client_secret_required',
+          { origin: moved },
+          { details: { field: 'clientSecret' } },
+        );
+      }
       try {
         await inTransaction(db, async (trx) => {
           await createLinkRepository(trx).update(id, {
@@ -223,13 +292,15 @@ export function createLinkService(deps: {
                 : row.clientSecretExpiresAt,
             updatedAt: clock.now().toISOString(),
             ...settingsOf(settings),
+            revocationEndpoint,
           });
           await events.record(trx, {
             type: 'link.updated',
             actor,
             linkId: id,
-            data: { name, changed },
+            data: { name, changed, ...(moved ? { endpointMoved: true } : {}) },
           });
+          if (moved) await discardTokens(trx, actor, id);
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw nameTakenError(name);
@@ -251,10 +322,14 @@ export function createLinkService(deps: {
 
     async remove(actor, id) {
       const row = await loadRow(id);
-      await inTransaction(db, async (trx) => {
+      const deleted = await inTransaction(db, async (trx) => {
         const linkConnections = createConnectionRepository(trx);
+        const rows = await linkConnections.listOfLink(id);
         // DESIGN §4: a link whose connections mail servers use is not deleted.
-        const users = await mailServersUsing(trx, await linkConnections.idsOfLink(id));
+        const users = await mailServersUsing(
+          trx,
+          rows.map((c) => c.id),
+        );
         if (users.length > 0) throw inUseError('link_in_use', users);
         await linkConnections.deleteOfLink(id);
         await createLinkRepository(trx).delete(id);
@@ -264,7 +339,18 @@ export function createLinkService(deps: {
           linkId: id,
           data: { name: row.name, provider: row.provider },
         });
+        return rows;
       });
+      // Issue 11: the grants do not outlive the link at the provider. Revoked after the
+      // deletion, outside its transaction, with the link's record (gone from the database),
+      // as a deleted connection's is; a failure is an event, never a kept link.
+      const revocation = await revokeDeleted(
+        { revoke: deps.revoke, events, db },
+        actor,
+        deleted,
+        row,
+      );
+      return { id, connections: deleted.length, revocation };
     },
 
     async get(id) {
@@ -291,6 +377,65 @@ export function createLinkService(deps: {
     },
   };
   return service;
+}
+
+/**
+ * The new origin when an endpoint that receives the client secret or the tokens (token,
+ * authorization, issuer: discovery) now lies on an origin the link did not use; else undefined.
+ * A path change on the same origin (a Microsoft tenant) is not a move.
+ */
+function movedOrigin(
+  before: Pick<
+    LinkRecord,
+    'authorizationEndpoint' | 'tokenEndpoint' | 'issuer' | 'revocationEndpoint'
+  >,
+  after: Pick<
+    LinkRecord,
+    'authorizationEndpoint' | 'tokenEndpoint' | 'issuer' | 'revocationEndpoint'
+  >,
+): string | undefined {
+  const originOf = (url: string | null | undefined) => {
+    if (!url) return undefined;
+    try {
+      return new URL(url).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const known = new Set(
+    [
+      before.tokenEndpoint,
+      before.authorizationEndpoint,
+      before.issuer,
+      before.revocationEndpoint,
+    ].map(originOf),
+  );
+  return [after.tokenEndpoint, after.authorizationEndpoint, after.issuer, after.revocationEndpoint]
+    .map(originOf)
+    .find((origin) => origin !== undefined && !known.has(origin));
+}
+
+/**
+ * A link's own revocation endpoint: a custom provider's as given (null removes it), checked
+ * like every endpoint that receives a secret; a preset provider has its preset's, if any.
+ */
+function revocationOf(
+  provider: string,
+  requested: string | null | undefined,
+  stored: string | null,
+  addresses: AddressPolicy,
+): string | null {
+  if (requested === undefined) return stored;
+  if (requested !== null && provider !== 'custom') {
+    throw new OutlinkError(
+      'field_not_applicable',
+      { field: 'revocationEndpoint', provider },
+      { details: { field: 'revocationEndpoint' } },
+    );
+  }
+  if (requested !== null) assertHttps('revocationEndpoint', requested);
+  if (requested !== null) assertUrlAllowed(addresses, 'revocationEndpoint', requested);
+  return requested;
 }
 
 /** 409 naming the field, so a form can mark it. */
@@ -326,6 +471,7 @@ function toView(row: LinkRecord, baseUrl: URL): Omit<LinkView, 'connections'> {
     authorizationEndpoint: row.authorizationEndpoint,
     tokenEndpoint: row.tokenEndpoint,
     issuer: row.issuer,
+    ...(row.revocationEndpoint ? { revocationEndpoint: row.revocationEndpoint } : {}),
     tenant: row.tenant,
     cloud: row.cloud,
     clientAuthMethod: row.clientAuthMethod,

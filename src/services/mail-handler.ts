@@ -19,6 +19,7 @@ import type { MailServerRuntime } from '../domain/mail-server.js';
 import { DEFAULT_THROTTLE } from '../handler/filters.js';
 import { openImapSource } from '../handler/imap-source.js';
 import type { HandlerEventSink } from '../handler/ledger.js';
+import type { MessageParser } from '../handler/parse-pool.js';
 import { openPop3Source } from '../handler/pop3-source.js';
 import { type RunProgress, runMailbox } from '../handler/run.js';
 import type { MailboxSource } from '../handler/source.js';
@@ -36,6 +37,7 @@ import {
   createMailOutboxRepository,
   type OutboxRecord,
 } from '../store/repositories/mail-outbox.js';
+import { inTransaction } from '../store/repositories/transaction.js';
 import type { Database } from '../store/schema.js';
 import type { Leases } from '../tokens/leases.js';
 
@@ -102,6 +104,8 @@ export interface MailHandlerDeps {
   readonly words: AcknowledgementWords;
   /** Mailboxes run side by side (default 4). */
   readonly concurrency?: number;
+  /** Parses messages (default: on the calling thread); compose.ts wires a worker pool. */
+  readonly parser?: MessageParser;
 }
 
 /** Acknowledgement retries: 1 min, 5 min, 30 min, 2 h, then given up. */
@@ -209,6 +213,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
         prefixes: await states.prefixes(),
         throttle: DEFAULT_THROTTLE,
         acknowledgeWith: ack?.protocol === 'smtp' ? ack.id : null,
+        ...(deps.parser ? { parser: deps.parser } : {}),
         ...(onProgress ? { onProgress } : {}),
         between: async () => {
           if (lost) throw new OutlinkError('mail_handler_busy', { name: settings.name });
@@ -297,28 +302,36 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
       let sent = 0;
       for (const item of due) {
         const outcome = await sendOne(item, issues).then(
-          () => undefined,
-          (error: unknown) => error,
+          (messageId) => ({ sent: true as const, messageId }),
+          (error: unknown) => ({ sent: false as const, error }),
         );
         const now = clock.now();
-        if (outcome === undefined) {
+        if (outcome.sent) {
           sent++;
-          await outbox.update(item.id, {
-            status: 'sent',
-            attempts: item.attempts + 1,
-            nextAttemptAt: item.nextAttemptAt,
-            lastError: null,
-            sentAt: now.toISOString(),
+          await inTransaction(db, async (trx) => {
+            await createMailOutboxRepository(trx).update(item.id, {
+              status: 'sent',
+              attempts: item.attempts + 1,
+              nextAttemptAt: item.nextAttemptAt,
+              lastError: null,
+              sentAt: now.toISOString(),
+            });
+            // A reply to the acknowledgement threads back by its In-Reply-To alone, even
+            // when the replier dropped the key from the subject (an auto-responder with a
+            // subject of its own would otherwise open an issue, be acknowledged, answer…).
+            if (outcome.messageId) {
+              await createIssueRepository(trx).addThreadMessages(item.issueId, [outcome.messageId]);
+            }
           });
           continue;
         }
         const delay = ACK_BACKOFF_MS[item.attempts];
-        log.warn({ err: outcome, outboxId: item.id }, 'acknowledgement not sent');
+        log.warn({ err: outcome.error, outboxId: item.id }, 'acknowledgement not sent');
         await outbox.update(item.id, {
           status: delay === undefined ? 'failed' : 'pending',
           attempts: item.attempts + 1,
           nextAttemptAt: new Date(now.getTime() + (delay ?? 0)).toISOString(),
-          lastError: errorCode(outcome),
+          lastError: errorCode(outcome.error),
           sentAt: null,
         });
       }
@@ -326,16 +339,17 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
     },
   };
 
+  /** Sends one acknowledgement; its Message-ID without brackets (null: the issue is gone). */
   const sendOne = async (
     item: OutboxRecord,
     issues: ReturnType<typeof createIssueRepository>,
-  ): Promise<void> => {
+  ): Promise<string | null> => {
     const issue = await issues.findById(item.issueId);
-    if (!issue) return;
+    if (!issue) return null;
     const runtime = await deps.runtime(item.mailServerId);
     const { value } = await deps.mail.smtp(runtime);
     try {
-      await value.session.send({
+      const info = await value.session.send({
         from: runtime.username,
         to: [item.recipient],
         subject: item.subject,
@@ -348,6 +362,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
           ...(item.references ? { References: item.references } : {}),
         },
       });
+      return info.messageId.replace(/^<|>$/g, '').trim() || null;
     } finally {
       value.session.quit();
     }

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
+import {
+  type AddressPolicy,
+  assertHostAllowed,
+  createAddressPolicy,
+} from '../domain/address-policy.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { Warning } from '../domain/link.js';
@@ -128,8 +133,11 @@ export function createMailServerService(deps: {
   events: EventService;
   tokens: AccessTokenSource;
   mail: MailClient;
+  /** The addresses a mail server may be at (issue 11); nothing re-allowed when absent. */
+  addresses?: AddressPolicy;
 }): MailServerService {
   const { db, cipher, clock, events } = deps;
+  const addresses = deps.addresses ?? createAddressPolicy();
   const servers = createMailServerRepository(db);
 
   const load = async (id: string): Promise<MailServerRecord> => {
@@ -159,8 +167,11 @@ export function createMailServerService(deps: {
   };
   const entryOf = async (record: MailServerRecord) => (await withConnections([record]))[0]!;
 
-  const settle = (input: UpdateMailServerInput, stored: MailServerRecord | undefined) =>
-    settleMailServer(input, stored, servers, providerFacts);
+  const settle = async (input: UpdateMailServerInput, stored: MailServerRecord | undefined) => {
+    const settled = await settleMailServer(input, stored, servers, providerFacts);
+    assertHostAllowed(addresses, 'host', settled.settings.host);
+    return settled;
+  };
 
   const service: MailServerService = {
     async list(page) {

@@ -9,6 +9,7 @@ import { createSessionRepository } from '../store/repositories/sessions.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
 import { createUserRepository } from '../store/repositories/users.js';
 import type { EventService } from './events.js';
+import { createLoginGuard, type LoginGuardOptions } from './login-guard.js';
 
 export const ADMIN_USERNAME = 'admin';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -33,18 +34,40 @@ export interface UserService {
   bootstrapAdmin(
     password: string | undefined,
   ): Promise<{ generatedPassword?: string; created: boolean }>;
-  login(input: LoginInput): Promise<Session>;
+  /**
+   * Signs in, within the login limits: per client address, per user name, and a bound on
+   * password hashes computed at once (`login_busy` beyond it).
+   */
+  login(input: LoginInput, client: { readonly address: string }): Promise<Session>;
   resolveSession(token: string): Promise<SessionUser | undefined>;
   logout(token: string): Promise<void>;
   changePassword(actor: Actor, input: ChangePasswordInput): Promise<void>;
+  /** Records the failed sign-ins not recorded yet (they are summed up per window). */
+  flushLoginFailures(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export function createUserService(deps: {
   db: Executor;
   clock: Clock;
   events: EventService;
+  loginGuard?: Partial<LoginGuardOptions>;
+  onEventError?: (error: unknown) => void;
+  /** Told after a password change: the composition root deletes the generated-password file. */
+  onPasswordChanged?: (username: string) => void;
 }): UserService {
   const { db, clock, events } = deps;
+  const guard = createLoginGuard({
+    clock,
+    options: deps.loginGuard,
+    onRecordError: deps.onEventError,
+    record: (summary) =>
+      events.record(db, {
+        type: 'session.login_failed',
+        actor: { kind: 'system' },
+        data: { ...summary },
+      }),
+  });
   const users = createUserRepository(db);
   const sessions = createSessionRepository(db);
   // Verifying against a fixed hash when the user does not exist keeps timing uniform.
@@ -67,16 +90,15 @@ export function createUserService(deps: {
         : { created: true };
     },
 
-    async login({ username, password }) {
+    async login({ username, password }, { address }) {
+      guard.admit(address, username);
       const user = await users.findByUsername(username);
-      dummyHash ??= hashPassword(generatePassword());
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash));
+      const ok = await guard.hash(async () => {
+        dummyHash ??= hashPassword(generatePassword());
+        return verifyPassword(password, user?.passwordHash ?? (await dummyHash));
+      });
       if (!user || !ok) {
-        await events.record(db, {
-          type: 'session.login_failed',
-          actor: { kind: 'system' },
-          data: { username: username.slice(0, 100) },
-        });
+        await guard.failed(address, username);
         throw new OutlinkError('invalid_credentials');
       }
       const token = generateToken('ols');
@@ -118,6 +140,10 @@ export function createUserService(deps: {
         await createSessionRepository(trx).deleteOfUser(user.id);
         await events.record(trx, { type: 'user.password_changed', actor });
       });
+      deps.onPasswordChanged?.(user.username);
     },
+
+    flushLoginFailures: () => guard.flush(),
+    close: () => guard.close(),
   };
 }

@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 import { Aad } from '../crypto/aad.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
+import {
+  type AddressPolicy,
+  assertUrlAllowed,
+  createAddressPolicy,
+} from '../domain/address-policy.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import {
@@ -26,9 +31,11 @@ import { issueEventData } from './issues.js';
 /** Delivery attempts before a delivery is given up; backoff doubles from 5 s to 1 h. */
 export const WEBHOOK_MAX_ATTEMPTS = 8;
 
-/** Deliveries one `deliverDue` call attempts, one after the other, and each one's timeout. */
-export const WEBHOOK_BATCH = 50;
-export const WEBHOOK_TIMEOUT_MS = 10_000;
+/**
+ * Each attempt's timeout: a receiver should answer at once and do its work afterwards
+ * (Standard Webhooks' advice); one that does not is retried later, not waited for.
+ */
+export const WEBHOOK_TIMEOUT_MS = 5_000;
 
 /**
  * Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(secret, "<id>.<timestamp>.<body>"))
@@ -57,8 +64,13 @@ export interface WebhookService {
   remove(actor: Actor, id: string): Promise<void>;
   /** Queues deliveries for an event, inside the event's transaction. */
   readonly subscriber: EventSubscriber;
-  /** Sends what is due; returns how many were attempted. */
-  deliverDue(limit?: number): Promise<number>;
+  /**
+   * Sends up to `limit` due deliveries, at most `concurrency` at once, and returns how many
+   * were attempted. One webhook's deliveries go one after the other, in event order; after a
+   * failed attempt the rest of that webhook's wait for the next call, so a dead receiver
+   * costs one timeout per call, not one per delivery.
+   */
+  deliverDue(options: { limit: number; concurrency: number }): Promise<number>;
 }
 
 export function createWebhookService(deps: {
@@ -72,8 +84,11 @@ export function createWebhookService(deps: {
   /** Outlink's base URL: issue events link to the issue's page under it. */
   baseUrl: URL;
   timeoutMs?: number;
+  /** The addresses a webhook may be sent to (issue 11); nothing re-allowed when absent. */
+  addresses?: AddressPolicy;
 }): WebhookService {
   const { db, cipher, clock } = deps;
+  const addresses = deps.addresses ?? createAddressPolicy();
   const webhooks = createWebhookRepository(db);
   const deliveries = createDeliveryRepository(db);
   const toView = (r: WebhookSummary): WebhookView => ({
@@ -83,9 +98,10 @@ export function createWebhookService(deps: {
     createdAt: r.createdAt,
   });
 
-  const attempt = async (delivery: DeliveryRecord) => {
+  /** One attempt; false when it failed (or the webhook is gone). */
+  const attempt = async (delivery: DeliveryRecord): Promise<boolean> => {
     const hook = await webhooks.findById(delivery.webhookId);
-    if (!hook) return;
+    if (!hook) return false;
     const secret = cipher.decrypt(hook.secretEnc, Aad.webhookSecret(hook.id));
     const timestamp = Math.floor(clock.now().getTime() / 1000);
     let problem: string | undefined;
@@ -133,6 +149,7 @@ export function createWebhookService(deps: {
         },
       });
     });
+    return !problem;
   };
 
   /** The `data` of an event's webhook body; undefined: nothing to send (the issue is gone). */
@@ -161,20 +178,39 @@ export function createWebhookService(deps: {
           { details: { field: 'url' } },
         );
       }
+      assertUrlAllowed(addresses, 'url', input.url);
       const id = randomUUID();
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
       // Mail events are opt-in: without a list, the connection events only.
       const eventTypes = input.eventTypes ?? [...DefaultWebhookEventTypes];
       const row = { id, url: input.url, eventTypes, createdAt: clock.now().toISOString() };
-      await webhooks.insert({ ...row, secretEnc: cipher.encrypt(secret, Aad.webhookSecret(id)) });
+      await inTransaction(db, async (trx) => {
+        await createWebhookRepository(trx).insert({
+          ...row,
+          secretEnc: cipher.encrypt(secret, Aad.webhookSecret(id)),
+        });
+        // The origin only: a receiver's URL may carry a token of its own in the path or query.
+        await deps.events().record(trx, {
+          type: 'webhook.created',
+          actor,
+          data: { webhookId: id, origin: new URL(input.url).origin, eventTypes },
+        });
+      });
       deps.log.info({ webhookId: id, url: input.url, actor: actor.kind }, 'webhook created');
       return { ...toView(row), secret };
     },
     async list() {
       return (await webhooks.list()).map(toView);
     },
-    async remove(_actor, id) {
-      if (!(await webhooks.delete(id))) throw new OutlinkError('webhook_not_found', { id });
+    async remove(actor, id) {
+      await inTransaction(db, async (trx) => {
+        if (!(await createWebhookRepository(trx).delete(id))) {
+          throw new OutlinkError('webhook_not_found', { id });
+        }
+        await deps
+          .events()
+          .record(trx, { type: 'webhook.deleted', actor, data: { webhookId: id } });
+      });
     },
     subscriber: async (trx, event: EventView) => {
       if (!(WebhookEventTypes as readonly string[]).includes(event.type)) return;
@@ -202,10 +238,28 @@ export function createWebhookService(deps: {
         });
       }
     },
-    async deliverDue(limit = WEBHOOK_BATCH) {
+    async deliverDue({ limit, concurrency }) {
       const due = await deliveries.listDue(clock.now().toISOString(), limit);
-      for (const delivery of due) await attempt(delivery);
-      return due.length;
+      const lanes = new Map<string, DeliveryRecord[]>();
+      for (const delivery of due) {
+        const lane = lanes.get(delivery.webhookId) ?? [];
+        lane.push(delivery);
+        lanes.set(delivery.webhookId, lane);
+      }
+      const queue = [...lanes.values()];
+      let attempted = 0;
+      const worker = async () => {
+        for (let lane = queue.shift(); lane; lane = queue.shift()) {
+          for (const delivery of lane) {
+            attempted++;
+            if (!(await attempt(delivery))) break;
+          }
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, worker),
+      );
+      return attempted;
     },
   };
 }

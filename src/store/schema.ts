@@ -25,6 +25,7 @@ export interface Database {
   thread_messages: ThreadMessagesTable;
   mail_messages: MailMessagesTable;
   mail_outbox: MailOutboxTable;
+  cache_epochs: CacheEpochsTable;
 }
 
 export interface UsersTable {
@@ -79,6 +80,8 @@ export interface LinksTable {
   updated_at: string;
   /** 1 once the authorization server has sent `iss` (RFC 9207): then it is required. */
   iss_required: Generated<number>;
+  /** RFC 7009: where a deleted connection's refresh token is revoked; none when null. */
+  revocation_endpoint: string | null;
 }
 
 export interface ConnectionsTable {
@@ -103,6 +106,12 @@ export interface ConnectionsTable {
   retry_at: string | null;
   /** Bumped on every token change, so waiters can tell a fresh token from the one they saw. */
   token_version: Generated<number>;
+  /** Who the account is within its link: `<iss> <sub>`, Microsoft's `tid`/`oid`, or a label. */
+  identity: string | null;
+  /** The redirect URI the last authorization used (issue 13); null before migration 0008. */
+  redirect_uri: string | null;
+  /** When the last authorization completed (issue 13); null before migration 0008. */
+  authorized_at: string | null;
 }
 
 export interface EventsTable {
@@ -128,6 +137,12 @@ export interface AuthorizationFlowsTable {
   session_hash: string | null;
   actor: string;
   account_label: string | null;
+  actor_kind: string | null;
+  actor_id: string | null;
+  start_hash: string | null;
+  authorization_url_enc: string | null;
+  binding_hash: string | null;
+  started_at: string | null;
   status: string;
   result_connection_id: string | null;
   error: string | null;
@@ -305,4 +320,10 @@ export interface MailOutboxTable {
   last_error: string | null;
   created_at: string;
   sent_at: string | null;
+}
+
+/** One counter per in-process cache, bumped by every write that makes its entries stale. */
+export interface CacheEpochsTable {
+  name: 'api_tokens' | 'access_tokens';
+  epoch: number | string | bigint;
 }

@@ -99,7 +99,7 @@ export function createRefresher(deps: {
       const at = clock.now().toISOString();
       // The rotated refresh token is stored with the access token it came with, or the old
       // one is kept when none came back (RFC 6749 §6: the server MAY issue a new one).
-      await createConnectionTokensRepository(trx).saveRefreshed(row.id, {
+      const saved = await createConnectionTokensRepository(trx).saveRefreshed(row.id, {
         accessTokenEnc: cipher.encrypt(set.accessToken, Aad.accessToken(row.id)),
         ...(set.refreshToken
           ? { refreshTokenEnc: cipher.encrypt(set.refreshToken, Aad.refreshToken(row.id)) }
@@ -125,6 +125,8 @@ export function createRefresher(deps: {
           data: { account: row.account, from: row.status },
         });
       }
+      if (!saved) throw new OutlinkError('connection_not_found', { id: row.id });
+      return saved;
     });
 
   const markReauthorization = async (
@@ -220,8 +222,8 @@ export function createRefresher(deps: {
       for (let attempt = 0; ; attempt++) {
         try {
           const set = await refreshGrant(client, link, refreshToken);
-          await persistSuccess(row, set, actor);
-          return { row: await reload(row.id), refreshed: true };
+          // The row as the update stored it: no read back.
+          return { row: await persistSuccess(row, set, actor), refreshed: true };
         } catch (error) {
           const failure = error as OAuthFailure;
           if (failure.name !== 'OAuthFailure') throw error;

@@ -6,6 +6,7 @@ import { type Clock, type Sleep, systemSleep } from '../domain/clock.js';
 import type { AccessTokenView } from '../domain/connection.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { Fetch } from '../oauth/discovery.js';
+import { createCacheEpochRepository } from '../store/repositories/cache-epochs.js';
 import {
   type ConnectionTokenRow,
   createConnectionTokensRepository,
@@ -51,7 +52,25 @@ export interface TokenService {
    */
   getAccessToken(
     connectionId: string,
-    options?: { rejectedToken?: string },
+    options?: {
+      rejectedToken?: string;
+      /**
+       * A consumer outside Outlink says the token was rejected: at most one forced refresh
+       * per `FORCED_REFRESH_INTERVAL_MS` per connection, else `token_refresh_throttled`.
+       */
+      bounded?: boolean;
+      /**
+       * Issue 12: the caller's permission check, run on the row served (cached or read)
+       * before anything else is done with it: throws to refuse. Saves the token route a
+       * second read of the connection.
+       */
+      authorize?: (connection: { readonly id: string; readonly linkId: string }) => void;
+      /**
+       * The cache counters as read earlier in the caller's request (issue 12): used instead
+       * of reading them again. A write committed before the request began is seen either way.
+       */
+      epochs?: { readonly access_tokens?: string };
+    },
   ): Promise<AccessTokenView>;
   /** Refreshes now, whatever the expiry (the admin's "Refresh now", the scheduler). */
   refreshNow(connectionId: string, actor: Actor): Promise<void>;
@@ -70,6 +89,9 @@ export interface TokenService {
 }
 
 type Row = ConnectionTokenRow;
+
+/** The least time between two refreshes a consumer forces with a rejected token. */
+export const FORCED_REFRESH_INTERVAL_MS = 30_000;
 
 /**
  * The token lifecycle's facade: reads the stored token, decides whether it will do
@@ -119,6 +141,7 @@ export function createTokenService(deps: {
   // Rows read back right after this process's own successful refresh, so the scheduler can
   // tell its refreshes from those another process made while it waited for the lease.
   const refreshedHere = new WeakSet<Row>();
+  const freshRows = createFreshRowCache(createCacheEpochRepository(deps.db, 'access_tokens'));
 
   const load = async (id: string): Promise<Row> => {
     const row = await rows.find(id);
@@ -131,6 +154,20 @@ export function createTokenService(deps: {
   const assertUsable = (row: Row) => {
     if (row.status === 'reauthorization_required') {
       throw new OutlinkError('reauthorization_required', { account: row.account });
+    }
+  };
+
+  /**
+   * Issue 11: a `token:read` consumer cannot make Outlink refresh at will. Each forced
+   * refresh changes the stored token, so one rejected value forces at most one refresh; the
+   * interval bounds a consumer that sends every new token back at once.
+   */
+  const assertMayForce = (row: Row) => {
+    if (row.last_refreshed_at === null) return;
+    const waitMs =
+      Date.parse(row.last_refreshed_at) + FORCED_REFRESH_INTERVAL_MS - clock.now().getTime();
+    if (waitMs > 0) {
+      throw new OutlinkError('token_refresh_throttled', { retryAfter: Math.ceil(waitMs / 1000) });
     }
   };
 
@@ -173,7 +210,20 @@ export function createTokenService(deps: {
   return {
     isFresh: fresh,
     async getAccessToken(connectionId, opts = {}) {
-      const row = await reads(connectionId, () => load(connectionId));
+      const epoch = await freshRows.epoch(opts.epochs);
+      // Issue 12: a row read while its token was fresh serves until the refresh margin, unless
+      // a write anywhere bumped the epoch (refresh, delete, key rotation) or a consumer says
+      // the token was rejected. Decrypted once per row (token-views).
+      const cached =
+        opts.rejectedToken === undefined ? freshRows.get(epoch, connectionId) : undefined;
+      if (cached && fresh(cached)) {
+        opts.authorize?.({ id: cached.id, linkId: cached.link_id });
+        return view(cached);
+      }
+      // Joined only by callers that saw the same epoch: a read begun before a delete or a
+      // refresh committed must not be cached under the epoch that write set.
+      const row = await reads(`${epoch}:${connectionId}`, () => load(connectionId));
+      opts.authorize?.({ id: row.id, linkId: row.link_id });
       assertUsable(row);
       const rejected =
         opts.rejectedToken !== undefined && accessTokenOf(row) === opts.rejectedToken;
@@ -183,7 +233,12 @@ export function createTokenService(deps: {
         const now = clock.now();
         return isFresh(r, now) || (backingOff(r, now) && notExpired(r, now));
       };
-      if (!rejected && usable(row)) return view(row);
+      if (!rejected && usable(row)) {
+        const made = view(row);
+        if (fresh(row)) freshRows.set(epoch, connectionId, row);
+        return made;
+      }
+      if (rejected && opts.bounded) assertMayForce(row);
       // An expired token during the wait: the provider asked for time, so callers are told
       // when to come back instead of each asking it again.
       if (!rejected && backingOff(row, clock.now())) {
@@ -218,6 +273,38 @@ export function createTokenService(deps: {
       await refreshes(connectionId, () =>
         refreshShared(connectionId, actor, (r) => r.token_version > row.token_version, true),
       );
+    },
+  };
+}
+
+/** More connections than one process serves: past it, the cache starts over. */
+const FRESH_ROWS_MAX = 100_000;
+
+/**
+ * Rows whose token was fresh when read, by connection id, since the `access_tokens` cache
+ * epoch last moved. The repositories bump the epoch with every write to a connection's
+ * tokens or status and on every delete, in any process; each request reads it first.
+ */
+function createFreshRowCache(epochs: { current(): Promise<string | undefined> }) {
+  let cachedEpoch: string | undefined;
+  const rows = new Map<string, Row>();
+  return {
+    async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
+      const now = known ? known.access_tokens : await epochs.current();
+      if (now !== cachedEpoch) {
+        rows.clear();
+        cachedEpoch = now;
+      }
+      return now;
+    },
+    get(epoch: string | undefined, id: string): Row | undefined {
+      return epoch !== undefined && epoch === cachedEpoch ? rows.get(id) : undefined;
+    },
+    /** Keeps `row` unless the epoch moved since it was read (a write raced the read). */
+    set(epoch: string | undefined, id: string, row: Row): void {
+      if (epoch === undefined || epoch !== cachedEpoch) return;
+      if (rows.size >= FRESH_ROWS_MAX) rows.clear();
+      rows.set(id, row);
     },
   };
 }

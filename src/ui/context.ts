@@ -29,7 +29,7 @@ export interface PageContext {
   tn(key: string, count: number, params?: Readonly<Record<string, string | number>>): string;
 }
 
-const FULL_KEY = /^(ui|errors|warnings|providerErrors|callback)\./;
+const FULL_KEY = /^(ui|errors|warnings|providerErrors|callback|diagnose)\./;
 
 /** A page context for one request. */
 export function pageContext(options: {

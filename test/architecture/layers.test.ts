@@ -14,7 +14,7 @@ const SRC = resolve(import.meta.dirname, '../../src');
 /** Lowest first. A folder may import folders of lower layers; peers in a layer may not import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['domain', 'config', 'i18n'],
-  ['providers', 'crypto'],
+  ['providers', 'crypto', 'net'],
   ['schemas'],
   ['store'],
   ['oauth', 'mail'],

@@ -63,7 +63,7 @@ describe('outlink api-tokens create', { concurrency: true }, () => {
         const services = await servicesFor(database);
         const app = await buildApp(services);
         try {
-          assert.deepEqual(await services.apiTokens.authenticate(adminToken), {
+          assert.deepEqual((await services.apiTokens.authenticate(adminToken))?.actor, {
             kind: 'api-token',
             id: (await services.apiTokens.list()).find((t) => t.name === 'backup job')?.id,
             name: 'backup job',
@@ -72,7 +72,7 @@ describe('outlink api-tokens create', { concurrency: true }, () => {
             connectionIds: [],
           });
           // A token limited to a link defaults to reading its tokens, nothing more.
-          const limited = await services.apiTokens.authenticate(readerToken);
+          const limited = (await services.apiTokens.authenticate(readerToken))?.actor;
           assert.equal(limited?.kind, 'api-token');
           assert.deepEqual(limited.kind === 'api-token' && [limited.scopes, limited.linkIds], [
             ['token:read'],
@@ -145,7 +145,7 @@ describe('outlink api-tokens create', { concurrency: true }, () => {
       const password = readFileSync(join(database.dataDir, INITIAL_ADMIN_PASSWORD_FILE), 'utf8');
       assert.equal(
         result.stderr,
-        `Generated the password of user "admin" (shown once; also in ${join(database.dataDir, INITIAL_ADMIN_PASSWORD_FILE)}): ${password}`,
+        `Generated the password of user "admin" (shown once; also in ${join(database.dataDir, INITIAL_ADMIN_PASSWORD_FILE)}, which is deleted when the password is changed): ${password}`,
       );
     } finally {
       await database.drop();

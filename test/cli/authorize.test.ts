@@ -12,10 +12,11 @@ import {
 } from './cli-harness.js';
 import { type OAuthFixture, startOAuthFixture } from './oauth-fixture.js';
 
-/** The authorization URL the CLI printed: the test server's authorization endpoint. */
-const AUTHORIZATION_URL = /^https:\/\/127\.0\.0\.1:\d+\/auth\?\S+$/m;
+/** The URL the CLI printed: Outlink's one-time start URL (issue 11), not the provider's. */
+const AUTHORIZATION_URL = /^https:\/\/\S+\/oauth2\/start\/[A-Za-z0-9_-]{43}$/m;
 
-const OPEN = "Open this URL in a browser signed in as the mailbox's account:";
+const OPEN =
+  "Open this Outlink start URL (it works once, for 10 minutes) in the browser where you will sign in as the mailbox's account, and finish there:";
 const redirectLine = (link: LinkView) =>
   `The provider then sends the browser to ${link.redirectUrl}: that redirect URL must be ` +
   'registered with the provider, and "outlink serve" must be running there to receive it.';
@@ -37,11 +38,14 @@ async function browse(
   cli: RunningCli,
   login: { email: string; consent?: boolean },
   expect: { stream?: 'stdout' | 'stderr'; status?: 200 | 400 } = {},
-): Promise<string> {
+): Promise<{ url: string; providerUrl: string }> {
   const url = await cli.waitFor(AUTHORIZATION_URL, expect.stream ?? 'stdout');
-  const page = await fixture.deliver(await fixture.as.login(url, login));
+  const { providerUrl, cookie } = await fixture.open(url);
+  const page = await fixture.deliver(await fixture.as.login(providerUrl, login), cookie);
   assert.equal(page.statusCode, expect.status ?? 200, page.body);
-  return url;
+  // Issue 11: the start URL works once.
+  assert.equal((await fixture.outlink.app.inject(new URL(url).pathname)).statusCode, 410);
+  return { url, providerUrl };
 }
 
 async function connectionOf(fixture: OAuthFixture, link: LinkView, account: string) {
@@ -70,7 +74,7 @@ describe('outlink links authorize', { concurrency: true }, () => {
           env: fixture.env,
         });
         try {
-          const url = await browse(fixture, cli, { email: ALICE });
+          const { url, providerUrl } = await browse(fixture, cli, { email: ALICE });
           const result = await cli.done;
           exitedWith(result, 0);
           const connection = await connectionOf(fixture, link, ALICE);
@@ -86,7 +90,7 @@ describe('outlink links authorize', { concurrency: true }, () => {
             ].join('\n'),
           );
           assert.equal(result.stderr, waiting(60));
-          const params = new URL(url).searchParams;
+          const params = new URL(providerUrl).searchParams;
           assert.equal(params.get('redirect_uri'), link.redirectUrl);
           assert.equal(params.get('code_challenge_method'), 'S256');
         } finally {
@@ -112,7 +116,7 @@ describe('outlink links authorize', { concurrency: true }, () => {
           });
           try {
             // With --json the instructions go to stderr and stdout carries the outcome alone.
-            const url = await browse(
+            const { url } = await browse(
               fixture,
               cli,
               { email: ALICE, consent: false },
@@ -157,7 +161,8 @@ describe('outlink links authorize', { concurrency: true }, () => {
         test("the provider's words cannot write control characters to the terminal", async () => {
           const link = await fixture.createLink();
           const cli = startInProcess(['links', 'authorize', link.name], { env: fixture.env });
-          const url = new URL(await cli.waitFor(AUTHORIZATION_URL));
+          const opened = await fixture.open(await cli.waitFor(AUTHORIZATION_URL));
+          const url = new URL(opened.providerUrl);
           // What a hostile or broken provider could send the browser back with.
           const callback = new URL(link.redirectUrl);
           callback.search = new URLSearchParams({
@@ -165,12 +170,12 @@ describe('outlink links authorize', { concurrency: true }, () => {
             error_description: 'Denied\u001b[2J by\npolicy\u009b',
             state: url.searchParams.get('state') ?? '',
           }).toString();
-          assert.equal((await fixture.deliver(callback)).statusCode, 400);
+          assert.equal((await fixture.deliver(callback, opened.cookie)).statusCode, 400);
           const result = await cli.done;
           exitedWith(result, 1);
           assert.deepEqual(result.stderr.split('\n').slice(1), [
             ...ACCESS_DENIED.slice(0, 2),
-            'provider: access_denied: Denied [2J by policy ',
+            'provider: access_denied: Denied by policy',
             '',
           ]);
         });
@@ -181,7 +186,7 @@ describe('outlink links authorize', { concurrency: true }, () => {
         const cli = startInProcess(['links', 'authorize', link.name, '--json'], {
           env: fixture.env,
         });
-        const url = await browse(fixture, cli, { email: BOB }, { stream: 'stderr' });
+        const { url } = await browse(fixture, cli, { email: BOB }, { stream: 'stderr' });
         const result = await cli.done;
         exitedWith(result, 0);
         const connection = await connectionOf(fixture, link, BOB);

@@ -182,7 +182,7 @@ describe('outlink links', { concurrency: true }, () => {
         succeeded(deleted);
         assert.equal(
           deleted.stdout,
-          `Deleted link "Custom IdP" (${custom.id}) and its connections.\n`,
+          `Deleted link "Custom IdP" (${custom.id}) and its connections.\nThere was no grant to revoke at the provider.\n`,
         );
         const gone = await runInProcess(['links', 'show', custom.id, '--json'], { env });
         failedWith(gone, 'link_not_found', `There is no application link ${custom.id}.`);

@@ -99,7 +99,8 @@ describe('outlink serve', { concurrency: true }, () => {
     const env = cleanEnv({
       OUTLINK_DATA_DIR: dataDir,
       OUTLINK_LISTEN: '127.0.0.1:0',
-      OUTLINK_LOG_LEVEL: 'info',
+      // At debug level a request is logged as it arrives, which the SIGTERM test waits for.
+      OUTLINK_LOG_LEVEL: 'debug',
     });
     after(() => rmSync(dataDir, { recursive: true, force: true }));
     let first: Served;

@@ -215,7 +215,7 @@ describe('outlink token', { concurrency: true }, () => {
       const lines = result.stderr.split('\n');
       assert.match(
         lines[0] ?? '',
-        /^Generated the password of user "admin" \(shown once; also in .+initial-admin-password\): \S+$/,
+        /^Generated the password of user "admin" \(shown once; also in .+initial-admin-password, which is deleted when the password is changed\): \S+$/,
       );
       assert.ok(!result.stderr.includes(ADMIN_PASSWORD));
       assert.equal(lines[1], 'error link_not_found: There is no application link Gmail.');

@@ -6,7 +6,9 @@ import { ConfigError, loadConfig } from '../../src/config/config.js';
 const CWD = '/srv/outlink';
 const key = () => randomBytes(32).toString('base64');
 
-function violationsOf(env: Record<string, string>): { variable: string; problem: string }[] {
+function violationsOf(
+  env: Record<string, string>,
+): { variable: string; problem: string; code?: string }[] {
   try {
     loadConfig(env, CWD);
   } catch (error) {
@@ -64,7 +66,7 @@ describe('configuration', () => {
       url: 'postgres://outlink@db.example.com:5432/outlink',
     });
     assert.deepEqual(config.tls, { mode: 'off' });
-    assert.equal(config.trustProxy, '10.0.0.0/8');
+    assert.deepEqual(config.trustProxy, ['10.0.0.0/8']);
     assert.deepEqual(
       config.masterKeys?.map((k) => k.toString('base64')),
       [k1, k2],
@@ -148,7 +150,7 @@ describe('configuration', () => {
 
     const httpBase = violationsOf({
       OUTLINK_TLS: 'off',
-      OUTLINK_TRUST_PROXY: 'true',
+      OUTLINK_TRUST_PROXY: '127.0.0.1',
       OUTLINK_BASE_URL: 'http://outlink.example.com',
     });
     assert.deepEqual(
@@ -163,11 +165,91 @@ describe('configuration', () => {
     assert.deepEqual(both.map((v) => v.variable).sort(), ['OUTLINK_BASE_URL', 'OUTLINK_TLS']);
 
     const behindProxy = loadConfig(
-      { OUTLINK_TLS: 'off', OUTLINK_TRUST_PROXY: 'true', OUTLINK_BASE_URL: 'https://o.example' },
+      {
+        OUTLINK_TLS: 'off',
+        OUTLINK_TRUST_PROXY: 'loopback',
+        OUTLINK_BASE_URL: 'https://o.example',
+      },
       CWD,
     );
     assert.deepEqual(behindProxy.tls, { mode: 'off' });
-    assert.equal(behindProxy.trustProxy, true);
+    assert.deepEqual(behindProxy.trustProxy, ['loopback']);
+  });
+
+  it('trusts only explicit proxies: addresses, CIDRs and named ranges (issue 11)', () => {
+    const config = loadConfig(
+      { OUTLINK_TRUST_PROXY: ' 10.0.0.5, 192.168.0.0/16,fd00::/8 , ::1,loopback' },
+      CWD,
+    );
+    assert.deepEqual(config.trustProxy, [
+      '10.0.0.5',
+      '192.168.0.0/16',
+      'fd00::/8',
+      '::1',
+      'loopback',
+    ]);
+    assert.ok(Object.isFrozen(config.trustProxy));
+
+    // `true` (every hop) or a hop count would believe any client's X-Forwarded-For.
+    for (const value of ['true', 'TRUE', '10.0.0.1,true', '1', '*']) {
+      const violations = violationsOf({ OUTLINK_TRUST_PROXY: value });
+      assert.deepEqual(
+        violations.map((v) => [v.variable, v.code]),
+        [['OUTLINK_TRUST_PROXY', 'trust_proxy_not_explicit']],
+        value,
+      );
+      assert.match(violations[0]!.problem, /proxy addresses or CIDRs/);
+    }
+    for (const value of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/2', '::1/129', ',']) {
+      const violations = violationsOf({ OUTLINK_TRUST_PROXY: value });
+      assert.deepEqual(
+        violations.map((v) => [v.variable, v.code]),
+        [['OUTLINK_TRUST_PROXY', 'trust_proxy_invalid']],
+        value,
+      );
+    }
+
+    // Reported with every other violation at once, code included in the message.
+    try {
+      loadConfig({ OUTLINK_TRUST_PROXY: 'true', OUTLINK_LISTEN: 'nope' }, CWD);
+      assert.fail('accepted');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual([...new Set(error.violations.map((v) => v.variable))].sort(), [
+        'OUTLINK_LISTEN',
+        'OUTLINK_TRUST_PROXY',
+      ]);
+      assert.match(error.message, /OUTLINK_TRUST_PROXY: .+ \(trust_proxy_not_explicit\)/);
+    }
+  });
+
+  it('re-allows refused address ranges only as plain CIDRs or addresses (issue 11)', () => {
+    assert.deepEqual(loadConfig({}, CWD).allowAddresses, []);
+    const config = loadConfig(
+      { OUTLINK_ALLOW_ADDRESSES: ' 169.254.10.0/24, fd00:ec2::254 ,169.254.169.254' },
+      CWD,
+    );
+    assert.deepEqual(config.allowAddresses, [
+      '169.254.10.0/24',
+      'fd00:ec2::254',
+      '169.254.169.254',
+    ]);
+    assert.ok(Object.isFrozen(config.allowAddresses));
+    for (const value of [
+      '169.254.0.0/33',
+      'metadata.google.internal',
+      '2852039166',
+      'fe80::/129',
+      ',',
+    ]) {
+      const violations = violationsOf({ OUTLINK_ALLOW_ADDRESSES: value });
+      assert.deepEqual(
+        violations.map((v) => [v.variable, v.code]),
+        [['OUTLINK_ALLOW_ADDRESSES', 'allow_addresses_invalid']],
+        value,
+      );
+      assert.match(violations[0]!.problem, /not an IP address or a CIDR/);
+    }
   });
 
   it('accepts an http:// base URL while TLS is on (links refuse it later, with a reason)', () => {
@@ -225,5 +307,37 @@ describe('configuration', () => {
     assert.throws(() => {
       (config.listen as { port: number }).port = 1;
     }, TypeError);
+  });
+
+  it('reads the retention settings: 90, 30 and 1 days by default, 0 keeps forever', () => {
+    assert.deepEqual(loadConfig({}, CWD).retention, {
+      eventsDays: 90,
+      webhookDeliveriesDays: 30,
+      authorizationFlowsDays: 1,
+    });
+    const config = loadConfig(
+      {
+        OUTLINK_RETAIN_EVENTS_DAYS: '0',
+        OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS: '7',
+        OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS: '36500',
+      },
+      CWD,
+    );
+    assert.deepEqual(config.retention, {
+      eventsDays: 0,
+      webhookDeliveriesDays: 7,
+      authorizationFlowsDays: 36500,
+    });
+    assert.ok(Object.isFrozen(config.retention));
+    const problems = violationsOf({
+      OUTLINK_RETAIN_EVENTS_DAYS: '-1',
+      OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS: '36501',
+      OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS: '1.5',
+    });
+    assert.deepEqual([...new Set(problems.map((p) => p.variable))].sort(), [
+      'OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS',
+      'OUTLINK_RETAIN_EVENTS_DAYS',
+      'OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS',
+    ]);
   });
 });

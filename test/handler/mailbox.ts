@@ -15,6 +15,9 @@ export interface TestMailbox {
   /** How many messages a folder holds (0 when it does not exist). */
   count(folder: string): Promise<number>;
   createFolder(folder: string): Promise<void>;
+  deleteFolder(folder: string): Promise<void>;
+  /** The folder's UIDVALIDITY (RFC 9051 §2.3.1.1). */
+  uidValidity(folder: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,7 @@ export async function openTestMailbox(
       const lock = await client.getMailboxLock(folder);
       try {
         const found = new Map<number, Set<string>>();
-        if ((client.mailbox && client.mailbox.exists) === 0) return found;
+        if (client.mailbox && client.mailbox.exists === 0) return found;
         for await (const m of client.fetch('1:*', { uid: true, flags: true })) {
           found.set(m.uid, new Set(m.flags ?? []));
         }
@@ -59,6 +62,14 @@ export async function openTestMailbox(
     },
     async createFolder(folder) {
       await client.mailboxCreate(folder);
+    },
+    async deleteFolder(folder) {
+      await client.mailboxDelete(folder);
+    },
+    async uidValidity(folder) {
+      const status = await client.status(folder, { uidValidity: true });
+      if (!status) throw new Error(`no folder ${folder}`);
+      return Number(status.uidValidity);
     },
     async close() {
       await client.logout().catch(() => client.close());

@@ -135,11 +135,18 @@ for (const dialect of Dialects) {
       assert.ok(!shown.body.includes(tokens.accessToken));
     });
 
-    it('needs no cookie when the flow was started with an API token (no session to bind)', async () => {
+    it('binds a flow started with an API token to the browser that opened its start URL', async () => {
       const link = await createLink(world);
       const started = await startFlow(world, link.id, {}, await world.outlink.tokenHeaders());
-      const url = await world.as.login(started.authorizationUrl, { email: ALICE });
-      const page = await callback(world, url, null);
+      // Issue 11: no session to bind, so the answer is Outlink's one-time start URL.
+      const opened = await world.outlink.app.inject({
+        method: 'GET',
+        url: new URL(started.authorizationUrl).pathname,
+      });
+      assert.equal(opened.statusCode, 303, opened.body);
+      const binding = opened.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      const url = await world.as.login(String(opened.headers.location), { email: ALICE });
+      const page = await callback(world, url, binding);
       assert.equal(page.statusCode, 200, page.body);
       const flow = await getFlow(world, started.flowId);
       assert.equal(flow.status, 'succeeded');

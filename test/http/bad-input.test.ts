@@ -192,8 +192,8 @@ const linkFieldCases = (): [string, keyof typeof linkBases, Case[]][] => [
     'clientSecretExpiresAt',
     'google',
     [
-      ['wrong type (number)', 1767225600, 422, 'field_invalid'],
-      ['empty', '', 422, 'field_invalid'],
+      ['wrong type (number)', 1767225600, 422, 'field_type'],
+      ['empty', '', 422, 'field_empty'],
       ['not a date', 'next year', 422, 'field_invalid'],
       ['a date without time', '2026-12-31', 422, 'field_invalid'],
       ['an impossible date', '2026-13-40T00:00:00Z', 422, 'field_invalid'],

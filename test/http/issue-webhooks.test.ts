@@ -160,7 +160,7 @@ for (const dialect of Dialects) {
       const commentEvent = byType('comment.created');
       assert.ok(issueEvent && commentEvent);
 
-      await world.outlink.services.scheduler.tick();
+      await world.outlink.services.webhookDispatcher.tick();
       const paths = received.map((m) => m.path).sort();
       assert.deepEqual(paths, ['/both', '/both', '/comments']);
 

@@ -140,7 +140,7 @@ for (const dialect of Dialects) {
         const fetched = (await call('GET', `/api/v1/mail-servers/${created.id}`)).json();
         assert.deepEqual(handlerOf(fetched as MailServerJson), INCOMING_DEFAULTS);
         // Its next update stores them.
-        await patch(created.id, { port: 1993 });
+        await patch(created.id, { name: name('Renamed') });
         const row = await outlink.services.store.db
           .selectFrom('mail_servers')
           .select(['issue_key_prefix', 'max_message_bytes'])
@@ -383,19 +383,14 @@ for (const dialect of Dialects) {
           'field_invalid',
           'defaultReporter',
         ],
-        ['defaultReporter: empty', imap('defaultReporter', ''), 'field_invalid', 'defaultReporter'],
+        ['defaultReporter: empty', imap('defaultReporter', ''), 'field_empty', 'defaultReporter'],
         [
           'defaultReporter: too long',
           imap('defaultReporter', `${'a'.repeat(310)}@example.test`),
-          'field_invalid',
+          'field_too_long',
           'defaultReporter',
         ],
-        [
-          'defaultReporter: a number',
-          imap('defaultReporter', 7),
-          'field_invalid',
-          'defaultReporter',
-        ],
+        ['defaultReporter: a number', imap('defaultReporter', 7), 'field_type', 'defaultReporter'],
         [
           'defaultReporter: SMTP',
           on('smtp', 'defaultReporter', 'help@example.test'),
@@ -451,7 +446,7 @@ for (const dialect of Dialects) {
           'mail_field_not_applicable',
           'acknowledgeWith',
         ],
-        ['errorFolder: empty', imap('errorFolder', ''), 'field_invalid', 'errorFolder'],
+        ['errorFolder: empty', imap('errorFolder', ''), 'field_empty', 'errorFolder'],
         ['errorFolder: control', imap('errorFolder', 'Fail\ned'), 'field_invalid', 'errorFolder'],
         [
           'errorFolder: the folder read',

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import crypto from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, it, mock } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../src/http/routes/session.js';
+import { INITIAL_ADMIN_PASSWORD_FILE } from '../../src/main/compose.js';
 import { ADMIN_PASSWORD, Dialects, startOutlink, type TestOutlink } from '../support/harness.js';
 
 interface Login {
@@ -60,7 +65,7 @@ for (const dialect of Dialects) {
       const { res, headers } = await login(outlink, ADMIN_PASSWORD);
       assert.equal(res.statusCode, 200, res.body);
       const setCookie = String(res.headers['set-cookie']);
-      assert.match(setCookie, /^outlink_session=ols_[\w-]+;/);
+      assert.match(setCookie, /^__Host-outlink_session=ols_[\w-]+;/);
       assert.match(setCookie, /; Secure/);
       assert.match(setCookie, /; HttpOnly/);
       assert.match(setCookie, /; SameSite=Lax/);
@@ -76,7 +81,7 @@ for (const dialect of Dialects) {
       assert.deepEqual(me.json(), { kind: 'user', actor: 'admin' });
     });
 
-    it('refuses a wrong password and an unknown user alike, and records the attempt without the password', async () => {
+    it('refuses a wrong password and an unknown user alike, and records the attempts without the password', async () => {
       const wrongPassword = 'wrong-password-Zq81x';
       const wrong = await login(outlink, wrongPassword, { ip: '10.0.0.1' });
       assert.equal(wrong.res.statusCode, 401);
@@ -87,8 +92,13 @@ for (const dialect of Dialects) {
       assert.equal(stranger.res.statusCode, 401);
       assert.equal(errorCode(stranger.res), 'invalid_credentials');
 
+      // The first failure is recorded at once; the rest of its window in one summary.
+      await outlink.services.users.flushLoginFailures();
       const failed = await eventsOfType(outlink, 'session.login_failed');
-      const usernames = failed.map((e) => e.data.username);
+      const usernames = failed.flatMap((e) => [
+        e.data.username,
+        ...((e.data.usernames as string[] | undefined) ?? []),
+      ]);
       assert.ok(usernames.includes('admin'), JSON.stringify(failed));
       assert.ok(usernames.includes('mallory'), JSON.stringify(failed));
       assert.ok(failed.every((e) => e.type === 'session.login_failed'));
@@ -143,6 +153,32 @@ for (const dialect of Dialects) {
       assert.equal(read.statusCode, 200, read.body);
     });
 
+    it('compares the CSRF token in constant time, on equal-length buffers', async () => {
+      const { headers } = await login(outlink, ADMIN_PASSWORD);
+      const real = headers['x-csrf-token']!;
+      // Same length, one character off at the end: a naive comparison would run longest here.
+      const nearMiss = `${real.slice(0, -1)}${real.endsWith('A') ? 'B' : 'A'}`;
+      const spy = mock.method(crypto, 'timingSafeEqual');
+      syncBuiltinESMExports();
+      try {
+        const res = await outlink.app.inject({
+          method: 'POST',
+          url: '/api/v1/api-tokens',
+          headers: { ...headers, 'x-csrf-token': nearMiss },
+          payload: { name: 'timing-probe' },
+        });
+        assert.equal(res.statusCode, 403, res.body);
+        assert.equal(errorCode(res), 'csrf_token_invalid');
+        const compared = spy.mock.calls.map((c) =>
+          c.arguments.map((b) => Buffer.from(b as Uint8Array).toString()),
+        );
+        assert.deepEqual(compared, [[nearMiss, real]]);
+      } finally {
+        spy.mock.restore();
+        syncBuiltinESMExports();
+      }
+    });
+
     it('does not ask a bearer token for a CSRF token', async () => {
       const res = await outlink.app.inject({
         method: 'POST',
@@ -159,7 +195,7 @@ for (const dialect of Dialects) {
       assert.equal(out.statusCode, 204);
       assert.match(
         String(out.headers['set-cookie']),
-        /^outlink_session=;.*Expires=Thu, 01 Jan 1970/,
+        /^__Host-outlink_session=;.*; Path=\/;.*Expires=Thu, 01 Jan 1970.*; Secure/,
       );
       const me = await whoAmI(outlink, headers);
       assert.equal(me.statusCode, 401);
@@ -168,10 +204,10 @@ for (const dialect of Dialects) {
       assert.equal(again.statusCode, 401);
     });
 
-    it(`rate-limits the ${LOGIN_ATTEMPTS_PER_MINUTE + 1}th attempt a minute per address and user name`, async () => {
+    it(`rate-limits the ${LOGIN_ATTEMPTS_PER_MINUTE + 1}th attempt a minute per address, whatever the user name`, async () => {
       const ip = '192.0.2.10';
       for (let i = 0; i < LOGIN_ATTEMPTS_PER_MINUTE; i += 1) {
-        const attempt = await login(outlink, `wrong-${i}`, { ip });
+        const attempt = await login(outlink, `wrong-${i}`, { ip, username: `user-${i}` });
         assert.equal(attempt.res.statusCode, 401, `attempt ${i + 1}`);
         assert.equal(errorCode(attempt.res), 'invalid_credentials');
       }
@@ -183,11 +219,47 @@ for (const dialect of Dialects) {
       assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${retryAfter}`);
       assert.equal(limited.res.headers['set-cookie'], undefined);
 
-      // Another address, or another user name from this address, is not locked out.
+      // Another user name from this address is limited too; another address is not.
+      const otherUser = await login(outlink, 'whatever', { username: 'someone', ip });
+      assert.equal(otherUser.res.statusCode, 429);
       const elsewhere = await login(outlink, ADMIN_PASSWORD, { ip: '192.0.2.11' });
       assert.equal(elsewhere.res.statusCode, 200, elsewhere.res.body);
-      const otherUser = await login(outlink, 'whatever', { username: 'someone', ip });
-      assert.equal(otherUser.res.statusCode, 401);
+    });
+
+    it('counts an IPv6 client by its /64, and an IPv4-mapped address as its IPv4', async () => {
+      for (let i = 0; i < LOGIN_ATTEMPTS_PER_MINUTE; i += 1) {
+        const ip = `2001:db8:1:2::${(i + 1).toString(16)}`;
+        const attempt = await login(outlink, `wrong-${i}`, { ip, username: `v6-${i}` });
+        assert.equal(attempt.res.statusCode, 401, `attempt ${i + 1}`);
+      }
+      const sameNet = await login(outlink, ADMIN_PASSWORD, { ip: '2001:db8:1:2:ffff:1:2:3' });
+      assert.equal(sameNet.res.statusCode, 429, sameNet.res.body);
+      const nextNet = await login(outlink, ADMIN_PASSWORD, { ip: '2001:db8:1:3::1' });
+      assert.equal(nextNet.res.statusCode, 200, nextNet.res.body);
+
+      for (let i = 0; i < LOGIN_ATTEMPTS_PER_MINUTE; i += 1) {
+        await login(outlink, `wrong-${i}`, { ip: '203.0.113.9', username: `v4-${i}` });
+      }
+      const mapped = await login(outlink, ADMIN_PASSWORD, { ip: '::ffff:203.0.113.9' });
+      assert.equal(mapped.res.statusCode, 429, mapped.res.body);
+    });
+
+    it('limits failures per user name across addresses', async () => {
+      const username = 'target-user';
+      for (let i = 0; i < 30; i += 1) {
+        const attempt = await login(outlink, `wrong-${i}`, { username, ip: `198.18.0.${i + 1}` });
+        assert.equal(attempt.res.statusCode, 401, `attempt ${i + 1}`);
+      }
+      const limited = await login(outlink, 'anything', { username, ip: '198.18.1.1' });
+      assert.equal(limited.res.statusCode, 429, limited.res.body);
+      assert.equal(errorCode(limited.res), 'rate_limited');
+      const retryAfter = Number(limited.res.headers['retry-after']);
+      assert.ok(retryAfter > 60 && retryAfter <= 15 * 60, `Retry-After ${retryAfter}`);
+      // The user name is compared without case; other user names are untouched.
+      const upper = await login(outlink, 'anything', { username: 'TARGET-USER', ip: '198.18.1.2' });
+      assert.equal(upper.res.statusCode, 429);
+      const admin = await login(outlink, ADMIN_PASSWORD, { ip: '198.18.1.3' });
+      assert.equal(admin.res.statusCode, 200, admin.res.body);
     });
 
     it('needs authentication for the password change, and a user session for it', async () => {
@@ -249,8 +321,13 @@ for (const dialect of Dialects) {
         200,
       );
 
+      // A generated first password's file (as compose writes it) goes with the old password.
+      const passwordFile = join(outlink.config.dataDir, INITIAL_ADMIN_PASSWORD_FILE);
+      writeFileSync(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
+
       const ok = await change({ currentPassword: ADMIN_PASSWORD, newPassword });
       assert.equal(ok.statusCode, 204, ok.body);
+      assert.equal(existsSync(passwordFile), false);
 
       for (const session of [first, second]) {
         const me = await whoAmI(outlink, session.headers);

@@ -206,6 +206,32 @@ for (const dialect of Dialects) {
       assert.equal((again.json() as { error: { code: string } }).error.code, 'webhook_not_found');
       const empty = await outlink.app.inject({ method: 'GET', url: '/api/v1/webhooks', headers });
       assert.deepEqual(empty.json(), { items: [] });
+
+      // Both are in the event log, by whom, without the secret (issue 11).
+      const logged = await outlink.app.inject({
+        method: 'GET',
+        url: '/api/v1/events?limit=200',
+        headers,
+      });
+      const items = (
+        logged.json() as { items: { type: string; actor: string; data: Record<string, unknown> }[] }
+      ).items.filter((e) => e.type.startsWith('webhook.') && e.data.webhookId === created.id);
+      assert.deepEqual(
+        items.map((e) => [e.type, e.actor, e.data]),
+        [
+          ['webhook.deleted', 'admin', { webhookId: created.id }],
+          [
+            'webhook.created',
+            'admin',
+            {
+              webhookId: created.id,
+              origin: new URL(receiver.url).origin,
+              eventTypes: created.eventTypes,
+            },
+          ],
+        ],
+      );
+      assert.ok(!logged.body.includes(created.secret.slice(6)));
     });
 
     it('is for administrators only', async () => {
@@ -271,11 +297,10 @@ for (const dialect of Dialects) {
       });
       assert.equal(revoked.statusCode, 409);
 
-      assert.equal(receiver.received.length, 0, 'deliveries wait for the scheduler');
+      assert.equal(receiver.received.length, 0, 'deliveries wait for the dispatcher');
       clock.advance(SECOND);
       const deliveredAt = clock.now();
-      const tick = await outlink.services.scheduler.tick();
-      assert.equal(tick.webhookDeliveries, 4);
+      assert.equal(await outlink.services.webhookDispatcher.tick(), 4);
       assert.equal(receiver.received.length, 4);
 
       const sourceEvents = new Map<string, EventItem>();
@@ -375,7 +400,7 @@ for (const dialect of Dialects) {
       assert.deepEqual(await events('webhook.failed'), []);
       // Delivered once: the next tick sends nothing.
       clock.advance(3_600 * SECOND);
-      assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 0);
+      assert.equal(await outlink.services.webhookDispatcher.tick(), 0);
       assert.equal(receiver.received.length, 4);
       await assertSecretKept(hook.secret);
     });
@@ -387,7 +412,7 @@ for (const dialect of Dialects) {
       await authorizeAccount(outlink, provider, linkId, 'alice@example.test');
       const start = clock.now().getTime();
 
-      assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 1);
+      assert.equal(await outlink.services.webhookDispatcher.tick(), 1);
       assert.equal(receiver.received.length, 1);
       const id = String(receiver.received[0]?.headers['webhook-id']);
       const eventId = (
@@ -415,11 +440,11 @@ for (const dialect of Dialects) {
       let elapsed = 0;
       for (const wait of [5, 10, 20]) {
         clock.advance(wait * SECOND - 1);
-        assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 0);
+        assert.equal(await outlink.services.webhookDispatcher.tick(), 0);
         const sent: number = receiver.received.length;
         clock.advance(1);
         elapsed += wait;
-        assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 1);
+        assert.equal(await outlink.services.webhookDispatcher.tick(), 1);
         assert.equal(receiver.received.length, sent + 1);
         if (wait < 20) {
           assert.equal(
@@ -472,7 +497,7 @@ for (const dialect of Dialects) {
       const linkId = await createTestLink(outlink, provider);
       await authorizeAccount(outlink, provider, linkId, 'alice@example.test');
       for (let i = 0; i < WEBHOOK_MAX_ATTEMPTS + 2; i++) {
-        await outlink.services.scheduler.tick();
+        await outlink.services.webhookDispatcher.tick();
         clock.advance(3_600 * SECOND);
       }
       const failed = await events('webhook.failed');
@@ -503,7 +528,7 @@ for (const dialect of Dialects) {
         receiver.redirect(elsewhere.url);
         const linkId = await createTestLink(outlink, provider);
         await authorizeAccount(outlink, provider, linkId, 'alice@example.test');
-        assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 1);
+        assert.equal(await outlink.services.webhookDispatcher.tick(), 1);
         assert.equal(receiver.received.length, 1);
         assert.equal(elsewhere.received.length, 0);
         assert.deepEqual(
@@ -527,7 +552,7 @@ for (const dialect of Dialects) {
         await createHook({ url: `${untrusted.origin}/hook` });
         const linkId = await createTestLink(outlink, provider);
         await authorizeAccount(outlink, provider, linkId, 'alice@example.test');
-        assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 1);
+        assert.equal(await outlink.services.webhookDispatcher.tick(), 1);
         assert.deepEqual(
           (await events('webhook.failed')).map((e) => e.data.error),
           [
@@ -545,7 +570,7 @@ for (const dialect of Dialects) {
       const hook = await createHook({ eventTypes: ['connection.reauthorization_required'] });
       const linkId = await createTestLink(outlink, provider);
       const connectionId = await authorizeAccount(outlink, provider, linkId, 'alice@example.test');
-      assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 0);
+      assert.equal(await outlink.services.webhookDispatcher.tick(), 0);
 
       provider.proxy.queue(oauthError('invalid_grant'));
       await assert.rejects(outlink.services.tokens.refreshNow(connectionId, { kind: 'system' }));
@@ -563,7 +588,7 @@ for (const dialect of Dialects) {
         headers: await outlink.adminHeaders(),
       });
       assert.equal(removed.statusCode, 204);
-      assert.equal((await outlink.services.scheduler.tick()).webhookDeliveries, 0);
+      assert.equal(await outlink.services.webhookDispatcher.tick(), 0);
       assert.equal(receiver.received.length, 0);
       const left = await outlink.services.store.db
         .selectFrom('webhook_deliveries')

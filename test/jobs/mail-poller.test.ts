@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Composition } from '../../src/main/compose.js';
 import { openTestMailbox, type TestMailbox } from '../handler/mailbox.js';
 import { type OutlinkMailWorld, startOutlinkMailWorld } from '../mail/mail-servers-world.js';
+import { Dialects } from '../support/harness.js';
 import { ALICE } from '../support/worlds.js';
 
 /** Waits until `check` returns a value, looking every 100 ms, or fails after `ms`. */
@@ -41,59 +42,61 @@ function message(subject: string): Buffer {
   );
 }
 
-describe('mail poller: IMAP IDLE', () => {
-  let world: OutlinkMailWorld;
-  let mailbox: TestMailbox;
+for (const dialect of Dialects) {
+  describe(`mail poller: IMAP IDLE on ${dialect}`, () => {
+    let world: OutlinkMailWorld;
+    let mailbox: TestMailbox;
 
-  before(async () => {
-    world = await startOutlinkMailWorld();
-    mailbox = await openTestMailbox(world, world.alice);
-  });
-  after(async () => {
-    await mailbox?.close();
-    await world?.close();
-  });
-
-  it('turns an appended message into an issue within 5 seconds, without a poll', async () => {
-    const server = await world.createServer({
-      name: 'Idle inbox',
-      protocol: 'imap',
-      host: '127.0.0.1',
-      port: world.dovecot.ports.imaps!,
-      security: 'tls',
-      username: ALICE,
-      authentication: { method: 'oauth2', connectionId: world.alice },
-      handlerEnabled: true,
-      pollIntervalSeconds: 3600,
+    before(async () => {
+      world = await startOutlinkMailWorld({ dialect });
+      mailbox = await openTestMailbox(world, world.alice);
     });
-    const services = world.outlink.services as Composition;
-    const db = services.store.db;
-    const runs = async () =>
-      (
-        await db
-          .selectFrom('mail_handler_state')
-          .select('last_run_at')
-          .where('mail_server_id', '=', server.id)
-          .executeTakeFirst()
-      )?.last_run_at ?? undefined;
-    services.mailPoller.start();
-    // The first tick runs the due mailbox; the watcher, once idling, runs it once more for
-    // mail that came while it was away: two runs, then only IDLE can start another.
-    const first = await waitFor('the scheduled run', 20_000, runs);
-    await waitFor('the watcher', 20_000, async () => {
-      const at = await runs();
-      return at && at !== first ? at : undefined;
+    after(async () => {
+      await mailbox?.close();
+      await world?.close();
     });
-    const before = await db.selectFrom('issues').select('key').execute();
-    assert.deepEqual(before, []);
 
-    const appendedAt = Date.now();
-    await mailbox.append([message('Toner empty on floor 3')]);
-    const issue = await waitFor('the issue', 5_000, () =>
-      db.selectFrom('issues').select(['key', 'summary']).executeTakeFirst(),
-    );
-    assert.deepEqual(issue, { key: 'MAIL-1', summary: 'Toner empty on floor 3' });
-    assert.ok(Date.now() - appendedAt < 5_000);
-    await services.mailPoller.stop();
+    it('turns an appended message into an issue within 5 seconds, without a poll', async () => {
+      const server = await world.createServer({
+        name: 'Idle inbox',
+        protocol: 'imap',
+        host: '127.0.0.1',
+        port: world.dovecot.ports.imaps!,
+        security: 'tls',
+        username: ALICE,
+        authentication: { method: 'oauth2', connectionId: world.alice },
+        handlerEnabled: true,
+        pollIntervalSeconds: 3600,
+      });
+      const services = world.outlink.services as Composition;
+      const db = services.store.db;
+      const runs = async () =>
+        (
+          await db
+            .selectFrom('mail_handler_state')
+            .select('last_run_at')
+            .where('mail_server_id', '=', server.id)
+            .executeTakeFirst()
+        )?.last_run_at ?? undefined;
+      services.mailPoller.start();
+      // The first tick runs the due mailbox; the watcher, once idling, runs it once more for
+      // mail that came while it was away: two runs, then only IDLE can start another.
+      const first = await waitFor('the scheduled run', 20_000, runs);
+      await waitFor('the watcher', 20_000, async () => {
+        const at = await runs();
+        return at && at !== first ? at : undefined;
+      });
+      const before = await db.selectFrom('issues').select('key').execute();
+      assert.deepEqual(before, []);
+
+      const appendedAt = Date.now();
+      await mailbox.append([message('Toner empty on floor 3')]);
+      const issue = await waitFor('the issue', 5_000, () =>
+        db.selectFrom('issues').select(['key', 'summary']).executeTakeFirst(),
+      );
+      assert.deepEqual(issue, { key: 'MAIL-1', summary: 'Toner empty on floor 3' });
+      assert.ok(Date.now() - appendedAt < 5_000);
+      await services.mailPoller.stop();
+    });
   });
-});
+}

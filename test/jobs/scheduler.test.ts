@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { createManualClock } from '../../src/domain/clock.js';
+import { createManualClock, systemClock } from '../../src/domain/clock.js';
 import { createScheduler, type Timer } from '../../src/jobs/scheduler.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { createLeases } from '../../src/tokens/leases.js';
+import { databaseEnv, startChild } from '../cli/cli-harness.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
 import {
   authorizeAccount,
   createTestLink,
+  expireToken,
   startTestProvider,
   type TestProvider,
 } from '../support/worlds.js';
@@ -63,6 +67,23 @@ function gaugedFetch(inner: Fetch, tokenEndpoint: string) {
     }
   };
   return { fetch, gauge };
+}
+
+/** What oidc-provider's `grant.success` event carries, as far as the tests read it. */
+interface GrantContext {
+  readonly oidc: {
+    readonly params?: { readonly grant_type?: unknown };
+    readonly entities: { readonly RefreshToken?: { readonly accountId?: string } };
+  };
+}
+
+/** Waits until `check` holds, looking every 100 ms, or fails after `ms`. */
+async function waitUntil(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
@@ -130,7 +151,6 @@ for (const dialect of Dialects) {
         due: 0,
         refreshed: 0,
         failed: 0,
-        webhookDeliveries: 0,
       });
       clock.advance(1);
       const requests = provider.proxy.count(provider.tokenPath);
@@ -139,7 +159,6 @@ for (const dialect of Dialects) {
         due: 2,
         refreshed: 2,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
       const now = clock.now().toISOString();
@@ -156,7 +175,6 @@ for (const dialect of Dialects) {
         due: 0,
         refreshed: 0,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
     });
@@ -184,7 +202,6 @@ for (const dialect of Dialects) {
         due: 1,
         refreshed: 1,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
       const row = await connectionRow(outlink, id);
@@ -211,7 +228,7 @@ for (const dialect of Dialects) {
       provider.proxy.always({ kind: 'delay', ms: 100 });
       const requests = provider.proxy.count(provider.tokenPath);
       const result = await outlink.services.scheduler.tick();
-      assert.deepEqual(result, { due: 20, refreshed: 20, failed: 0, webhookDeliveries: 0 });
+      assert.deepEqual(result, { due: 20, refreshed: 20, failed: 0 });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 20);
       assert.equal(gauged.gauge.max, 3);
       assert.equal(gauged.gauge.inFlight, 0);
@@ -231,7 +248,6 @@ for (const dialect of Dialects) {
         due: 0,
         refreshed: 0,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath), requests);
     });
@@ -247,7 +263,6 @@ for (const dialect of Dialects) {
         due: 1,
         refreshed: 1,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 1);
       assert.equal((await connectionRow(outlink, id)).last_refreshed_at, clock.now().toISOString());
@@ -291,7 +306,6 @@ for (const dialect of Dialects) {
         due: 1,
         refreshed: 1,
         failed: 0,
-        webhookDeliveries: 0,
       });
       assert.equal(provider.proxy.count(provider.tokenPath) - requests, 2);
       const recovered = await connectionRow(outlink, id);
@@ -302,45 +316,66 @@ for (const dialect of Dialects) {
       assert.deepEqual(event?.data, { account: accounts[6], from: 'refresh_failing' });
     });
 
-    it('lets two processes tick at once without refreshing anything twice', async () => {
+    it('lets two real `outlink worker` processes run at once, refreshing each connection once', async () => {
       const ids: string[] = [];
       for (const account of accounts.slice(7, 12)) {
         ids.push(await authorizeAccount(outlink, provider, linkId, account));
       }
-      const database = outlink.database;
-      await outlink.close({ drop: false });
-      const schedulerOptions = { concurrency: 2 };
-      outlink = await startOutlink(dialect, {
-        clock,
-        fetch: provider.as.fetch,
-        database,
-        schedulerOptions,
+      // Counted where it matters: refresh grants the provider itself made, per account (the
+      // test provider's `sub` is the account's email).
+      const refreshed = new Map<string, number>();
+      const onGrant = (...args: unknown[]) => {
+        const { oidc } = args[0] as GrantContext;
+        if (oidc.params?.grant_type !== 'refresh_token') return;
+        const account = oidc.entities.RefreshToken?.accountId ?? '?';
+        refreshed.set(account, (refreshed.get(account) ?? 0) + 1);
+      };
+      provider.as.provider.on('grant.success', onGrant);
+      const versions = async () =>
+        Promise.all(ids.map(async (id) => (await connectionRow(outlink, id)).token_version));
+      const before = await versions();
+      // The workers run on the real clock: every token is stale to them.
+      for (const id of ids) await expireToken(outlink.services.store.db, id, systemClock);
+      const caFile = join(outlink.database.dataDir, 'test-ca.pem');
+      writeFileSync(caFile, provider.as.caPem);
+      const env = databaseEnv(outlink.database, {
+        NODE_EXTRA_CA_CERTS: caFile,
+        OUTLINK_LOG_LEVEL: 'info',
       });
-      const other = await startOutlink(dialect, {
-        clock,
-        fetch: provider.as.fetch,
-        database,
-        schedulerOptions,
-      });
+      // A slow provider keeps the first worker's refreshes in flight until the second one
+      // has started its first tick (each runs one as soon as it starts).
+      provider.proxy.always({ kind: 'delay', ms: 4_000 });
+      const requests = provider.proxy.count(provider.tokenPath);
+      const workers = [1, 2].map(() => startChild(['worker'], { env, timeoutMs: 60_000 }));
       try {
-        clock.advance(56 * MINUTE);
-        provider.proxy.always({ kind: 'delay', ms: 50 });
-        const requests = provider.proxy.count(provider.tokenPath);
-        const [one, two] = await Promise.all([
-          outlink.services.scheduler.tick(),
-          other.services.scheduler.tick(),
-        ]);
-        assert.equal(provider.proxy.count(provider.tokenPath) - requests, 5);
-        // Each connection was refreshed by exactly one of them; the other found it fresh.
-        assert.equal((one?.refreshed ?? 0) + (two?.refreshed ?? 0), 5);
-        assert.equal((one?.failed ?? 0) + (two?.failed ?? 0), 0);
-        for (const id of ids) {
-          const row = await connectionRow(outlink, id);
-          assert.equal(row.status, 'valid');
-          assert.equal(row.last_refreshed_at, clock.now().toISOString());
+        await Promise.all(workers.map((w) => w.waitFor(/./, 'stdout', 30_000)));
+        assert.deepEqual(
+          await versions(),
+          before,
+          'both workers started before any refresh finished, so their ticks overlapped',
+        );
+        await waitUntil(async () => (await versions()).every((v, i) => v === before[i]! + 1));
+        // The second worker's tick overlapped the first's: any second refresh of its would
+        // have reached the provider by now; a little more for one sent late.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        assert.equal(provider.proxy.count(provider.tokenPath) - requests, ids.length);
+        assert.deepEqual(
+          Object.fromEntries([...refreshed].sort()),
+          Object.fromEntries(accounts.slice(7, 12).map((a) => [a, 1])),
+        );
+        assert.deepEqual(
+          await versions(),
+          before.map((v) => v + 1),
+        );
+        for (const id of ids) assert.equal((await connectionRow(outlink, id)).status, 'valid');
+        for (const w of workers) {
+          assert.doesNotMatch(w.output().stderr, /"level":(50|60)/, w.output().stderr);
         }
       } finally {
-        await other.close({ drop: false });
+        provider.as.provider.removeListener('grant.success', onGrant);
+        provider.proxy.always({ kind: 'pass' });
+        for (const w of workers) w.kill();
+        await Promise.all(workers.map((w) => w.done));
       }
     });
 
@@ -355,7 +390,6 @@ for (const dialect of Dialects) {
         clock,
         log: services.log,
         tokens: services.tokens,
-        webhooks: services.webhooks,
         leases: createLeases({ db: services.store.db, clock }),
         owner: 'scheduler-test',
         timer,

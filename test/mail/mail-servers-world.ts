@@ -4,6 +4,7 @@ import type { MailTimeouts } from '../../src/mail/endpoint.js';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { type TestTls, testTls } from '../peers/ca.js';
 import type { DovecotIntrospection, DovecotPeer } from '../peers/dovecot.js';
+import type { FaultProxy } from '../peers/fault-proxy.js';
 import type { AuthorizationServer } from '../peers/oidc-provider.js';
 import type { TestDialect, TestOutlink } from '../support/harness.js';
 import {
@@ -26,6 +27,10 @@ import {
  */
 export interface OutlinkMailWorld {
   readonly as: AuthorizationServer;
+  /** The fault proxy in front of the provider (links made with `tokenEndpoint` use it). */
+  readonly proxy: FaultProxy;
+  /** The provider's token endpoint through the proxy. */
+  readonly tokenEndpoint: string;
   /** Dovecot with TLS (imaps, pop3s, submissions, STARTTLS) and both mechanisms. */
   readonly dovecot: DovecotPeer;
   readonly tls: TestTls;
@@ -102,6 +107,8 @@ export async function startOutlinkMailWorld(
     scopes?: readonly string[];
     /** Outlink's mail step timeouts (default: short, for a fast failing test). */
     mailTimeouts?: Partial<MailTimeouts>;
+    /** More configuration for Outlink (e.g. `OUTLINK_LOG_LEVEL: 'trace'`). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<OutlinkMailWorld> {
   const tls = await testTls();
@@ -109,7 +116,7 @@ export async function startOutlinkMailWorld(
     linkName: options.scopes ? 'Test mail AS (scoped)' : 'Test mail AS',
     ...(options.scopes ? { scopes: options.scopes } : {}),
     outlink: {
-      env: { OUTLINK_LOG_LEVEL: 'warn' },
+      env: { OUTLINK_LOG_LEVEL: 'warn', ...options.env },
       mailTls: { ca: tls.caPem },
       mailTimeouts: options.mailTimeouts ?? {
         connectMs: 2_000,
@@ -147,6 +154,8 @@ export async function startOutlinkMailWorld(
     storedTokens(world, connectionId);
   return {
     as: world.as,
+    proxy: world.proxy,
+    tokenEndpoint: world.tokenEndpoint,
     dovecot: peers[0]!,
     tls,
     outlink,

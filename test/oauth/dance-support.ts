@@ -3,7 +3,13 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createManualClock } from '../../src/domain/clock.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 import type { TestDialect } from '../support/harness.js';
-import { type OAuthWorld, startOAuthWorld, TEST_CLIENT, testLinkBody } from '../support/worlds.js';
+import {
+  type OAuthWorld,
+  startOAuthWorld,
+  TEST_CLIENT,
+  type TestProviderOptions,
+  testLinkBody,
+} from '../support/worlds.js';
 
 /** The shared test client's id and secret (worlds.ts), by the names the dance tests use. */
 export const { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } = TEST_CLIENT;
@@ -75,6 +81,7 @@ export async function startDance(
     accessTokenTtl?: number;
     tokenOptions?: Partial<TokenServiceOptions>;
     env?: Record<string, string>;
+    accounts?: TestProviderOptions['accounts'];
   } = {},
 ): Promise<DanceWorld> {
   // Outlink's clock starts at the real time: the provider checks its own tokens against it.
@@ -82,6 +89,7 @@ export async function startDance(
   const sleeps: number[] = [];
   const world = await startOAuthWorld(dialect, {
     ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
     outlink: {
       clock,
       ...(options.env ? { env: options.env } : {}),

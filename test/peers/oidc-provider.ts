@@ -25,6 +25,11 @@ export interface PeerAccount {
   readonly password?: string;
   /** The `sub`; defaults to the email, so introspection's `sub` names the mailbox. */
   readonly sub?: string;
+  /**
+   * The `email` claim, when it is not the login name (`email`): two accounts claiming one
+   * address, as an unverified claim allows.
+   */
+  readonly emailClaim?: string;
   readonly name?: string;
 }
 
@@ -183,8 +188,8 @@ export async function startAuthorizationServer(
         accountId: account.sub,
         claims: async () => ({
           sub: account.sub,
-          email: account.email,
-          email_verified: true,
+          email: account.emailClaim ?? account.email,
+          email_verified: account.emailClaim === undefined,
           name: account.name ?? account.email,
           preferred_username: account.email,
         }),
@@ -193,7 +198,7 @@ export async function startAuthorizationServer(
     // Introspection answers carry the mailbox, for Dovecot's `username_attribute = email`.
     extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) => {
       const account = token.accountId ? accountBySub(token.accountId) : undefined;
-      return account ? { email: account.email } : undefined;
+      return account ? { email: account.emailClaim ?? account.email } : undefined;
     },
     rotateRefreshToken: true,
     features: {

@@ -9,10 +9,13 @@ import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
+import type { WebhookDispatcherOptions } from '../../src/jobs/webhook-dispatcher.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
 import { compose, type Composition as Services } from '../../src/main/compose.js';
 import { createLogger } from '../../src/main/log.js';
+import type { Resolver } from '../../src/net/address-guard.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import type { LoginGuardOptions } from '../../src/services/login-guard.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 
 /**
@@ -131,9 +134,14 @@ export interface ServicesOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
+  readonly webhookOptions?: Partial<WebhookDispatcherOptions>;
   /** Mail servers' TLS trust (the test CA) and step timeouts. */
   readonly mailTls?: MailTlsOptions;
   readonly mailTimeouts?: Partial<MailTimeouts>;
+  /** Answers host names without DNS, for every outgoing connection (compose's `resolve`). */
+  readonly resolve?: Resolver;
+  /** Sign-in limits, e.g. a short failure-event window. */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
 }
 
 /** Outlink's services over a test database, as the composition root builds them. */
@@ -162,8 +170,11 @@ export async function startServices(
     sleep: options.sleep,
     tokenOptions: options.tokenOptions,
     schedulerOptions: options.schedulerOptions,
+    webhookOptions: options.webhookOptions,
     mailTls: options.mailTls,
     mailTimeouts: options.mailTimeouts,
+    loginGuard: options.loginGuard,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   return { services, config, logLines: log.lines };
 }

@@ -5,7 +5,11 @@ import type { Clock } from '../../src/domain/clock.js';
 import { redirectUrlFor } from '../../src/domain/link.js';
 import type { Database } from '../../src/store/schema.js';
 import { type FaultProxy, startFaultProxy } from '../peers/fault-proxy.js';
-import { type AuthorizationServer, startAuthorizationServer } from '../peers/oidc-provider.js';
+import {
+  type AuthorizationServer,
+  type PeerAccount,
+  startAuthorizationServer,
+} from '../peers/oidc-provider.js';
 import { type StartOptions, startOutlink, type TestDialect, type TestOutlink } from './harness.js';
 
 /**
@@ -74,8 +78,8 @@ export interface TestProvider {
 }
 
 export interface TestProviderOptions {
-  /** Who can sign in (default `TEST_ACCOUNTS`). */
-  readonly accounts?: readonly string[];
+  /** Who can sign in (default `TEST_ACCOUNTS`): an email, or an account with its own claims. */
+  readonly accounts?: readonly (string | PeerAccount)[];
   /** Access token lifetime in seconds (default 3600). */
   readonly accessTokenTtl?: number;
   /** Outlink's base URL, which TEST_CLIENT's redirect URI names (default `DEFAULT_BASE_URL`). */
@@ -93,7 +97,9 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
         { ...INTROSPECTOR, redirectUris: ['https://localhost/unused'] },
       ];
     },
-    accounts: (options.accounts ?? TEST_ACCOUNTS).map((email) => ({ email })),
+    accounts: (options.accounts ?? TEST_ACCOUNTS).map((a) =>
+      typeof a === 'string' ? { email: a } : a,
+    ),
     accessTokenTtl: options.accessTokenTtl,
   });
   let proxy: FaultProxy;

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -6,7 +7,19 @@ import { isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
 
-export const SESSION_COOKIE = 'outlink_session';
+/**
+ * `__Host-`: the browser accepts it only Secure, with `Path=/` and no `Domain`, so a sibling
+ * subdomain or a plain-HTTP page cannot plant or shadow the session cookie.
+ */
+export const SESSION_COOKIE = '__Host-outlink_session';
+
+/** The attributes the session cookie is set and cleared with (the `__Host-` rules). */
+export const SESSION_COOKIE_OPTIONS = {
+  path: '/',
+  httpOnly: true,
+  secure: true,
+  sameSite: 'lax',
+} as const;
 export const CSRF_HEADER = 'x-csrf-token';
 
 /** Who may call a route: nobody checked, an admin, or a `token:read` credential. */
@@ -19,6 +32,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | undefined;
     sessionToken: string | undefined;
+    /**
+     * The cache counters read while authenticating an API token, in this request: the token
+     * route passes them on so that a cached token costs one read of them (issue 12).
+     */
+    cacheEpochs: { readonly access_tokens?: string } | undefined;
   }
 }
 
@@ -36,6 +54,7 @@ export const authPlugin = fp(
   async (app: FastifyInstance, services: AuthServices) => {
     app.decorateRequest('actor', undefined);
     app.decorateRequest('sessionToken', undefined);
+    app.decorateRequest('cacheEpochs', undefined);
 
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/v1')) return;
@@ -69,15 +88,36 @@ async function authenticate(
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) return undefined;
-    return services.apiTokens.authenticate(match[1]);
+    const verified = await services.apiTokens.authenticate(match[1]);
+    if (!verified) return undefined;
+    request.cacheEpochs = verified.epochs;
+    return verified.actor;
   }
   const token = request.cookies[SESSION_COOKIE];
   if (!token) return undefined;
   const session = await services.users.resolveSession(token);
   if (!session) return undefined;
-  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken) {
+  if (
+    !SAFE_METHODS.has(request.method) &&
+    !csrfTokenMatches(request.headers[CSRF_HEADER], session.csrfToken)
+  ) {
     throw new OutlinkError('csrf_token_invalid');
   }
   request.sessionToken = token;
   return { kind: 'user', id: session.userId, name: session.username };
+}
+
+/**
+ * Compares the presented CSRF token with the session's in constant time: an attacker timing
+ * the answers learns nothing about how many leading characters were right.
+ */
+export function csrfTokenMatches(
+  presented: string | string[] | undefined,
+  expected: string,
+): boolean {
+  if (typeof presented !== 'string') return false;
+  const a = Buffer.from(presented, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  // timingSafeEqual needs equal lengths; the length of a token is not a secret.
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -12,6 +12,7 @@ import {
   StartedAuthorization,
 } from '../../schemas/authorizations.js';
 import { authErrors, errorResponses, IdParams, validationErrors } from '../../schemas/common.js';
+import { flowBindingCookie, START_PATH } from '../../services/authorizations.js';
 import type { Services } from '../../services/index.js';
 import { renderCallbackPage } from '../../ui/callback-page.js';
 import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
@@ -56,6 +57,39 @@ export function authorizationRoutes(
     handler: async (req) => presentFlowOutcome(req.locale, await flows.get(req.params.id)),
   });
 
+  // Issue 11: the one-time start URL of a flow started without a browser session (API token,
+  // CLI). Public: its secret authenticates it. Opening it binds the flow to this browser with
+  // a short-lived flow-binding cookie — SameSite=Lax, so it comes back with the provider's
+  // top-level redirect to the callback — and sends the browser on to the provider.
+  r.get(`${START_PATH}:secret`, {
+    config: { auth: 'public' },
+    schema: { hide: true, params: Type.Object({ secret: Type.String({ maxLength: 100 }) }) },
+    handler: async (req, reply) => {
+      const { locale } = req;
+      reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+      try {
+        const opened = await flows.openStart(req.params.secret);
+        const maxAge = Math.max(1, Math.ceil((Date.parse(opened.expiresAt) - Date.now()) / 1000));
+        reply.setCookie(flowBindingCookie(opened.flowId), opened.binding, {
+          path: '/',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'lax',
+          maxAge,
+        });
+        return reply.redirect(opened.authorizationUrl, 303);
+      } catch (error) {
+        if (!(error instanceof OutlinkError) || error.status >= 500) throw error;
+        const { code, message, remedy = '' } = presentError(locale, error);
+        const page = renderCallbackPage(locale, {
+          status: 'failed',
+          error: { code, message, remedy },
+        });
+        return reply.status(error.status).type('text/html; charset=utf-8').send(page);
+      }
+    },
+  });
+
   // The redirect URL registered at the provider: public, since the browser arrives here from
   // the provider; the single-use state (and the session binding) authenticates it.
   r.get('/oauth2/callback/:suffix', {
@@ -66,18 +100,22 @@ export function authorizationRoutes(
       const parameters = new URLSearchParams(req.query as Record<string, string>);
       reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
       try {
-        const outcome = await flows.complete(
-          req.params.suffix,
-          parameters,
-          req.cookies[SESSION_COOKIE],
-        );
+        const outcome = await flows.complete(req.params.suffix, parameters, {
+          sessionToken: req.cookies[SESSION_COOKIE],
+          flowBinding: (flowId) => req.cookies[flowBindingCookie(flowId)],
+        });
+        if (outcome.status === 'succeeded' || outcome.error) {
+          // The binding has served its purpose (or been refused): the browser forgets it.
+          reply.clearCookie(flowBindingCookie(outcome.flowId), { path: '/', secure: true });
+        }
         const page = renderCallbackPage(
           locale,
           presentFlowOutcome(locale, outcome),
           outcome.account,
         );
+        const refused = outcome.error?.id === 'authorization_not_bound';
         return reply
-          .status(outcome.status === 'succeeded' ? 200 : 400)
+          .status(outcome.status === 'succeeded' ? 200 : refused ? 403 : 400)
           .type('text/html; charset=utf-8')
           .send(page);
       } catch (error) {

@@ -76,13 +76,19 @@ export function connectionRoutes(
       summary: 'A valid access token for the connection (admin, or token:read for it or its link)',
       params: IdParams,
       headers: TokenHeaders,
-      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 503) },
+      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 429, 503) },
     },
     handler: async (req, reply) => {
-      const connection = await connections.get(req.params.id);
-      assertMayRead(actorOf(req), connection);
+      const actor = actorOf(req);
+      // Issue 12: the permission check runs on the row the token service serves (cached
+      // until a write bumps the cache epoch), so a cached token costs no connection read.
+      const token = await tokens.getAccessToken(req.params.id, {
+        ...rejectedOf(req),
+        authorize: (connection) => assertMayRead(actor, connection),
+        epochs: req.cacheEpochs,
+      });
       reply.header('cache-control', 'no-store');
-      return presentAccessToken(await tokens.getAccessToken(connection.id, rejectedOf(req)));
+      return presentAccessToken(token);
     },
   });
 
@@ -94,7 +100,7 @@ export function connectionRoutes(
       params: IdParams,
       headers: TokenHeaders,
       querystring: LinkTokenQuery,
-      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 503) },
+      response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 429, 503) },
     },
     handler: async (req, reply) => {
       const actor = actorOf(req);
@@ -132,5 +138,5 @@ function assertMayRead(actor: Actor, connection: { id: string; linkId: string })
 /** The token a consumer's server refused, when it sent one back (DESIGN §7). */
 function rejectedOf(req: FastifyRequest) {
   const value = req.headers[REJECTED_TOKEN_HEADER];
-  return typeof value === 'string' ? { rejectedToken: value } : {};
+  return typeof value === 'string' ? { rejectedToken: value, bounded: true } : {};
 }

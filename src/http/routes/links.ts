@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { presentLinkChange } from '../../presenters/links.js';
+import { presentDiagnosis } from '../../presenters/diagnose.js';
+import { presentLinkChange, presentLinkRemoval } from '../../presenters/links.js';
 import {
   authErrors,
   errorResponses,
@@ -10,7 +11,13 @@ import {
   PageQuery,
   validationErrors,
 } from '../../schemas/common.js';
-import { CreateLinkBody, LinkResponse, UpdateLinkBody } from '../../schemas/links.js';
+import { DiagnosisResponse } from '../../schemas/diagnose.js';
+import {
+  CreateLinkBody,
+  LinkRemovalResponse,
+  LinkResponse,
+  UpdateLinkBody,
+} from '../../schemas/links.js';
 import type { Services } from '../../services/index.js';
 import { actorOf } from '../plugins/auth.js';
 
@@ -19,7 +26,10 @@ const notFound = errorResponses(404);
 const conflict = errorResponses(409);
 
 /** Link CRUD (DESIGN §4, §8). */
-export function linkRoutes(app: FastifyInstance, { links }: Pick<Services, 'links'>): void {
+export function linkRoutes(
+  app: FastifyInstance,
+  { links, diagnose }: Pick<Services, 'links' | 'diagnose'>,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/api/v1/links', {
@@ -70,13 +80,23 @@ export function linkRoutes(app: FastifyInstance, { links }: Pick<Services, 'link
   r.delete('/api/v1/links/:id', {
     schema: {
       tags: ['links'],
-      summary: 'Delete a link and its connections',
+      summary:
+        'Delete a link and its connections; their grants are revoked at the provider (RFC 7009) where it has a revocation endpoint',
       params: IdParams,
-      response: { 204: Type.Null(), ...authErrors, ...notFound, ...conflict },
+      response: { 200: LinkRemovalResponse, ...authErrors, ...notFound, ...conflict },
     },
-    handler: async (req, reply) => {
-      await links.remove(actorOf(req), req.params.id);
-      return reply.status(204).send(null);
+    handler: async (req) =>
+      presentLinkRemoval(req.locale, await links.remove(actorOf(req), req.params.id)),
+  });
+
+  r.post('/api/v1/links/:id/diagnose', {
+    schema: {
+      tags: ['links'],
+      summary:
+        'Diagnose a link: every check (pass, warn or fail) with a remedy; changes nothing and never shows a secret',
+      params: IdParams,
+      response: { 200: DiagnosisResponse, ...authErrors, ...notFound },
     },
+    handler: async (req) => presentDiagnosis(req.locale, await diagnose.diagnose(req.params.id)),
   });
 }

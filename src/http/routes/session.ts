@@ -1,7 +1,6 @@
-import type {} from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { authErrors, errorResponses, validationErrors } from '../../schemas/common.js';
 import {
   ChangePasswordBody,
@@ -10,30 +9,21 @@ import {
   WhoAmIResponse,
 } from '../../schemas/session.js';
 import type { Services } from '../../services/index.js';
+import { DEFAULT_LOGIN_GUARD_OPTIONS } from '../../services/login-guard.js';
 import { SESSION_TTL_MS } from '../../services/users.js';
-import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
+import { actorOf, SESSION_COOKIE, SESSION_COOKIE_OPTIONS } from '../plugins/auth.js';
 
-/** Attempts per address and user name before `POST /session` answers 429. */
-export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+/** Attempts per client address (any user name) before `POST /session` answers 429. */
+export const LOGIN_ATTEMPTS_PER_MINUTE = DEFAULT_LOGIN_GUARD_OPTIONS.attemptsPerAddress;
 
 /** UI login, logout and password change. */
 export function sessionRoutes(app: FastifyInstance, { users }: Pick<Services, 'users'>): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.post('/api/v1/session', {
-    config: {
-      auth: 'public',
-      rateLimit: {
-        max: LOGIN_ATTEMPTS_PER_MINUTE,
-        timeWindow: 60_000,
-        hook: 'preHandler',
-        // Per address and user name: one attacker cannot lock the admin out from elsewhere.
-        keyGenerator: (req: FastifyRequest) => {
-          const body = req.body as { username?: unknown } | undefined;
-          return `${req.ip}|${typeof body?.username === 'string' ? body.username.slice(0, 100) : ''}`;
-        },
-      },
-    },
+    // The limits live in the user service's login guard (per address, per user name, and
+    // a bound on password hashes), so every way in shares them.
+    config: { auth: 'public' },
     schema: {
       tags: ['session'],
       summary: 'Sign in; sets the session cookie and returns the CSRF token',
@@ -41,17 +31,14 @@ export function sessionRoutes(app: FastifyInstance, { users }: Pick<Services, 'u
       body: LoginBody,
       response: {
         200: SessionResponse,
-        ...errorResponses(401, 429),
+        ...errorResponses(401, 429, 503),
         ...validationErrors,
       },
     },
     handler: async (req, reply) => {
-      const session = await users.login(req.body);
+      const session = await users.login(req.body, { address: req.ip });
       reply.setCookie(SESSION_COOKIE, session.token, {
-        path: '/',
-        httpOnly: true,
-        secure: true,
-        sameSite: 'lax',
+        ...SESSION_COOKIE_OPTIONS,
         maxAge: Math.floor(SESSION_TTL_MS / 1000),
       });
       return {
@@ -82,7 +69,7 @@ export function sessionRoutes(app: FastifyInstance, { users }: Pick<Services, 'u
     },
     handler: async (req, reply) => {
       if (req.sessionToken) await users.logout(req.sessionToken);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, SESSION_COOKIE_OPTIONS);
       return reply.status(204).send(null);
     },
   });
@@ -96,7 +83,7 @@ export function sessionRoutes(app: FastifyInstance, { users }: Pick<Services, 'u
     },
     handler: async (req, reply) => {
       await users.changePassword(actorOf(req), req.body);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, SESSION_COOKIE_OPTIONS);
       return reply.status(204).send(null);
     },
   });

@@ -16,6 +16,7 @@
 
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { type AddressGuard, DEFAULT_ADDRESS_GUARD } from '../../net/address-guard.js';
 import type { SaslMechanism } from '../sasl.js';
 import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
@@ -59,6 +60,11 @@ export interface Pop3ConnectOptions {
   readonly ca?: string | readonly string[];
   /** TCP connect timeout (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * The addresses that may be reached (issue 11): a refused literal or resolved address fails
+   * with `connect_failed` before any connection; nothing re-allowed when absent.
+   */
+  readonly guard?: AddressGuard;
   /** TLS handshake timeout (default 10 s). */
   readonly tlsTimeoutMs?: number;
   /** Longest silence while an answer is awaited, for every command (default 30 s). */
@@ -94,6 +100,15 @@ export interface Pop3AuthenticateOptions {
   readonly initialResponse?: 'auto' | 'never';
 }
 
+/** How `retrAll()` and `deleAll()` pipeline their commands. */
+export interface Pop3PipelineOptions {
+  /**
+   * Most commands in flight when the server advertises PIPELINING (default 32); 1 sends one
+   * command at a time. Ignored (always 1) when the server does not advertise it.
+   */
+  readonly window?: number;
+}
+
 /** A connected POP3 session. Commands run one at a time, in call order. */
 export interface Pop3Session {
   /** RFC 1939 §3 state; `closed` after `quit()`, `close()` or a broken connection. */
@@ -104,6 +119,8 @@ export interface Pop3Session {
   readonly capabilities: Capabilities | undefined;
   /** Whether the connection is protected by TLS (implicit or STLS). */
   readonly secure: boolean;
+  /** Whether the server advertises RFC 2449 §6.6 PIPELINING in its last CAPA answer. */
+  readonly pipelining: boolean;
   /** RFC 2449 §5 CAPA, re-read. */
   capa(): Promise<Capabilities | undefined>;
   /** RFC 1939 §7 USER and PASS, for servers that still take passwords. */
@@ -120,10 +137,18 @@ export interface Pop3Session {
   uidl(message: number): Promise<UniqueIdListing>;
   /** RFC 1939 §5 RETR: the message's octets, unstuffed, lines ending in CRLF. */
   retr(message: number): Promise<Buffer>;
+  /**
+   * RETR of each message, in order: pipelined (RFC 2449 §6.6) when the server advertises
+   * PIPELINING, else one at a time. A `-ERR` is `command_failed` after the answers already
+   * asked for are read (the session stays usable); a broken connection loses nothing.
+   */
+  retrAll(messages: readonly number[], options?: Pop3PipelineOptions): Promise<Buffer[]>;
   /** RFC 1939 §7 TOP: the header, the blank line and `lines` lines of the body. */
   top(message: number, lines: number): Promise<Buffer>;
   /** RFC 1939 §5 DELE: marks a message deleted; removed at `quit()`. */
   dele(message: number): Promise<void>;
+  /** DELE of each message, pipelined like `retrAll()`; removed at `quit()`. */
+  deleAll(messages: readonly number[], options?: Pop3PipelineOptions): Promise<void>;
   noop(): Promise<void>;
   /** RFC 1939 §5 RSET: unmarks deleted messages. */
   rset(): Promise<void>;
@@ -140,7 +165,12 @@ export interface Pop3Session {
 export async function connect(options: Pop3ConnectOptions): Promise<Pop3Session> {
   const settings = resolveSettings(options);
   const observer = options.observer ?? {};
-  let socket = await openTcp(settings.host, settings.port, settings.connectTimeoutMs);
+  let socket = await openTcp(
+    settings.host,
+    settings.port,
+    settings.connectTimeoutMs,
+    options.guard ?? DEFAULT_ADDRESS_GUARD,
+  );
   observer.connected?.({ address: socket.remoteAddress ?? settings.host, port: settings.port });
   let wire: Wire | undefined;
   try {

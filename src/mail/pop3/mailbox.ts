@@ -44,6 +44,7 @@ export async function connectPop3(
       security: endpoint.security,
       ...(tls.ca ? { ca: tls.ca } : {}),
       connectTimeoutMs: timeouts.connectMs,
+      ...(target.guard ? { guard: target.guard } : {}),
       tlsTimeoutMs: timeouts.tlsMs,
       commandTimeoutMs: Math.max(timeouts.greetingMs, timeouts.commandMs),
       observer: {

@@ -5,7 +5,7 @@
 
 import { chooseMechanism, type SaslMechanism } from '../sasl.js';
 import { AuthExchange, loginFailure, saslResponse } from './auth.js';
-import type { Pop3AuthenticateOptions, Pop3Session } from './client.js';
+import type { Pop3AuthenticateOptions, Pop3PipelineOptions, Pop3Session } from './client.js';
 import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
   type Capabilities,
@@ -22,6 +22,12 @@ import {
 import { readCapabilities, readMultiline, readStatus, type Wire } from './wire.js';
 
 type Exclusive = <T>(task: () => Promise<T>) => Promise<T>;
+
+/**
+ * Commands in flight at most while pipelining: enough to keep a loopback or LAN link busy,
+ * small enough that the server's send buffer, not the client's memory, absorbs a burst.
+ */
+export const DEFAULT_PIPELINE_WINDOW = 32;
 
 /** The session behind `connect()`; construct only through it. */
 export class Session implements Pop3Session {
@@ -50,6 +56,10 @@ export class Session implements Pop3Session {
 
   get secure(): boolean {
     return this.#wire.secure;
+  }
+
+  get pipelining(): boolean {
+    return this.#capabilities?.has('PIPELINING') === true;
   }
 
   /** Runs commands one at a time; a failed one does not stop the next. */
@@ -142,6 +152,16 @@ export class Session implements Pop3Session {
     });
   }
 
+  retrAll(messages: readonly number[], options: Pop3PipelineOptions = {}): Promise<Buffer[]> {
+    return this.#pipeline('RETR', messages, options, async () => {
+      return (await readMultiline(this.#wire, 'RETR')).toBuffer();
+    });
+  }
+
+  deleAll(messages: readonly number[], options: Pop3PipelineOptions = {}): Promise<void> {
+    return this.#pipeline('DELE', messages, options, async () => undefined).then(() => undefined);
+  }
+
   dele(message: number): Promise<void> {
     return this.#exclusive(async () => {
       await this.#command(formatCommand('DELE', messageNumber(message, 'DELE')), 'DELE');
@@ -201,6 +221,53 @@ export class Session implements Pop3Session {
     });
   }
 
+  /**
+   * RFC 2449 §6.6: with PIPELINING advertised, up to `window` commands are sent before their
+   * answers are read, and the answers are read in order (the server answers in order). The
+   * window is refilled in batches of half its size, one write each, so a long run costs few
+   * packets. Without PIPELINING the window is 1: each command waits for the previous answer.
+   * A `-ERR` stops sending; the answers already asked for are still read, so the session stays
+   * in step and usable, and then the first failure is thrown.
+   */
+  #pipeline<T>(
+    verb: 'RETR' | 'DELE',
+    messages: readonly number[],
+    options: Pop3PipelineOptions,
+    readBody: () => Promise<T>,
+  ): Promise<T[]> {
+    return this.#exclusive(async () => {
+      this.#require(verb, Pop3State.Transaction);
+      const lines = messages.map((m) => formatCommand(verb, messageNumber(m, verb)));
+      const window = this.pipelining ? pipelineWindow(options.window) : 1;
+      const refillAt = Math.max(1, Math.floor(window / 2));
+      const results: T[] = [];
+      let sent = 0;
+      let failure: Pop3Error | undefined;
+      const send = () => {
+        const upTo = Math.min(lines.length, results.length + window);
+        if (failure || sent >= upTo) return;
+        this.#wire.write(lines.slice(sent, upTo).join(''));
+        sent = upTo;
+      };
+      send();
+      for (let answered = 0; answered < sent; answered++) {
+        const status = await readStatus(this.#wire, verb);
+        if (status.kind === 'ok') {
+          results.push(await readBody());
+        } else {
+          failure ??= new Pop3Error(
+            Pop3ErrorCodes.COMMAND_FAILED,
+            `${verb} failed: ${status.text}`,
+            { command: verb, serverText: status.text, responseCode: status.code },
+          );
+        }
+        if (sent - answered - 1 < refillAt) send();
+      }
+      if (failure) throw failure;
+      return results;
+    });
+  }
+
   /** A transaction-state command whose `-ERR` is a `command_failed`. */
   async #command(line: string, verb: string): Promise<StatusLine & { kind: 'ok' }> {
     this.#require(verb, Pop3State.Transaction);
@@ -244,6 +311,14 @@ export class Session implements Pop3Session {
       );
     }
   }
+}
+
+function pipelineWindow(window: number | undefined): number {
+  if (window === undefined) return DEFAULT_PIPELINE_WINDOW;
+  if (!Number.isSafeInteger(window) || window < 1) {
+    throw new Pop3Error(Pop3ErrorCodes.INVALID_ARGUMENT, '"window" must be an integer ≥ 1');
+  }
+  return window;
 }
 
 function messageNumber(message: number, verb: string): string {

@@ -4,6 +4,7 @@
  */
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
+import type { AddressGuard } from '../../net/address-guard.js';
 import { Pop3Error, Pop3ErrorCodes } from './error.js';
 import {
   type AuthResponseLine,
@@ -44,10 +45,30 @@ export interface Pop3Settings {
   readonly maxResponseBytes: number;
 }
 
-/** Opens a TCP connection; `connect_failed` or `timeout`. */
-export function openTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+/**
+ * Opens a TCP connection through `guard` (a refused address literal or resolved address fails
+ * before connecting); `connect_failed` or `timeout`.
+ */
+export function openTcp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  guard: AddressGuard,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connectTcp({ host, port });
+    try {
+      guard.assertHost(host);
+    } catch (error) {
+      reject(
+        new Pop3Error(
+          Pop3ErrorCodes.CONNECT_FAILED,
+          `cannot connect to ${host}:${port}: ${(error as Error).message}`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    const socket = connectTcp({ host, port, lookup: guard.lookup });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(

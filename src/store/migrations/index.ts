@@ -4,6 +4,10 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-token-lifecycle.js';
 import * as m0003 from './0003-mail-servers.js';
 import * as m0004 from './0004-mail-handler.js';
+import * as m0005 from './0005-account-identity.js';
+import * as m0006 from './0006-flow-actor.js';
+import * as m0007 from './0007-cache-epochs.js';
+import * as m0008 from './0008-connection-authorization.js';
 
 /** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
 const ordered: ReadonlyArray<
@@ -13,6 +17,10 @@ const ordered: ReadonlyArray<
   ['0002-token-lifecycle', m0002],
   ['0003-mail-servers', m0003],
   ['0004-mail-handler', m0004],
+  ['0005-account-identity', m0005],
+  ['0006-flow-actor', m0006],
+  ['0007-cache-epochs', m0007],
+  ['0008-connection-authorization', m0008],
 ];
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {

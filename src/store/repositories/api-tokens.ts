@@ -1,5 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { ApiTokensTable } from '../schema.js';
+import { bumpCacheEpoch } from './cache-epochs.js';
+import { compiledOnce } from './compiled.js';
 import type { Executor } from './transaction.js';
 
 /** An API token; the bearer value itself is stored only as its hash. */
@@ -31,6 +33,17 @@ export interface ApiTokenRepository {
 }
 
 export function createApiTokenRepository(db: Executor): ApiTokenRepository {
+  // Every request with a token the verification cache does not hold yet.
+  const findActive = compiledOnce(
+    db,
+    (tokenHash: string) =>
+      db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .where('revoked_at', 'is', null),
+    [''],
+  );
   return {
     async insert(token) {
       await db
@@ -59,12 +72,7 @@ export function createApiTokenRepository(db: Executor): ApiTokenRepository {
       return rows.map(toRecord);
     },
     async findActiveByHash(tokenHash) {
-      const row = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('token_hash', '=', tokenHash)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+      const [row] = await findActive(tokenHash);
       return row && toRecord(row);
     },
     async revoke(id, at) {
@@ -74,6 +82,7 @@ export function createApiTokenRepository(db: Executor): ApiTokenRepository {
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      await bumpCacheEpoch(db, 'api_tokens');
       return Number(result.numUpdatedRows) > 0;
     },
     async setLastUsed(id, at) {

@@ -1,6 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ConnectionStatus, StoredError } from '../../domain/connection.js';
 import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
+import { bumpCacheEpoch } from './cache-epochs.js';
+import { compiledOnce } from './compiled.js';
 
 /** A connection row as the token lifecycle reads it: tokens, expiry and refresh state. */
 export type ConnectionTokenRow = Selectable<ConnectionsTable>;
@@ -60,8 +62,11 @@ export interface ConnectionTokensRepository {
   listOfLink(linkId: string): Promise<ConnectionTokenRow[]>;
   /** The link's client registration, for the refresh grant. */
   findRefreshClient(linkId: string): Promise<RefreshClientRow>;
-  /** Stores a refresh's tokens and makes the connection `valid` again. */
-  saveRefreshed(id: string, tokens: RefreshedTokens): Promise<void>;
+  /**
+   * Stores a refresh's tokens and makes the connection `valid` again; the row as stored
+   * (undefined when the connection is gone), so the caller need not read it back.
+   */
+  saveRefreshed(id: string, tokens: RefreshedTokens): Promise<ConnectionTokenRow | undefined>;
   saveTransientFailure(id: string, failure: TransientFailure): Promise<void>;
   /** A permanent failure: a human must act (re-authorize, or fix the link). */
   markReauthorizationRequired(id: string, lastError: StoredError): Promise<void>;
@@ -74,8 +79,14 @@ export interface ConnectionTokensRepository {
 }
 
 export function createConnectionTokensRepository(db: Kysely<Database>): ConnectionTokensRepository {
+  // The token route reads this row on every request the cache does not answer.
+  const findRow = compiledOnce(
+    db,
+    (id: string) => db.selectFrom('connections').selectAll().where('id', '=', id),
+    [''],
+  );
   return {
-    find: (id) => db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst(),
+    find: async (id) => (await findRow(id))[0],
     listOfLink: (linkId) =>
       db.selectFrom('connections').selectAll().where('link_id', '=', linkId).execute(),
     findRefreshClient: (linkId) =>
@@ -93,7 +104,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .where('id', '=', linkId)
         .executeTakeFirstOrThrow(),
     async saveRefreshed(id, tokens) {
-      await db
+      const row = await db
         .updateTable('connections')
         .set({
           access_token_enc: tokens.accessTokenEnc,
@@ -110,7 +121,10 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
           updated_at: tokens.at,
         })
         .where('id', '=', id)
-        .execute();
+        .returningAll()
+        .executeTakeFirst();
+      await bumpCacheEpoch(db, 'access_tokens');
+      return row;
     },
     async saveTransientFailure(id, failure) {
       await db
@@ -124,6 +138,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         })
         .where('id', '=', id)
         .execute();
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async markReauthorizationRequired(id, lastError) {
       await db
@@ -136,6 +151,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         })
         .where('id', '=', id)
         .execute();
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async listDue({ now, marginMs, keepAliveMs, limit }) {
       const rows = await db

@@ -1,5 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { ConnectionsTable } from '../schema.js';
+import { bumpCacheEpoch } from './cache-epochs.js';
+import { compiledOnce } from './compiled.js';
 import type { Executor } from './transaction.js';
 
 /** A connection's last failure as stored (JSON), as the token service wrote it. */
@@ -37,6 +39,12 @@ export interface ConnectionRecord {
   readonly refreshFailures: number;
   readonly retryAt: string | null;
   readonly tokenVersion: number;
+  /** Who the account is within its link (issue 11); null for a row not yet re-authorized. */
+  readonly identity: string | null;
+  /** The redirect URI the last authorization used; null for rows from before it was kept. */
+  readonly redirectUri: string | null;
+  /** When the last authorization completed; null for rows from before it was kept. */
+  readonly authorizedAt: string | null;
 }
 
 /** A connection as a link lists it: no token columns read. */
@@ -48,14 +56,19 @@ export type ConnectionSummary = Pick<
 /** The token state an authorization writes: everything but identity and creation. */
 export type AuthorizedState = Omit<
   ConnectionRecord,
-  'id' | 'linkId' | 'account' | 'createdAt' | 'tokenVersion'
+  'id' | 'linkId' | 'account' | 'createdAt' | 'tokenVersion' | 'identity'
 >;
 
 /** Statements on `connections`, but those of the token lifecycle. */
 export interface ConnectionRepository {
   findById(id: string): Promise<ConnectionRecord | undefined>;
-  /** The link's connection of `account`, compared without regard to case. */
-  findByAccount(linkId: string, account: string): Promise<ConnectionRecord | undefined>;
+  /** The link's connection of `identity` (issue 11). */
+  findByIdentity(linkId: string, identity: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * The link's connection of `account` (compared without regard to case) from before
+   * identities, which has none yet.
+   */
+  findUnidentifiedByAccount(linkId: string, account: string): Promise<ConnectionRecord | undefined>;
   /** The link's connections, oldest first. */
   listOfLink(linkId: string): Promise<ConnectionRecord[]>;
   /** The connections of all these links, oldest first, in one round trip. */
@@ -69,30 +82,79 @@ export interface ConnectionRepository {
   existingIds(ids: readonly string[]): Promise<Set<string>>;
   /** A new connection, as its first authorization leaves it. */
   insertAuthorized(
-    connection: Pick<ConnectionRecord, 'id' | 'linkId' | 'account' | 'createdAt'>,
+    connection: Pick<ConnectionRecord, 'id' | 'linkId' | 'account' | 'createdAt' | 'identity'>,
     state: AuthorizedState,
   ): Promise<void>;
-  /** An existing connection authorized again; `tokenVersion` is the one after the change. */
-  updateAuthorized(id: string, state: AuthorizedState, tokenVersion: number): Promise<void>;
+  /**
+   * An existing connection authorized again; `tokenVersion` is the one after the change.
+   * `who`: its identity and display name as the provider now names them.
+   */
+  updateAuthorized(
+    id: string,
+    state: AuthorizedState,
+    tokenVersion: number,
+    who: Pick<ConnectionRecord, 'account' | 'identity'>,
+  ): Promise<void>;
   delete(id: string): Promise<void>;
   deleteOfLink(linkId: string): Promise<void>;
+  /**
+   * Drops the tokens of every connection of the link and marks them for re-authorization
+   * with `lastError`; returns them as they were before.
+   */
+  discardTokensOfLink(
+    linkId: string,
+    lastError: StoredErrorData,
+  ): Promise<Pick<ConnectionRecord, 'id' | 'account' | 'status'>[]>;
 }
 
+/** The columns of a connection's summary in its link's view. */
+const SUMMARY_COLUMNS = [
+  'id',
+  'link_id',
+  'account',
+  'status',
+  'expires_at',
+  'scopes',
+  'last_refreshed_at',
+  'last_error',
+] as const;
+
 export function createConnectionRepository(db: Executor): ConnectionRepository {
+  const findRow = compiledOnce(
+    db,
+    (id: string) => db.selectFrom('connections').selectAll().where('id', '=', id),
+    [''],
+  );
+  const summariesOfLink = compiledOnce(
+    db,
+    (linkId: string) =>
+      db
+        .selectFrom('connections')
+        .select(SUMMARY_COLUMNS)
+        .where('link_id', '=', linkId)
+        .orderBy('created_at'),
+    [''],
+  );
   return {
     async findById(id) {
-      const row = await db
-        .selectFrom('connections')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const [row] = await findRow(id);
       return row && toRecord(row);
     },
-    async findByAccount(linkId, account) {
+    async findByIdentity(linkId, identity) {
       const row = await db
         .selectFrom('connections')
         .selectAll()
         .where('link_id', '=', linkId)
+        .where('identity', '=', identity)
+        .executeTakeFirst();
+      return row && toRecord(row);
+    },
+    async findUnidentifiedByAccount(linkId, account) {
+      const row = await db
+        .selectFrom('connections')
+        .selectAll()
+        .where('link_id', '=', linkId)
+        .where('identity', 'is', null)
         // Mail addresses are compared as the providers treat them: without regard to case.
         .where(sql`lower(account)`, '=', account.toLowerCase())
         .executeTakeFirst();
@@ -109,21 +171,16 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
     },
     async summariesOfLinks(linkIds) {
       if (linkIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('connections')
-        .select([
-          'id',
-          'link_id',
-          'account',
-          'status',
-          'expires_at',
-          'scopes',
-          'last_refreshed_at',
-          'last_error',
-        ])
-        .where('link_id', 'in', linkIds)
-        .orderBy('created_at')
-        .execute();
+      // One link (the link read, GET /api/v1/links/:id): the statement compiled once.
+      const rows =
+        linkIds.length === 1
+          ? await summariesOfLink(linkIds[0]!)
+          : await db
+              .selectFrom('connections')
+              .select(SUMMARY_COLUMNS)
+              .where('link_id', 'in', linkIds)
+              .orderBy('created_at')
+              .execute();
       return rows.map((r) => ({
         id: r.id,
         linkId: r.link_id,
@@ -164,23 +221,54 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
           id: connection.id,
           link_id: connection.linkId,
           account: connection.account,
+          identity: connection.identity,
           created_at: connection.createdAt,
           ...stateColumns(state),
         })
         .execute();
     },
-    async updateAuthorized(id, state, tokenVersion) {
+    async updateAuthorized(id, state, tokenVersion, who) {
       await db
         .updateTable('connections')
-        .set({ ...stateColumns(state), token_version: tokenVersion })
+        .set({
+          ...stateColumns(state),
+          token_version: tokenVersion,
+          account: who.account,
+          identity: who.identity,
+        })
         .where('id', '=', id)
         .execute();
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async delete(id) {
       await db.deleteFrom('connections').where('id', '=', id).execute();
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async deleteOfLink(linkId) {
       await db.deleteFrom('connections').where('link_id', '=', linkId).execute();
+      await bumpCacheEpoch(db, 'access_tokens');
+    },
+    async discardTokensOfLink(linkId, lastError) {
+      const before = await db
+        .selectFrom('connections')
+        .select(['id', 'account', 'status'])
+        .where('link_id', '=', linkId)
+        .execute();
+      await db
+        .updateTable('connections')
+        .set((eb) => ({
+          status: 'reauthorization_required',
+          access_token_enc: null,
+          refresh_token_enc: null,
+          last_error: JSON.stringify(lastError),
+          retry_at: null,
+          updated_at: lastError.at,
+          token_version: eb('token_version', '+', 1),
+        }))
+        .where('link_id', '=', linkId)
+        .execute();
+      await bumpCacheEpoch(db, 'access_tokens');
+      return before;
     },
   };
 }
@@ -199,6 +287,8 @@ function stateColumns(state: AuthorizedState) {
     refresh_failures: state.refreshFailures,
     retry_at: state.retryAt,
     updated_at: state.updatedAt,
+    redirect_uri: state.redirectUri,
+    authorized_at: state.authorizedAt,
   };
 }
 
@@ -225,5 +315,8 @@ function toRecord(row: Selectable<ConnectionsTable>): ConnectionRecord {
     refreshFailures: Number(row.refresh_failures),
     retryAt: row.retry_at,
     tokenVersion: Number(row.token_version),
+    identity: row.identity,
+    redirectUri: row.redirect_uri,
+    authorizedAt: row.authorized_at,
   };
 }

@@ -33,6 +33,8 @@ export interface EventRepository {
   insert(event: EventRecord): Promise<void>;
   /** Newest first. */
   list(query: EventQuery): Promise<LoggedEvent[]>;
+  /** Deletes up to `limit` events recorded before `cutoff`, oldest first; returns how many. */
+  deleteBefore(cutoff: string, limit: number): Promise<number>;
 }
 
 export function createEventRepository(db: Executor): EventRepository {
@@ -51,6 +53,21 @@ export function createEventRepository(db: Executor): EventRepository {
           data: JSON.stringify(event.data),
         })
         .execute();
+    },
+    async deleteBefore(cutoff, limit) {
+      // By `seq`, oldest first, a batch at a time: a short statement each, however many there are.
+      const result = await db
+        .deleteFrom('events')
+        .where('seq', 'in', (eb) =>
+          eb
+            .selectFrom('events')
+            .select('seq')
+            .where('at', '<', cutoff)
+            .orderBy('seq')
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async list(query) {
       let q = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(query.limit);

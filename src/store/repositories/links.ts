@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { MicrosoftCloud, ProviderId } from '../../providers/types.js';
 import type { LinksTable } from '../schema.js';
+import { bumpCacheEpoch } from './cache-epochs.js';
+import { compiledOnce } from './compiled.js';
 import { type Page, pageByName } from './name-page.js';
 import type { Executor } from './transaction.js';
 
@@ -18,6 +20,8 @@ export interface LinkRecord {
   readonly authorizationEndpoint: string;
   readonly tokenEndpoint: string;
   readonly issuer: string | null;
+  /** A custom link's RFC 7009 revocation endpoint (a preset's is the preset's). */
+  readonly revocationEndpoint: string | null;
   readonly tenant: string | null;
   readonly cloud: MicrosoftCloud | null;
   readonly clientAuthMethod: string;
@@ -56,9 +60,14 @@ export interface LinkRepository {
 }
 
 export function createLinkRepository(db: Executor): LinkRepository {
+  const findRow = compiledOnce(
+    db,
+    (id: string) => db.selectFrom('links').selectAll().where('id', '=', id),
+    [''],
+  );
   return {
     async findById(id) {
-      const row = await db.selectFrom('links').selectAll().where('id', '=', id).executeTakeFirst();
+      const [row] = await findRow(id);
       return row && toRecord(row);
     },
     async findByIdOrName(idOrName) {
@@ -124,6 +133,8 @@ export function createLinkRepository(db: Executor): LinkRepository {
     },
     async delete(id) {
       await db.deleteFrom('links').where('id', '=', id).execute();
+      // Its connections go with it (on delete cascade).
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async requireIssuer(id, issuer) {
       await db.updateTable('links').set({ issuer, iss_required: 1 }).where('id', '=', id).execute();
@@ -143,6 +154,7 @@ function settingsColumns(link: LinkUpdate) {
     authorization_endpoint: link.authorizationEndpoint,
     token_endpoint: link.tokenEndpoint,
     issuer: link.issuer,
+    revocation_endpoint: link.revocationEndpoint,
     tenant: link.tenant,
     cloud: link.cloud,
     client_auth_method: link.clientAuthMethod,
@@ -163,6 +175,7 @@ function toRecord(row: Selectable<LinksTable>): LinkRecord {
     authorizationEndpoint: row.authorization_endpoint,
     tokenEndpoint: row.token_endpoint,
     issuer: row.issuer,
+    revocationEndpoint: row.revocation_endpoint,
     tenant: row.tenant,
     cloud: row.cloud as MicrosoftCloud | null,
     clientAuthMethod: row.client_auth_method,

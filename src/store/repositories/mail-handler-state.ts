@@ -63,7 +63,10 @@ export interface MailHandlerStateRepository {
   overview(mailServerIds: readonly string[]): Promise<HandlerOverviewRecord[]>;
   /** Inserts or replaces the state row. */
   save(state: HandlerStateRecord): Promise<void>;
-  /** Enabled incoming mail servers whose next run is due at `now` (or that never ran). */
+  /**
+   * Enabled incoming mail servers whose next run is due at `now` (or that never ran), and
+   * those waiting for a re-authorization of their connection that has happened since.
+   */
   due(now: string, limit: number): Promise<string[]>;
   /** Enabled incoming mail servers of these protocols. */
   enabled(protocols: readonly ('imap' | 'pop3')[]): Promise<string[]>;
@@ -187,6 +190,7 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
       const rows = await db
         .selectFrom('mail_servers')
         .leftJoin('mail_handler_state', 'mail_handler_state.mail_server_id', 'mail_servers.id')
+        .leftJoin('connections', 'connections.id', 'mail_servers.connection_id')
         .select('mail_servers.id as id')
         .where('mail_servers.handler_enabled', '=', 1)
         .where('mail_servers.protocol', 'in', ['imap', 'pop3'])
@@ -194,6 +198,12 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
           eb.or([
             eb('mail_handler_state.next_run_at', 'is', null),
             eb('mail_handler_state.next_run_at', '<=', now),
+            // Waiting for a re-authorization that has happened since: at once, not at the
+            // next interval.
+            eb.and([
+              eb('mail_handler_state.status', '=', 'waiting_reauthorization'),
+              eb('connections.status', '!=', 'reauthorization_required'),
+            ]),
           ]),
         )
         .orderBy('mail_handler_state.next_run_at')

@@ -43,6 +43,10 @@ export interface MailMessageRepository {
   firstWithHash(mailServerId: string, contentHash: string): Promise<MailMessageRecord | undefined>;
   /** The message was marked, moved or deleted on the server. */
   settle(ids: readonly string[], at: string): Promise<void>;
+  /** Rows whose message was not yet marked, moved or deleted (a run died before it). */
+  unsettled(
+    mailServerId: string,
+  ): Promise<{ readonly id: string; readonly location: string; readonly outcome: MailOutcome }[]>;
   /** How many messages from `sender` made something (or were throttled) since `since`. */
   countFromSender(mailServerId: string, sender: string, since: string): Promise<number>;
   /** The newest rows of a mail server (for the status and troubleshooting). */
@@ -129,6 +133,20 @@ export function createMailMessageRepository(db: Executor): MailMessageRepository
         .set({ settled_at: at })
         .where('id', 'in', [...ids])
         .execute();
+    },
+
+    async unsettled(mailServerId) {
+      const rows = await db
+        .selectFrom('mail_messages')
+        .select(['id', 'location', 'outcome'])
+        .where('mail_server_id', '=', mailServerId)
+        .where('settled_at', 'is', null)
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        location: r.location,
+        outcome: r.outcome as MailOutcome,
+      }));
     },
 
     async countFromSender(mailServerId, sender, since) {

@@ -1,4 +1,5 @@
 import { Aad } from '../../crypto/aad.js';
+import { bumpCacheEpoch } from './cache-epochs.js';
 import type { Executor } from './transaction.js';
 
 /**
@@ -69,6 +70,8 @@ export function createSecretRepository(db: Executor): SecretRepository {
         .where('id', '=', id)
         .where(col.column, '=', expected)
         .executeTakeFirst();
+      // Key rotation: a cached plaintext is the same, but nothing read before it may linger.
+      if (col.table === 'connections') await bumpCacheEpoch(db, 'access_tokens');
       return Number(result.numUpdatedRows) > 0;
     },
   };

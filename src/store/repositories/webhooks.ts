@@ -59,6 +59,8 @@ export interface DeliveryRepository {
    */
   listDue(now: string, limit: number): Promise<DeliveryRecord[]>;
   recordAttempt(id: string, attempt: DeliveryAttempt): Promise<void>;
+  /** Deletes up to `limit` delivered or failed deliveries created before `cutoff`; returns how many. */
+  deleteFinishedBefore(cutoff: string, limit: number): Promise<number>;
 }
 
 export function createWebhookRepository(db: Executor): WebhookRepository {
@@ -147,6 +149,21 @@ export function createDeliveryRepository(db: Executor): DeliveryRepository {
         .limit(limit)
         .execute();
       return rows.map(toDelivery);
+    },
+    async deleteFinishedBefore(cutoff, limit) {
+      // Pending ones stay whatever their age: they are still being sent.
+      const result = await db
+        .deleteFrom('webhook_deliveries')
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('webhook_deliveries')
+            .select('id')
+            .where('status', '!=', 'pending')
+            .where('created_at', '<', cutoff)
+            .limit(limit),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async recordAttempt(id, attempt) {
       await db

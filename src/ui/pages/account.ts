@@ -10,7 +10,7 @@ export function accountPage(ctx: PageContext): Html {
   const body = html`${pageHeader(t('account.title'), undefined, t('account.intro', { name: ctx.user?.name ?? '' }))}
 <section class="section card" aria-labelledby="password-title">
 <h2 id="password-title">${t('account.changePassword')}</h2>
-<form id="password-form" class="form" novalidate data-testid="password-form">
+<form id="password-form" class="form" method="post" novalidate data-testid="password-form">
 ${formError('password-form-error')}
 ${field({ name: 'currentPassword', label: t('account.currentPassword'), type: 'password', required: true, autocomplete: 'current-password' })}
 ${field({ name: 'newPassword', label: t('account.newPassword'), help: t('account.newPasswordHelp'), type: 'password', required: true, autocomplete: 'new-password', extra: { minlength: '12' } })}

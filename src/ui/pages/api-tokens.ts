@@ -15,7 +15,7 @@ export function apiTokensPage(
   const body = html`${pageHeader(t('tokens.title'), undefined, t('tokens.intro'))}
 <section class="section card" aria-labelledby="token-create-title">
 <h2 id="token-create-title">${t('tokens.create')}</h2>
-<form id="token-form" class="form" novalidate data-testid="token-form">
+<form id="token-form" class="form" method="post" novalidate data-testid="token-form">
 ${formError('token-form-error')}
 ${field({ name: 'name', label: t('tokens.name'), help: t('tokens.nameHelp'), required: true, autocomplete: 'off' })}
 <fieldset class="choices">

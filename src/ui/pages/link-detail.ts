@@ -1,4 +1,5 @@
 import type { PresentedConnection } from '../../presenters/connections.js';
+import { presetFor } from '../../providers/registry.js';
 import type { EventView } from '../../schemas/events.js';
 import type { LinkView } from '../../schemas/links.js';
 import { copyField, httpsBanner, pageHeader, timeTag } from '../components.js';
@@ -30,6 +31,7 @@ export function linkDetailPage(
   const actions = html`<button type="button" class="button-primary" data-action="authorize" id="authorize" data-testid="authorize"${
     link.provider === 'custom' ? html` data-ask-label="true"` : ''
   }${secure ? '' : html` disabled`}>${authorizeLabel}</button>
+<button type="button" class="button-secondary" data-action="diagnose" id="diagnose" data-testid="diagnose">${t('detail.diagnose')}</button>
 <button type="button" class="button-secondary" data-action="edit-link" id="edit-link" data-testid="edit-link">${t('detail.edit')}</button>
 <button type="button" class="button-danger-quiet" data-action="delete-link" data-testid="delete-link" data-confirm-title="${t(
     'detail.deleteTitle',
@@ -46,9 +48,15 @@ ${pageHeader(
   link.description || t(`providers.${link.provider}.name`),
 )}
 ${secure ? '' : httpsBanner(ctx, settings.baseUrl)}
+${diagnosisSection(ctx)}
 <section aria-labelledby="connections-title" class="section">
 <h2 id="connections-title">${t('detail.connections')}</h2>
 <p class="help">${t('detail.connectionsHelp')}</p>
+<p class="help" data-testid="revocation-note">${
+    (link.revocationEndpoint ?? presetFor(link.provider).revocationEndpoint)
+      ? t('detail.revokesOnRemove')
+      : t('detail.noRevocation')
+  }</p>
 ${linkFault(ctx, data.connections)}
 ${connectionsTable(ctx, data.connections, {
   requestedScopes: link.scopes,
@@ -73,6 +81,25 @@ ${
 ${authorizeDialog(ctx)}
 ${linkDialog(ctx, { mode: 'edit', settings, link })}`;
   return layout(ctx, { title: link.name, active: 'applinks', page: 'link-detail', body });
+}
+
+/**
+ * Diagnose's answer (issue 13 item 1), filled in by the script when the Diagnose button is
+ * pressed: one row per check with its status, message and remedy. The status words and the
+ * summary's template ride along in data attributes, in the page's language.
+ */
+function diagnosisSection(ctx: PageContext): Html {
+  const { t } = ctx;
+  return html`<section aria-labelledby="diagnosis-title" class="section" id="diagnosis" data-testid="diagnosis" hidden data-status-pass="${t(
+    'diagnose.status.pass',
+  )}" data-status-warn="${t('diagnose.status.warn')}" data-status-fail="${t(
+    'diagnose.status.fail',
+  )}" data-summary="${t('diagnose.summary')}">
+<h2 id="diagnosis-title">${t('detail.diagnosisTitle')}</h2>
+<p class="help">${t('detail.diagnosisHelp')}</p>
+<p id="diagnosis-summary" role="status" aria-live="polite" data-testid="diagnosis-summary"></p>
+<ol class="diagnosis-checks plain-list" id="diagnosis-checks" data-testid="diagnosis-checks"></ol>
+</section>`;
 }
 
 /**
@@ -130,7 +157,7 @@ ${copyField(ctx, {
 function authorizeDialog(ctx: PageContext): Html {
   const { t } = ctx;
   return html`<dialog id="authorize-dialog" class="dialog dialog-small" aria-labelledby="authorize-title" data-testid="authorize-dialog">
-<form id="authorize-form" class="form" novalidate>
+<form id="authorize-form" class="form" method="post" novalidate>
 <h2 id="authorize-title">${t('detail.authorizeTitle')}</h2>
 ${field({ name: 'accountLabel', label: t('fields.accountLabel'), help: t('help.accountLabel'), autocomplete: 'off' })}
 <div class="actions">

@@ -43,6 +43,7 @@ export function linkDialog(
 <form ${attrs({
     id: 'link-form',
     class: 'form',
+    method: 'post',
     novalidate: true,
     'data-mode': mode,
     'data-link-id': link?.id,

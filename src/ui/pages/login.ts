@@ -12,7 +12,7 @@ export function loginPage(
 <h1 id="login-title">${t('login.title')}</h1>
 <p class="intro">${t('login.intro')}</p>
 ${options.notice ? html`<p class="banner banner-success" role="status" data-testid="login-notice">${t(`login.${options.notice}`)}</p>` : ''}
-<form id="login-form" class="form" novalidate data-next="${options.next}">
+<form id="login-form" class="form" method="post" novalidate data-next="${options.next}">
 <div class="form-error" id="login-error" role="alert" data-testid="login-error" hidden></div>
 <div class="field">
 <label for="username">${t('login.username')}</label>

@@ -29,7 +29,7 @@ export function mailServerDialog(
 ): Html {
   const { t } = ctx;
   return html`<dialog id="mail-server-dialog" class="dialog dialog-large" aria-labelledby="ms-dialog-title" data-testid="mail-server-dialog">
-<form id="mail-server-form" class="form" novalidate data-mode="create">
+<form id="mail-server-form" class="form" method="post" novalidate data-mode="create">
 <div class="dialog-header">
 <h2 id="ms-dialog-title"><span data-mode-only="create">${t('mailServers.form.createTitle')}</span><span data-mode-only="edit" hidden>${t(
     'mailServers.form.editTitle',

@@ -12,7 +12,7 @@ import { attrs, type Html, html } from '../html.js';
 export function mailServerTestDialog(ctx: PageContext): Html {
   const { t } = ctx;
   return html`<dialog id="mail-server-test-dialog" class="dialog dialog-large" aria-labelledby="ms-test-title" data-testid="mail-server-test-dialog">
-<form id="mail-server-test-form" class="form" novalidate>
+<form id="mail-server-test-form" class="form" method="post" novalidate>
 <div class="dialog-header">
 <h2 id="ms-test-title">${t('mailServers.testDialog.title')}<span class="muted">: </span><span id="ms-test-name" data-testid="ms-test-name"></span></h2>
 <button type="button" class="dialog-close" data-close aria-label="${t('close')}" data-testid="ms-test-close-x">×</button>

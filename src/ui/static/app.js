@@ -150,6 +150,7 @@ function wireLinkDetail() {
     authorize(start, label ? { accountLabel: label } : {});
   });
   const actions = {
+    diagnose: (b) => diagnose(b, linkId),
     reauthorize: (b) => authorize(b, { connectionId: b.dataset.connectionId }),
     refresh: async (b) => {
       const res = await busy(b, () =>
@@ -172,7 +173,15 @@ function wireLinkDetail() {
       if (!(await confirmAction(b))) return;
       const res = await busy(b, () => api('DELETE', `/api/v1/links/${linkId}`));
       if (!res.ok) return flash('error', errorText(res.error));
-      flashNext('success', strings.removed);
+      // Issue 11: say whether the grants were revoked at the provider, or stay alive there.
+      const revocation = res.data?.revocation;
+      if (
+        revocation &&
+        revocation.status !== 'revoked' &&
+        revocation.status !== 'nothing_to_revoke'
+      ) {
+        flashNext('warning', revocation.message);
+      } else flashNext('success', revocation?.message ?? strings.removed);
       location.assign('/admin/applinks');
     },
   };
@@ -181,6 +190,41 @@ function wireLinkDetail() {
     if (action) button.addEventListener('click', () => action(button));
   }
   showFlowOutcome(linkId);
+}
+
+/**
+ * Issue 13 item 1: runs diagnose and lists every check, failures and warnings with their
+ * remedy. Text only (textContent): a provider's words never become markup.
+ */
+async function diagnose(button, linkId) {
+  const section = $('#diagnosis');
+  const res = await busy(button, () => api('POST', `/api/v1/links/${linkId}/diagnose`));
+  if (!res.ok) return flash('error', errorText(res.error));
+  const list = $('#diagnosis-checks');
+  list.replaceChildren();
+  const counts = { pass: 0, warn: 0, fail: 0 };
+  for (const check of res.data.checks) {
+    counts[check.status] += 1;
+    const item = element('li', `diagnosis-check diagnosis-${check.status}`);
+    item.dataset.status = check.status;
+    item.dataset.check = check.id;
+    item.dataset.testid = 'diagnosis-check';
+    const head = element('p');
+    const label = section.dataset[`status${check.status[0].toUpperCase()}${check.status.slice(1)}`];
+    head.append(element('span', `badge badge-${check.status}`, label), ' ');
+    head.append(element('span', 'strong', check.message));
+    item.append(head);
+    if (check.remedy && check.status !== 'pass') {
+      item.append(element('p', 'small diagnosis-remedy', check.remedy));
+    }
+    list.append(item);
+  }
+  $('#diagnosis-summary').textContent = section.dataset.summary.replace(
+    /\{(pass|warn|fail)\}/g,
+    (_, status) => String(counts[status]),
+  );
+  section.hidden = false;
+  section.scrollIntoView({ block: 'nearest' });
 }
 
 function start() {

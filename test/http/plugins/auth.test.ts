@@ -81,7 +81,7 @@ for (const dialect of Dialects) {
         { authorization: 'Bearer olk_not-a-real-token' },
         { authorization: 'Bearer' },
         { authorization: 'Basic YWRtaW46cGFzc3dvcmQ=' },
-        { cookie: 'outlink_session=ols_forged', 'x-csrf-token': 'olc_forged' },
+        { cookie: '__Host-outlink_session=ols_forged', 'x-csrf-token': 'olc_forged' },
       ];
       for (const route of apiRoutes.filter((r) => !isLogin(r))) {
         for (const headers of variants) {

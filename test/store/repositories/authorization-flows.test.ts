@@ -18,6 +18,10 @@ const newFlow = (linkId: string, overrides: Partial<NewFlow> = {}): NewFlow => (
   redirectUri: 'https://outlink.example/oauth2/callback/abc',
   sessionHash: null,
   actor: 'user:admin',
+  actorKind: 'user',
+  actorId: 'u-1',
+  startHash: null,
+  authorizationUrlEnc: null,
   accountLabel: null,
   expiresAt: '2026-01-01T00:10:00.000Z',
   createdAt: '2026-01-01T00:00:00.000Z',
@@ -37,8 +41,34 @@ for (const dialect of Dialects) {
           resultConnectionId: null,
           error: null,
           completedAt: null,
+          bindingHash: null,
+          startedAt: null,
         });
         assert.equal(await flows.findById(randomUUID()), undefined);
+      });
+    });
+
+    it('opens a start URL once, binding the flow, and never after its expiry (issue 11)', async () => {
+      await withRepositoryWorld(dialect, async ({ store }) => {
+        const flows = createAuthorizationFlowRepository(store.db);
+        const linkId = await insertLink(store);
+        const flow = newFlow(linkId, { startHash: 'start-1', authorizationUrlEnc: 'ol1.k.url' });
+        await flows.insert(flow);
+        const before = '2026-01-01T00:01:00.000Z';
+        assert.equal(await flows.claimStart('start-unknown', 'bind-1', before), undefined);
+        const opened = await flows.claimStart('start-1', 'bind-1', before);
+        assert.equal(opened?.id, flow.id);
+        assert.equal(opened?.bindingHash, 'bind-1');
+        assert.equal(opened?.startedAt, before);
+        assert.equal(
+          await flows.claimStart('start-1', 'bind-2', before),
+          undefined,
+          'opened twice',
+        );
+        assert.equal((await flows.findById(flow.id))?.bindingHash, 'bind-1');
+        const late = newFlow(linkId, { startHash: 'start-2' });
+        await flows.insert(late);
+        assert.equal(await flows.claimStart('start-2', 'bind-3', late.expiresAt), undefined);
       });
     });
 

@@ -55,6 +55,7 @@ export async function insertLink(store: Store, name = `L ${randomUUID()}`): Prom
     authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
     tokenEndpoint: 'https://oauth2.googleapis.com/token',
     issuer: null,
+    revocationEndpoint: null,
     tenant: null,
     cloud: null,
     clientAuthMethod: 'client_secret_post',

@@ -1,0 +1,64 @@
+import type { CompiledQuery } from 'kysely';
+import type { CacheEpochsTable } from '../schema.js';
+import type { Executor } from './transaction.js';
+
+/** The in-process caches whose entries a write in any process can make stale. */
+export type CacheName = CacheEpochsTable['name'];
+
+/** Statements on `cache_epochs` (migration 0007). */
+export interface CacheEpochRepository {
+  /**
+   * The cache's counter, as text (PostgreSQL's bigint arrives as a string). Every request
+   * that uses a cache asks: one primary-key read, compiled once. Undefined when the row is
+   * missing: then nothing may be cached.
+   */
+  current(): Promise<string | undefined>;
+}
+
+/** Reads the counter of one cache; the query is compiled once, here. */
+export function createCacheEpochRepository(db: Executor, name: CacheName): CacheEpochRepository {
+  const query: CompiledQuery<Pick<CacheEpochsTable, 'epoch'>> = db
+    .selectFrom('cache_epochs')
+    .select('epoch')
+    .where('name', '=', name)
+    .compile();
+  return {
+    async current() {
+      const { rows } = await db.executeQuery(query);
+      return rows[0] === undefined ? undefined : String(rows[0].epoch);
+    },
+  };
+}
+
+/** Every cache's counter as one read saw them; a cache whose row is missing is absent. */
+export type CacheEpochSnapshot = Readonly<Partial<Record<CacheName, string>>>;
+
+/**
+ * Issue 12: the counters of every cache in one statement, compiled once — the token route
+ * needs two (the API token's and the access token's) and reads them together.
+ */
+export function createCacheEpochSnapshotReader(db: Executor): () => Promise<CacheEpochSnapshot> {
+  const query: CompiledQuery<Pick<CacheEpochsTable, 'name' | 'epoch'>> = db
+    .selectFrom('cache_epochs')
+    .select(['name', 'epoch'])
+    .compile();
+  return async () => {
+    const { rows } = await db.executeQuery(query);
+    const snapshot: Partial<Record<CacheName, string>> = {};
+    for (const row of rows) snapshot[row.name] = String(row.epoch);
+    return snapshot;
+  };
+}
+
+/**
+ * Makes every process drop its `name` cache at its next request. Called by the repositories
+ * after each write that changes what the cache holds, in the writer's transaction when it
+ * has one, so no path can forget it.
+ */
+export async function bumpCacheEpoch(db: Executor, name: CacheName): Promise<void> {
+  await db
+    .updateTable('cache_epochs')
+    .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+    .where('name', '=', name)
+    .execute();
+}
