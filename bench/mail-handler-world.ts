@@ -18,16 +18,16 @@ import { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
 import type { HandlerCounts } from '../src/services/mail-handler.js';
 import { buildCorpus, type CorpusMessage } from '../test/handler/corpus.js';
-import { type OutlinkMailWorld, startOutlinkMailWorld } from '../test/mail/mail-servers-world.js';
+import { MAILBOX_MAX_MESSAGE_BYTES, startMailboxWorld } from '../test/handler/mailbox-world.js';
+import type { OutlinkMailWorld } from '../test/mail/mail-servers-world.js';
 import { ALICE } from '../test/support/worlds.js';
 import type { ChildJob, ChildReport } from './mail-handler-child.js';
 
 const CHILD = fileURLToPath(new URL('./mail-handler-child.ts', import.meta.url));
 const SOURCE = 'bench-source';
 const WARM_SOURCE = 'bench-warm-source';
-const PREFIX = 'MAIL';
 const WARM_PREFIX = 'WARM';
-const MAX_MESSAGE_BYTES = 200_000;
+const MAX_MESSAGE_BYTES = MAILBOX_MAX_MESSAGE_BYTES;
 
 /** What a run measures: Outlink's handler, the raw fetch, or the fetch with mailparser. */
 export type Side = ChildJob['side'];
@@ -53,16 +53,17 @@ export async function openBenchMailbox(options: {
   warm: number;
   log(line: string): void;
 }): Promise<BenchMailbox> {
-  const world = await startOutlinkMailWorld();
+  const started = performance.now();
+  // The corpus goes into a folder of its own below, not the INBOX.
+  const setup = await startMailboxWorld({
+    protocol: 'imap',
+    account: 'alice',
+    corpus: { count: options.messages, seed: 1 },
+    append: false,
+    server: { name: 'Bench', processedAction: 'seen' },
+  });
+  const { world, corpus } = setup;
   try {
-    const started = performance.now();
-    const corpus = buildCorpus({
-      count: options.messages,
-      seed: 1,
-      mailbox: ALICE,
-      prefix: PREFIX,
-      maxMessageBytes: MAX_MESSAGE_BYTES,
-    });
     const warm = buildCorpus({
       count: options.warm,
       seed: 2,
@@ -83,7 +84,7 @@ export async function openBenchMailbox(options: {
     options.log(
       `mail handler bench: ${corpus.length} + ${warm.length} messages built and appended in ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
-    const server = await createBenchServer(world, 'Bench', PREFIX);
+    const server = setup.server.id;
     const warmServer = await createBenchServer(world, 'Bench warm-up', WARM_PREFIX);
     let sequence = 0;
 
@@ -116,10 +117,10 @@ export async function openBenchMailbox(options: {
           });
         }
       },
-      close: () => world.close(),
+      close: () => setup.close(),
     };
   } catch (error) {
-    await world.close();
+    await setup.close();
     throw error;
   }
 }

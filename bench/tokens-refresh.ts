@@ -1,10 +1,26 @@
-import { randomUUID } from 'node:crypto';
-import * as oauth from 'oauth4webapi';
+/**
+ * Refreshing due connections, measured from outside: Outlink's scheduler runs in a child
+ * process built by the real composition root (bench/refresh-outlink.ts), the baseline — a
+ * bare oauth4webapi loop with the same concurrency — in another (bench/refresh-raw.ts),
+ * both over HTTPS with the global fetch to the same oidc-provider, which runs in this
+ * (otherwise idle) process. Each pass gets fresh grants minted beforehand (not timed), so
+ * both sides refresh the same kind of grant; both are warmed up with one pass, then the
+ * rounds alternate their order. Also reported: the refresher's RSS idle and while
+ * refreshing, and `outlink serve`'s start-up time to `/readyz` 200 with the connections in
+ * the database.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { redirectUrlFor } from '../src/domain/link.js';
-import type { Fetch } from '../src/oauth/discovery.js';
+import { databaseEnv, ROOT } from '../test/cli/cli-harness.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../test/peers/oidc-provider.js';
-import { startOutlink, type TestOutlink } from '../test/support/harness.js';
+import { startOutlink } from '../test/support/harness.js';
 import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/worlds.js';
+import { getSelfSigned, lineOf, stop } from './https-routes.js';
+import { roundedSpread, type Spread, spreadOf } from './stats.js';
 
 // The parts of oidc-provider's model API used to mint grants (see mintGrants).
 declare module 'oidc-provider' {
@@ -57,171 +73,237 @@ export async function mintGrants(as: AuthorizationServer, n: number): Promise<st
   return tokens;
 }
 
-/** Stores `refreshTokens` as due connections of `linkId` (expired an hour ago). */
-async function loadConnections(
-  outlink: TestOutlink,
-  linkId: string,
-  issuer: string,
-  refreshTokens: readonly string[],
-  ids: string[],
-): Promise<void> {
-  const { db } = outlink.services.store;
-  const { cipher } = outlink.services;
-  const now = Date.now();
-  const expired = new Date(now - 60_000).toISOString();
-  const refreshed = new Date(now - 3_600_000).toISOString();
-  if (ids.length === 0) ids.push(...refreshTokens.map(() => randomUUID()));
-  await db.deleteFrom('connections').where('link_id', '=', linkId).execute();
-  for (let start = 0; start < refreshTokens.length; start += 500) {
-    const rows = refreshTokens.slice(start, start + 500).map((token, offset) => {
-      const id = ids[start + offset]!;
-      return {
-        id,
-        link_id: linkId,
-        account: `bench-${start + offset}@example.test`,
-        status: 'valid' as const,
-        access_token_enc: cipher.encrypt('stale', `connections.access_token:${id}`),
-        refresh_token_enc: cipher.encrypt(token, `connections.refresh_token:${id}`),
-        token_type: 'bearer',
-        expires_at: expired,
-        scopes: JSON.stringify(SCOPE.split(' ')),
-        last_refreshed_at: refreshed,
-        last_error: null,
-        created_at: refreshed,
-        updated_at: refreshed,
-        issuer,
-        retry_at: null,
-      };
+/** A child speaking JSON lines: `ask` writes one command and resolves with the next answer. */
+export function jsonChild(child: ChildProcess, what: string) {
+  const answers: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr = (stderr + String(chunk)).slice(-4000);
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('{')) answers.shift()?.resolve(line);
+  });
+  child.once('exit', (code) => {
+    for (const waiting of answers.splice(0))
+      waiting.reject(new Error(`${what} exited (${code}):\n${stderr}`));
+  });
+  const next = () =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      answers.push({
+        resolve: (line) => resolve(JSON.parse(line) as Record<string, number>),
+        reject,
+      });
     });
-    await db.insertInto('connections').values(rows).execute();
-  }
+  return {
+    ready: next(),
+    ask(command: unknown) {
+      const answer = next();
+      child.stdin!.write(`${JSON.stringify(command)}\n`);
+      return answer;
+    },
+  };
 }
 
-/** The refresh tokens Outlink holds now (rotated by its refreshes), in `ids` order. */
-async function storedRefreshTokens(outlink: TestOutlink, ids: readonly string[]) {
-  const rows = await outlink.services.store.db
-    .selectFrom('connections')
-    .select(['id', 'refresh_token_enc'])
-    .execute();
-  const byId = new Map(rows.map((r) => [r.id, r.refresh_token_enc]));
-  return ids.map((id) =>
-    outlink.services.cipher.decrypt(byId.get(id) ?? '', `connections.refresh_token:${id}`),
-  );
+/** The resident set of another process, from /proc (Linux). */
+export function rssOfMb(pid: number): number {
+  const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1];
+  return Number(kb ?? 0) / 1024;
 }
 
-/** The baseline: oauth4webapi's refresh grant in a loop, `concurrency` at a time. */
-async function rawRefreshLoop(
-  as: AuthorizationServer,
-  refreshTokens: readonly string[],
-  concurrency: number,
-  fetch: Fetch,
-): Promise<string[]> {
-  const server: oauth.AuthorizationServer = {
-    issuer: as.issuer,
-    token_endpoint: as.endpoints.token,
-  };
-  const client: oauth.Client = { client_id: TEST_CLIENT.clientId };
-  const auth = oauth.ClientSecretPost(TEST_CLIENT.clientSecret);
-  const rotated: string[] = new Array(refreshTokens.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < refreshTokens.length) {
-      const i = next++;
-      const response = await oauth.refreshTokenGrantRequest(
-        server,
-        client,
-        auth,
-        refreshTokens[i]!,
-        { [oauth.customFetch]: fetch, signal: AbortSignal.timeout(15_000) },
-      );
-      const result = await oauth.processRefreshTokenResponse(server, client, response);
-      if (!result.refresh_token) throw new Error('no rotated refresh token');
-      rotated[i] = result.refresh_token;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return rotated;
-}
+export const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const range = (s: Spread, digits = 2) =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /**
- * Refreshing `n` due connections with the scheduler (back-to-back ticks until nothing is
- * due), against the same `n` grants refreshed by a bare oauth4webapi loop at the same
- * concurrency. Rotation consumes each refresh token, so the grants travel: raw → Outlink →
- * raw → … each pass starts from the tokens the previous one received; a round's baseline is
- * the mean of the raw passes just before and after its Outlink pass.
+ * Refreshing `connections` due connections with the scheduler against the same number of
+ * fresh grants refreshed by a bare oauth4webapi loop at the same concurrency.
  */
 export async function benchRefreshDue(options: {
   connections: number;
   concurrency: number;
   rounds: number;
+  log: (line: string) => void;
+  /** Writes CPU profiles of the refresher process into this folder. */
+  cpuProfileDir?: string;
 }) {
-  const redirect = { uri: '' };
   const as = await startAuthorizationServer({
-    clients: ({ endpoints }) => {
-      redirect.uri = redirectUrlFor(new URL(DEFAULT_BASE_URL), endpoints.authorization);
-      return [{ ...TEST_CLIENT, redirectUris: [redirect.uri] }];
-    },
+    clients: ({ endpoints }) => [
+      {
+        ...TEST_CLIENT,
+        redirectUris: [redirectUrlFor(new URL(DEFAULT_BASE_URL), endpoints.authorization)],
+      },
+    ],
     accounts: [{ email: ACCOUNT }],
   });
   const outlink = await startOutlink('sqlite', {
     fetch: as.fetch,
     env: { OUTLINK_LOG_LEVEL: 'warn' },
-    schedulerOptions: { concurrency: options.concurrency },
   });
+  const scratch = mkdtempSync(join(tmpdir(), 'outlink-bench-refresh-'));
+  const children: ChildProcess[] = [];
   try {
-    const mintStart = performance.now();
-    let tokens = await mintGrants(as, options.connections);
-    const mintMs = performance.now() - mintStart;
     const linkId = await createTestLink(outlink, { as, tokenEndpoint: as.endpoints.token });
-    const ids: string[] = [];
-    const rawPass = async () => {
-      const start = performance.now();
-      tokens = await rawRefreshLoop(as, tokens, options.concurrency, as.fetch);
-      return performance.now() - start;
+    await outlink.close({ drop: false });
+    const caFile = join(scratch, 'provider-ca.pem');
+    writeFileSync(caFile, as.caPem);
+    const env = databaseEnv(outlink.database, {
+      OUTLINK_BASE_URL: DEFAULT_BASE_URL,
+      NODE_EXTRA_CA_CERTS: caFile,
+      BENCH_CONCURRENCY: String(options.concurrency),
+    });
+    // The default log level, as shipped.
+    delete env.OUTLINK_LOG_LEVEL;
+    const profile = options.cpuProfileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+      : [];
+    const refresher = spawn(
+      process.execPath,
+      [...profile, '--import', 'tsx', 'bench/refresh-outlink.ts'],
+      { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    children.push(refresher);
+    const raw = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/refresh-raw.ts',
+        JSON.stringify({
+          issuer: as.issuer,
+          tokenEndpoint: as.endpoints.token,
+          clientId: TEST_CLIENT.clientId,
+          clientSecret: TEST_CLIENT.clientSecret,
+          concurrency: options.concurrency,
+        }),
+      ],
+      { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, stdio: 'pipe' },
+    );
+    children.push(raw);
+    const outlinkSide = jsonChild(refresher, 'the refresher');
+    const rawSide = jsonChild(raw, 'the raw loop');
+    const idle = await outlinkSide.ready;
+    await rawSide.ready;
+    const idleRssMb = idle.rssMb ?? 0;
+
+    const grantsFile = join(scratch, 'grants.json');
+    const mint = async () =>
+      writeFileSync(grantsFile, JSON.stringify(await mintGrants(as, options.connections)));
+    const passes = {
+      outlink: async () => {
+        await mint();
+        await outlinkSide.ask({ load: grantsFile, linkId, issuer: as.issuer });
+        const r = await outlinkSide.ask({ run: true });
+        if (r.refreshed !== options.connections || r.failed !== 0)
+          throw new Error(`the refresher refreshed ${r.refreshed}, failed ${r.failed}`);
+        return r;
+      },
+      raw: async () => {
+        await mint();
+        const r = await rawSide.ask({ file: grantsFile });
+        if (r.refreshed !== options.connections) throw new Error(`raw refreshed ${r.refreshed}`);
+        return r;
+      },
     };
-    const rounds: { outlinkMs: number; rawMs: number }[] = [];
-    let rawBefore = await rawPass();
-    for (let round = 0; round < options.rounds; round++) {
-      await loadConnections(outlink, linkId, as.issuer, tokens, ids);
-      const start = performance.now();
-      let refreshed = 0;
-      let failed = 0;
-      for (;;) {
-        const tick = await outlink.services.scheduler.tick();
-        refreshed += tick.refreshed;
-        failed += tick.failed;
-        if (tick.due === 0) break;
-      }
-      const outlinkMs = performance.now() - start;
-      if (refreshed !== options.connections || failed !== 0) {
-        throw new Error(`scheduler refreshed ${refreshed}, failed ${failed}`);
-      }
-      tokens = await storedRefreshTokens(outlink, ids);
-      // The baseline brackets each Outlink pass (before and after), so drift on a busy
-      // machine weighs on both sides alike.
-      const rawAfter = await rawPass();
-      rounds.push({ outlinkMs, rawMs: (rawBefore + rawAfter) / 2 });
-      rawBefore = rawAfter;
+    options.log(`refresh: warming up (load ${loadAverage()})`);
+    await passes.outlink();
+    await passes.raw();
+    const rounds: { outlink: Record<string, number>; raw: Record<string, number> }[] = [];
+    for (let i = 0; i < options.rounds; i++) {
+      const round: Partial<(typeof rounds)[number]> = {};
+      for (const side of i % 2 === 0
+        ? (['outlink', 'raw'] as const)
+        : (['raw', 'outlink'] as const))
+        round[side] = await passes[side]();
+      rounds.push(round as (typeof rounds)[number]);
+      const rate = (ms: number) => Math.round((options.connections / ms) * 1000);
+      options.log(
+        `refresh round ${i + 1}/${options.rounds}: outlink ${rate(round.outlink!.ms!)}/s, ` +
+          `raw ${rate(round.raw!.ms!)}/s (load ${loadAverage()})`,
+      );
     }
-    const outlinkMs = rounds.reduce((s, r) => s + r.outlinkMs, 0);
-    const rawMs = rounds.reduce((s, r) => s + r.rawMs, 0);
-    const n = options.connections * options.rounds;
-    const outlinkRate = (n / outlinkMs) * 1000;
-    const rawRate = (n / rawMs) * 1000;
-    const ratio = outlinkRate / rawRate;
-    return {
-      name: 'scheduler refresh of due connections vs raw oauth4webapi loop',
-      connections: options.connections,
-      concurrency: options.concurrency,
-      rounds: options.rounds,
-      outlinkPerSecond: Math.round(outlinkRate),
-      rawPerSecond: Math.round(rawRate),
-      mintSeconds: Number((mintMs / 1000).toFixed(1)),
-      ratio,
-      summary: `refreshing ${options.connections} due connections: ${Math.round(outlinkRate)}/s = ${(ratio * 100).toFixed(1)}% of a raw oauth4webapi loop (${Math.round(rawRate)}/s) over the same grants at concurrency ${options.concurrency}, ${options.rounds} round(s)`,
-    };
+    const rate = (ms: number) => (options.connections / ms) * 1000;
+    const ratio = roundedSpread(spreadOf(rounds.map((r) => r.raw.ms! / r.outlink.ms!)), 3);
+    const outlinkPerSecond = Math.round(spreadOf(rounds.map((r) => rate(r.outlink.ms!))).median);
+    const rawPerSecond = Math.round(spreadOf(rounds.map((r) => rate(r.raw.ms!))).median);
+    const peakRssMb = Math.round(Math.max(...rounds.map((r) => r.outlink.peakRssMb!)));
+    // Ending stdin ends each child cleanly (so that a CPU profile gets written).
+    for (const child of [refresher, raw]) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin!.end();
+      await exited;
+    }
+
+    // Start-up of `outlink serve` with the connections in the database.
+    const startup: number[] = [];
+    let serveIdleRssMb = 0;
+    for (let i = 0; i < (options.rounds > 1 ? 3 : 1); i++) {
+      const start = performance.now();
+      const server = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'serve'], {
+        cwd: ROOT,
+        env: { ...env, OUTLINK_LISTEN: '127.0.0.1:0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(server);
+      const [, port] = await lineOf(server, /https:\/\/127\.0\.0\.1:(\d+)/, 'outlink serve');
+      for (;;) {
+        const res = await getSelfSigned(`https://127.0.0.1:${port}/readyz`, {}).catch(() => ({
+          status: 0,
+        }));
+        if (res.status === 200) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      startup.push(performance.now() - start);
+      serveIdleRssMb = rssOfMb(server.pid!);
+      stop(server);
+      await new Promise((r) => server.once('exit', r));
+    }
+    const startupMs = roundedSpread(spreadOf(startup), 0);
+    const cores = availableParallelism();
+    return [
+      {
+        name: 'refreshing due connections (scheduler, own process) vs a raw oauth4webapi loop (own process)',
+        cores,
+        transport:
+          'HTTPS to oidc-provider, global fetch on both sides, every side in its own process',
+        connections: options.connections,
+        concurrency: options.concurrency,
+        outlinkPerSecond,
+        rawPerSecond,
+        ratio,
+        loadAverage: loadAverage(),
+        summary:
+          `refreshing ${options.connections} due connections: outlink ${outlinkPerSecond}/s = ` +
+          `${range(ratio)}× of a raw oauth4webapi loop (${rawPerSecond}/s), concurrency ` +
+          `${options.concurrency}, ${options.rounds} alternating rounds, ${cores} cores, load ${loadAverage()}`,
+      },
+      {
+        name: 'memory: refresher RSS idle and while refreshing',
+        idleRssMb: Math.round(idleRssMb),
+        refreshingPeakRssMb: peakRssMb,
+        serveIdleRssMb: Math.round(serveIdleRssMb),
+        loadAverage: loadAverage(),
+        summary:
+          `memory: the refresher process ${Math.round(idleRssMb)} MB RSS idle, ${peakRssMb} MB peak ` +
+          `while refreshing ${options.connections}; outlink serve ${Math.round(serveIdleRssMb)} MB ` +
+          `idle after start-up (load ${loadAverage()})`,
+      },
+      {
+        name: `startup: outlink serve to /readyz 200 with ${options.connections} connections`,
+        startupMs,
+        loadAverage: loadAverage(),
+        summary:
+          `startup: outlink serve answers /readyz 200 after ${range(startupMs, 0)} ms with ` +
+          `${options.connections} connections in the database (spawn under tsx included), ` +
+          `${startup.length} start(s), load ${loadAverage()}`,
+      },
+    ];
   } finally {
-    await outlink.close();
+    for (const child of children) stop(child);
+    await outlink.database.drop();
     await as.close();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

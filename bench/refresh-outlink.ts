@@ -1,0 +1,86 @@
+/**
+ * The Outlink side of the refresh benchmark, in a process of its own: the composition root
+ * as `outlink worker` builds it (config from the environment, the global fetch, the default
+ * log level), its scheduler driven tick after tick until nothing is due. Commands arrive as
+ * JSON lines on stdin, answers leave as JSON lines on stdout:
+ * - `{"load": file, "linkId", "issuer"}` stores the refresh tokens in `file` as due
+ *   connections of the link (not timed), answers `{"loaded": n}`;
+ * - `{"run": true}` refreshes until nothing is due, answers `{"ms", "refreshed", "failed",
+ *   "rssMb", "peakRssMb"}` (RSS sampled every 100 ms during the run).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { loadConfig } from '../src/config/config.js';
+import { compose } from '../src/main/compose.js';
+import { createLogger } from '../src/main/log.js';
+
+const SCOPE = 'openid email offline_access';
+const config = loadConfig(process.env);
+const services = await compose(config, {
+  log: createLogger({ level: config.logLevel }),
+  schedulerOptions: { concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) },
+});
+const { db } = services.store;
+const { cipher } = services;
+
+async function load(file: string, linkId: string, issuer: string): Promise<number> {
+  const tokens = JSON.parse(readFileSync(file, 'utf8')) as string[];
+  const now = Date.now();
+  const expired = new Date(now - 60_000).toISOString();
+  const refreshed = new Date(now - 3_600_000).toISOString();
+  await db.deleteFrom('connections').where('link_id', '=', linkId).execute();
+  for (let start = 0; start < tokens.length; start += 500) {
+    const rows = tokens.slice(start, start + 500).map((token, offset) => {
+      const id = randomUUID();
+      return {
+        id,
+        link_id: linkId,
+        account: `bench-${start + offset}@example.test`,
+        status: 'valid' as const,
+        access_token_enc: cipher.encrypt('stale', `connections.access_token:${id}`),
+        refresh_token_enc: cipher.encrypt(token, `connections.refresh_token:${id}`),
+        token_type: 'bearer',
+        expires_at: expired,
+        scopes: JSON.stringify(SCOPE.split(' ')),
+        last_refreshed_at: refreshed,
+        last_error: null,
+        created_at: refreshed,
+        updated_at: refreshed,
+        issuer,
+        retry_at: null,
+      };
+    });
+    await db.insertInto('connections').values(rows).execute();
+  }
+  return tokens.length;
+}
+
+async function run() {
+  const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+  let peak = rssMb();
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb());
+  }, 100);
+  const start = performance.now();
+  let refreshed = 0;
+  let failed = 0;
+  for (;;) {
+    const tick = await services.scheduler.tick();
+    refreshed += tick.refreshed;
+    failed += tick.failed;
+    if (tick.due === 0) break;
+  }
+  const ms = performance.now() - start;
+  clearInterval(sampler);
+  return { ms, refreshed, failed, rssMb: rssMb(), peakRssMb: peak };
+}
+
+const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+say({ ready: true, rssMb: process.memoryUsage().rss / 2 ** 20 });
+for await (const line of createInterface({ input: process.stdin })) {
+  const command = JSON.parse(line) as { load?: string; linkId?: string; issuer?: string };
+  if (command.load) say({ loaded: await load(command.load, command.linkId!, command.issuer!) });
+  else say(await run());
+}
+await services.close();

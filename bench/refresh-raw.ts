@@ -1,0 +1,50 @@
+/**
+ * The baseline of the refresh benchmark, in a process of its own: oauth4webapi's refresh
+ * grant in a loop, `concurrency` at a time, over the global fetch (as Outlink's refresher
+ * uses) to the same provider. JSON lines on stdin name a file of refresh tokens; each
+ * answer is `{"ms", "refreshed"}`.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import * as oauth from 'oauth4webapi';
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as {
+  issuer: string;
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  concurrency: number;
+};
+const server: oauth.AuthorizationServer = {
+  issuer: spec.issuer,
+  token_endpoint: spec.tokenEndpoint,
+};
+const client: oauth.Client = { client_id: spec.clientId };
+const auth = oauth.ClientSecretPost(spec.clientSecret);
+
+async function loop(tokens: readonly string[]) {
+  let next = 0;
+  let refreshed = 0;
+  const worker = async () => {
+    while (next < tokens.length) {
+      const token = tokens[next++]!;
+      const response = await oauth.refreshTokenGrantRequest(server, client, auth, token, {
+        signal: AbortSignal.timeout(15_000),
+      });
+      const result = await oauth.processRefreshTokenResponse(server, client, response);
+      if (!result.access_token) throw new Error('no access token');
+      refreshed++;
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  return refreshed;
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+for await (const line of createInterface({ input: process.stdin })) {
+  const { file } = JSON.parse(line) as { file: string };
+  const tokens = JSON.parse(readFileSync(file, 'utf8')) as string[];
+  const start = performance.now();
+  const refreshed = await loop(tokens);
+  process.stdout.write(`${JSON.stringify({ ms: performance.now() - start, refreshed })}\n`);
+}
