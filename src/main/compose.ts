@@ -40,6 +40,7 @@ import {
 } from '../net/address-guard.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
+import { reauthorizationWords } from '../presenters/reauthorizations.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
 import { createRevoker } from '../services/connection-revocation.js';
@@ -53,6 +54,7 @@ import { createLinkService } from '../services/links.js';
 import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService } from '../services/mail-servers.js';
+import { createReauthorizationService } from '../services/reauthorizations.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
@@ -277,6 +279,17 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         ? { timeoutMs: options.tokenOptions.requestTimeoutMs }
         : {}),
     });
+    const flows = createAuthorizationFlows({
+      db,
+      cipher,
+      clock,
+      config,
+      events,
+      fetch,
+      ...(options.tokenOptions?.requestTimeoutMs
+        ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
+        : {}),
+    });
     return {
       config,
       store,
@@ -296,16 +309,16 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mailServers,
       mailHandler,
       issues: createIssueService({ db }),
-      flows: createAuthorizationFlows({
+      flows,
+      reauthorizations: createReauthorizationService({
         db,
-        cipher,
         clock,
         config,
         events,
-        fetch,
-        ...(options.tokenOptions?.requestTimeoutMs
-          ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
-          : {}),
+        flows,
+        mailServers,
+        mail,
+        words: reauthorizationWords,
       }),
       apiTokens: createApiTokenService({ db, clock, events }),
       links,
