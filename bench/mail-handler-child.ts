@@ -123,7 +123,12 @@ async function fetchAll(
     auth: { user: job.user, accessToken: job.accessToken },
     logger: false,
     disableAutoIdle: true,
+    // A COPY or FETCH of 10,000 messages on a loaded machine can be quiet for minutes.
+    socketTimeout: 30 * 60_000,
   });
+  // A failure surfaces through the awaited command; an unheard 'error' event would end the
+  // process instead.
+  client.on('error', () => {});
   await client.connect();
   let messages = 0;
   let bytes = 0;
