@@ -229,7 +229,8 @@ export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
  * Exchange Online in the US Government clouds (GCC High and DoD): the same protocols and
  * refusals as the worldwide service, on the `office365.us` hosts, with tokens whose scopes
  * are on `https://outlook.office365.us/`.
- * @see https://learn.microsoft.com/microsoft-365/enterprise/microsoft-365-u-s-government-gcc-high-endpoints
+ * The SMTP host and the DoD hosts are unconfirmed (DoD may use `outlook-dod.office365.us`).
+ * @see https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud
  */
 export const exchangeOnlineUsPreset: MailServerPreset = Object.freeze({
   ...exchangeOnlinePreset,
@@ -246,7 +247,8 @@ export const exchangeOnlineUsPreset: MailServerPreset = Object.freeze({
 /**
  * Exchange Online operated by 21Vianet (China): the `partner.outlook.cn` hosts, with tokens
  * whose scopes are on `https://partner.outlook.cn/`.
- * @see https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges-21vianet
+ * The SMTP host `smtp.partner.outlook.cn` is unconfirmed.
+ * @see https://learn.microsoft.com/previous-versions/office/office-365-api/api/o365-china-endpoints
  */
 export const exchangeOnlineChinaPreset: MailServerPreset = Object.freeze({
   ...exchangeOnlinePreset,
