@@ -19,14 +19,15 @@ const validateCreate = compileValidator(CreateApiTokenBody);
 const create = defineCommand({
   path: ['api-tokens', 'create'],
   summary: 'cli.api_tokens.create.summary',
-  synopsis: '--name <name> [--scope admin|token:read] [--link <link>]... [--connection <id>]...',
+  synopsis:
+    '--name <name> [--scope admin|token:read|metrics:read] [--link <link>]... [--connection <id>]...',
   details: 'cli.api_tokens.create.details',
   options: {
     name: { type: 'string', value: '<name>', help: 'cli.api_tokens.options.name' },
     scope: {
       type: 'string',
       multiple: true,
-      value: 'admin|token:read',
+      value: 'admin|token:read|metrics:read',
       help: 'cli.api_tokens.options.scope',
     },
     link: { type: 'string', multiple: true, value: '<link>', help: 'cli.api_tokens.options.link' },

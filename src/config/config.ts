@@ -19,6 +19,7 @@ export const EnvSchema = Type.Object({
   OUTLINK_TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_ALLOW_ADDRESSES: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  OUTLINK_METRICS_ALLOW: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   OUTLINK_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 256 })),
   OUTLINK_LEASE_SECONDS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
@@ -63,6 +64,11 @@ export interface Config {
    * (`domain/address-policy.ts`, issue 11). Empty by default.
    */
   readonly allowAddresses: readonly string[];
+  /**
+   * The client addresses (CIDRs or single addresses) that may read `/metrics` without an API
+   * token (issue 13 item 5). Empty by default: a `metrics:read` token is then needed.
+   */
+  readonly metricsAllow: readonly string[];
   readonly masterKeys: readonly Buffer[] | undefined;
   readonly adminPassword: string | undefined;
   readonly logLevel: string;
@@ -141,6 +147,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   const masterKeys = parseMasterKeys(raw.OUTLINK_MASTER_KEY, violations);
   const trustProxy = parseTrustProxy(raw.OUTLINK_TRUST_PROXY, violations);
   const allowAddresses = parseAllowAddresses(raw.OUTLINK_ALLOW_ADDRESSES, violations);
+  const metricsAllow = parseCidrList(
+    'OUTLINK_METRICS_ALLOW',
+    'metrics_allow_invalid',
+    raw.OUTLINK_METRICS_ALLOW,
+    violations,
+  );
   if (tls.mode === 'off' && baseUrl && baseUrl.protocol !== 'https:') {
     violations.push({
       variable: 'OUTLINK_BASE_URL',
@@ -167,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     tls: Object.freeze(tls),
     trustProxy: trustProxy ? Object.freeze(trustProxy) : undefined,
     allowAddresses: Object.freeze(allowAddresses),
+    metricsAllow: Object.freeze(metricsAllow),
     masterKeys: masterKeys ? Object.freeze(masterKeys) : undefined,
     adminPassword: valid.OUTLINK_ADMIN_PASSWORD,
     logLevel: valid.OUTLINK_LOG_LEVEL ?? 'info',
@@ -371,6 +384,16 @@ function parseTrustProxy(
  * (`169.254.10.0/24`, `fd00:ec2::254`), re-allowed although refused by default.
  */
 function parseAllowAddresses(value: string | undefined, violations: ConfigViolation[]): string[] {
+  return parseCidrList('OUTLINK_ALLOW_ADDRESSES', 'allow_addresses_invalid', value, violations);
+}
+
+/** Comma-separated CIDRs or single addresses, each written the plain way. */
+function parseCidrList(
+  variable: string,
+  code: string,
+  value: string | undefined,
+  violations: ConfigViolation[],
+): string[] {
   if (value === undefined) return [];
   const entries = value
     .split(',')
@@ -379,8 +402,8 @@ function parseAllowAddresses(value: string | undefined, violations: ConfigViolat
   const invalid = entries.filter((entry) => !isCidr(entry));
   if (invalid.length > 0 || entries.length === 0) {
     violations.push({
-      variable: 'OUTLINK_ALLOW_ADDRESSES',
-      code: 'allow_addresses_invalid',
+      variable,
+      code,
       problem: `${invalid.map((entry) => JSON.stringify(entry.slice(0, 60))).join(', ') || 'the value'} is not an IP address or a CIDR (e.g. 169.254.10.0/24 or fd00:ec2::254, comma-separated)`,
     });
     return [];

@@ -1,5 +1,8 @@
-/** What an API token may do: everything, or read the tokens of what it was granted. */
-export const ApiTokenScopes = ['admin', 'token:read'] as const;
+/**
+ * What an API token may do: everything, read the tokens of what it was granted, or read the
+ * Prometheus metrics (`/metrics`, issue 13).
+ */
+export const ApiTokenScopes = ['admin', 'token:read', 'metrics:read'] as const;
 export type ApiTokenScope = (typeof ApiTokenScopes)[number];
 
 /** Who did something, as the event log records it. */
@@ -31,4 +34,9 @@ export function actorLabel(actor: Actor): string {
 
 export function isAdmin(actor: Actor): boolean {
   return actor.kind !== 'api-token' || actor.scopes.includes('admin');
+}
+
+/** An administrator, or an API token with the `metrics:read` scope. */
+export function mayReadMetrics(actor: Actor): boolean {
+  return isAdmin(actor) || (actor.kind === 'api-token' && actor.scopes.includes('metrics:read'));
 }

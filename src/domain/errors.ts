@@ -27,6 +27,7 @@ export const ErrorCodes = {
   not_authenticated: 401,
   invalid_credentials: 401,
   forbidden: 403,
+  metrics_forbidden: 403,
   csrf_token_invalid: 403,
   password_incorrect: 403,
   not_found: 404,

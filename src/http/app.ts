@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, {
@@ -24,6 +26,7 @@ import { issueRoutes } from './routes/issues.js';
 import { linkRoutes } from './routes/links.js';
 import { mailHandlerRoutes } from './routes/mail-handler.js';
 import { mailServerRoutes } from './routes/mail-servers.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { providerRoutes } from './routes/providers.js';
 import { reauthorizationRoutes } from './routes/reauthorizations.js';
 import { sessionRoutes } from './routes/session.js';
@@ -79,6 +82,22 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+/** The header a request id arrives and leaves in (issue 13 item 5). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** An incoming request id is kept only when it is a short token of safe characters. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The id of a request: the one a proxy or client sent in `x-request-id` when it is a short
+ * safe token (so it cannot forge log lines or carry a secret's length of data), else a new
+ * UUID. It is on every log line of the request and returned in the same header.
+ */
+export function requestIdOf(request: IncomingMessage): string {
+  const sent = request.headers[REQUEST_ID_HEADER];
+  return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
 /** No field of any route needs more; larger bodies answer 413 `body_too_large`. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -129,7 +148,9 @@ export type AppServices = Pick<
   | 'mailServers'
   | 'mailHandler'
   | 'issues'
->;
+  | 'metrics'
+> &
+  Partial<Pick<Services, 'schedulerRunning'>>;
 
 /** One registered route, as `routesOf` lists it. */
 export interface RouteEntry {
@@ -174,6 +195,7 @@ export async function buildApp(
   const app = Fastify({
     loggerInstance: services.log,
     logController: new OneLinePerRequest(services.log),
+    genReqId: requestIdOf,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: services.config.trustProxy ? [...services.config.trustProxy] : false,
     forceCloseConnections: 'idle',
@@ -195,6 +217,10 @@ export async function buildApp(
   app.server.headersTimeout = limits.headersTimeoutMs;
   app.server.maxConnections = limits.maxConnections;
 
+  // Every answer, errors and refusals included, names its request id: first of all hooks.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
   // The API speaks JSON only; a text/plain body (a CORS "simple" request) answers 415.
   app.removeContentTypeParser('text/plain');
   await app.register(validatorPlugin);
@@ -204,7 +230,20 @@ export async function buildApp(
   await app.register(errorsPlugin);
   await app.register(rateLimit, { global: false });
   await app.register(openApiPlugin);
-  await app.register(authPlugin, { apiTokens: services.apiTokens, users: services.users });
+  await app.register(authPlugin, {
+    apiTokens: services.apiTokens,
+    users: services.users,
+    metricsAllow: services.config.metricsAllow,
+  });
+  // Latency per route pattern (never the raw URL, whose ids would make a series per request).
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
 
   // After the auth plugin's own onRoute hook, so each entry shows the auth it settled on.
   const routes: RouteEntry[] = [];
@@ -215,6 +254,7 @@ export async function buildApp(
     }
   });
   healthRoutes(app, services);
+  metricsRoutes(app, services);
   sessionRoutes(app, services);
   apiTokenRoutes(app, services);
   providerRoutes(app, services);

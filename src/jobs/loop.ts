@@ -20,6 +20,8 @@ export interface JobLoop {
   start(): void;
   /** Stops scheduling ticks and waits for the one running, if any. */
   stop(): Promise<void>;
+  /** True between `start()` and `stop()`. */
+  running(): boolean;
 }
 
 export function createJobLoop(deps: {
@@ -65,5 +67,6 @@ export function createJobLoop(deps: {
       cancel = undefined;
       await running;
     },
+    running: () => active,
   };
 }

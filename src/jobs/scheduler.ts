@@ -37,6 +37,8 @@ export interface Scheduler {
   tick(): Promise<TickResult>;
   start(): void;
   stop(): Promise<void>;
+  /** True while started (`/readyz` reports it). */
+  running(): boolean;
 }
 
 export { systemTimer, type Timer };
@@ -108,5 +110,5 @@ export function createScheduler(deps: {
     log,
     name: 'scheduler',
   });
-  return { tick, start: loop.start, stop: loop.stop };
+  return { tick, start: loop.start, stop: loop.stop, running: loop.running };
 }

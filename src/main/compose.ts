@@ -54,6 +54,7 @@ import { createLinkService } from '../services/links.js';
 import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService } from '../services/mail-servers.js';
+import { createMetrics } from '../services/metrics.js';
 import { createReauthorizationService } from '../services/reauthorizations.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
@@ -127,6 +128,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     const guardedFetch = options.fetch ? undefined : createGuardedFetch(guard);
     const fetch = options.fetch ?? (guardedFetch as GuardedFetch).fetch;
     const owner = `${process.pid}:${randomUUID()}`;
+    const metrics = createMetrics({ db, now: () => clock.now() });
     let events: EventService | undefined;
     const webhooks = createWebhookService({
       db,
@@ -139,7 +141,11 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       addresses,
       timeoutMs: options.webhookOptions?.timeoutMs ?? DEFAULT_WEBHOOK_DISPATCHER_OPTIONS.timeoutMs,
     });
-    events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
+    events = createEventService({
+      db,
+      clock,
+      subscribers: [webhooks.subscriber, metrics.subscriber],
+    });
     const keys = createKeyService({ db, cipher, events });
     await keys.verify();
     const users = createUserService({
@@ -173,6 +179,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       fetch,
       sleep: options.sleep,
       options: options.tokenOptions,
+      observe: metrics.observations,
     });
     const revoke = createRevoker({ db, cipher, clock, fetch });
     const connections = createConnectionService({ db, events, tokens, revoke });
@@ -239,6 +246,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       runtime: (id) => mailServers.runtime(id),
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
+      observe: metrics.observations,
     });
     const mailPoller = createMailPoller({
       mailHandler,
@@ -323,6 +331,8 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       apiTokens: createApiTokenService({ db, clock, events }),
       links,
       diagnose,
+      metrics,
+      schedulerRunning: () => scheduler.running(),
       close: async () => {
         await mailPoller.stop();
         await scheduler.stop();

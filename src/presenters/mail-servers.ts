@@ -36,7 +36,15 @@ export function presentMailServer(entry: MailServerEntry): MailServerView {
 }
 
 /** A preset as the API shows it, with the scopes of its provider in the link's cloud. */
-export function presentMailPreset(preset: MailServerPreset, cloud: MicrosoftCloud): MailPresetView {
+export function presentMailPreset(
+  preset: MailServerPreset,
+  linkCloud: MicrosoftCloud,
+): MailPresetView {
+  // A preset of one cloud shows that cloud's scopes when listed without a link.
+  const cloud =
+    preset.clouds && !preset.clouds.includes(linkCloud)
+      ? (preset.clouds[0] ?? linkCloud)
+      : linkCloud;
   return {
     id: preset.id,
     provider: preset.provider,

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { redirectUrlFor } from '../domain/link.js';
 import { MICROSOFT_DEFAULT_TENANT } from '../providers/microsoft.js';
-import type { ProviderPreset } from '../providers/types.js';
+import { MicrosoftClouds, type ProviderPreset } from '../providers/types.js';
 import type { ProviderResponse } from '../schemas/providers.js';
 
 /**
@@ -19,10 +19,19 @@ export function presentProvider(p: ProviderPreset, baseUrl: URL): Static<typeof 
     scopes: p.scopes?.({ cloud: 'global' }) ?? null,
     ...(p.options.includes('cloud') && p.scopes
       ? {
-          scopesByCloud: {
-            global: p.scopes({ cloud: 'global' }),
-            gcc: p.scopes({ cloud: 'gcc' }),
-          },
+          scopesByCloud: Object.fromEntries(
+            MicrosoftClouds.map((cloud) => [cloud, p.scopes!({ cloud })]),
+          ),
+        }
+      : {}),
+    ...(p.options.includes('cloud') && p.endpoints
+      ? {
+          endpointsByCloud: Object.fromEntries(
+            MicrosoftClouds.map((cloud) => [
+              cloud,
+              p.endpoints!({ tenant: MICROSOFT_DEFAULT_TENANT, cloud }),
+            ]),
+          ),
         }
       : {}),
     requiredScopes: [...(p.requiredScopes ?? [])],

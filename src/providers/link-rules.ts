@@ -1,5 +1,6 @@
 import { OutlinkError } from '../domain/errors.js';
 import { cleanScopes, isIpLiteralHost, type Warning } from '../domain/link.js';
+import { isNationalCloud, MICROSOFT_CLOUDS } from './microsoft.js';
 import { presetFor } from './registry.js';
 import type { MicrosoftCloud, ProviderId, ProviderOptions } from './types.js';
 
@@ -81,6 +82,13 @@ export function applyProviderRules(requested: RequestedLinkSettings): {
     if (scopes.includes(scope)) continue;
     scopes.push(scope);
     warnings.push({ code: 'offline_access_added', params: { scope } });
+  }
+  // A national cloud's app is registered in its own portal, with this link's redirect URL.
+  if (options.cloud && isNationalCloud(options.cloud)) {
+    warnings.push({
+      code: 'national_cloud_registration',
+      params: { cloud: options.cloud, portal: MICROSOFT_CLOUDS[options.cloud].portal },
+    });
   }
 
   return {

@@ -5,9 +5,14 @@
  * (`google.ts`, `microsoft.ts`); `mail-registry.ts` lists them.
  */
 import type { MailProtocol, MailSecurity } from '../domain/mail-server.js';
-import type { ProviderId } from './types.js';
+import type { MicrosoftCloud, ProviderId } from './types.js';
 
-export const MailPresetIds = ['gmail', 'exchange_online'] as const;
+export const MailPresetIds = [
+  'gmail',
+  'exchange_online',
+  'exchange_online_us',
+  'exchange_online_china',
+] as const;
 export type MailPresetId = (typeof MailPresetIds)[number];
 
 /** One server of a preset: where it listens and how the connection is protected. */
@@ -32,6 +37,8 @@ export interface MailServerPreset {
   /** The link provider whose tokens these servers accept. */
   readonly provider: ProviderId;
   readonly name: string;
+  /** The provider clouds whose tokens these servers accept (Microsoft); every cloud if absent. */
+  readonly clouds?: readonly MicrosoftCloud[];
   /** The servers per protocol, the recommended one first. */
   readonly servers: Readonly<Record<MailProtocol, readonly PresetServer[]>>;
   /**

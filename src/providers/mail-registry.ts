@@ -5,18 +5,29 @@
 import type { MailProtocol } from '../domain/mail-server.js';
 import { gmailPreset } from './google.js';
 import type { MailPresetId, MailServerPreset } from './mail-preset.js';
-import { exchangeOnlinePreset } from './microsoft.js';
+import {
+  exchangeOnlineChinaPreset,
+  exchangeOnlinePreset,
+  exchangeOnlineUsPreset,
+} from './microsoft.js';
 import { presetFor } from './registry.js';
 import type { MicrosoftCloud, ProviderId } from './types.js';
 
 export const mailPresets: Readonly<Record<MailPresetId, MailServerPreset>> = Object.freeze({
   gmail: gmailPreset,
   exchange_online: exchangeOnlinePreset,
+  exchange_online_us: exchangeOnlineUsPreset,
+  exchange_online_china: exchangeOnlineChinaPreset,
 });
 
-/** The presets whose servers accept the tokens of a provider's links. */
-export function presetsForProvider(provider: ProviderId): MailServerPreset[] {
-  return Object.values(mailPresets).filter((p) => p.provider === provider);
+/** The presets whose servers accept the tokens of a provider's links (in `cloud`, if given). */
+export function presetsForProvider(
+  provider: ProviderId,
+  cloud?: MicrosoftCloud | null,
+): MailServerPreset[] {
+  return Object.values(mailPresets).filter(
+    (p) => p.provider === provider && (!cloud || !p.clouds || p.clouds.includes(cloud)),
+  );
 }
 
 /** The preset a host belongs to (names compared without regard to case), if any. */

@@ -10,11 +10,69 @@ import type {
 
 export const MICROSOFT_DEFAULT_TENANT = 'common';
 
-/** Exchange Online resource hosts per cloud (GCC uses the office365.com host). */
-export const MICROSOFT_SCOPE_HOSTS: Readonly<Record<MicrosoftCloud, string>> = Object.freeze({
-  global: 'https://outlook.office.com/',
-  gcc: 'https://outlook.office365.com/',
+/**
+ * Where each cloud signs in (the Entra ID host of its authorization and token endpoints),
+ * which host its ID tokens name as issuer, the Exchange Online resource its scopes are on
+ * (GCC uses the office365.com host), and the portal its app registrations live in — the
+ * redirect URL is registered there, not in the global portal.
+ * @see https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud
+ * @see https://learn.microsoft.com/graph/deployments
+ */
+export const MICROSOFT_CLOUDS: Readonly<
+  Record<
+    MicrosoftCloud,
+    {
+      readonly loginHost: string;
+      readonly issuerHost: string;
+      readonly scopeHost: string;
+      readonly portal: string;
+    }
+  >
+> = Object.freeze({
+  global: {
+    loginHost: 'login.microsoftonline.com',
+    issuerHost: 'login.microsoftonline.com',
+    scopeHost: 'https://outlook.office.com/',
+    portal: 'https://entra.microsoft.com',
+  },
+  gcc: {
+    loginHost: 'login.microsoftonline.com',
+    issuerHost: 'login.microsoftonline.com',
+    scopeHost: 'https://outlook.office365.com/',
+    portal: 'https://entra.microsoft.com',
+  },
+  gcc_high: {
+    loginHost: 'login.microsoftonline.us',
+    issuerHost: 'login.microsoftonline.us',
+    scopeHost: 'https://outlook.office365.us/',
+    portal: 'https://portal.azure.us',
+  },
+  dod: {
+    loginHost: 'login.microsoftonline.us',
+    issuerHost: 'login.microsoftonline.us',
+    scopeHost: 'https://outlook.office365.us/',
+    portal: 'https://portal.azure.us',
+  },
+  china: {
+    loginHost: 'login.chinacloudapi.cn',
+    // The 21Vianet discovery document names its newer host as issuer and token endpoint.
+    issuerHost: 'login.partner.microsoftonline.cn',
+    scopeHost: 'https://partner.outlook.cn/',
+    portal: 'https://portal.azure.cn',
+  },
 });
+
+/** Exchange Online resource hosts per cloud. */
+export const MICROSOFT_SCOPE_HOSTS: Readonly<Record<MicrosoftCloud, string>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(MICROSOFT_CLOUDS).map(([cloud, facts]) => [cloud, facts.scopeHost]),
+  ) as Record<MicrosoftCloud, string>,
+);
+
+/** True for the clouds whose app registrations live outside the global Entra portal. */
+export function isNationalCloud(cloud: MicrosoftCloud): boolean {
+  return MICROSOFT_CLOUDS[cloud].loginHost !== MICROSOFT_CLOUDS.global.loginHost;
+}
 
 /** `common`, `organizations`, `consumers`, a tenant GUID or a verified domain. */
 export const MICROSOFT_TENANT_PATTERN =
@@ -50,7 +108,8 @@ export const microsoft: ProviderPreset = Object.freeze({
   id: 'microsoft',
   name: 'Microsoft',
   endpoints: (options: ProviderOptions) => {
-    const base = `https://login.microsoftonline.com/${encodeURIComponent(options.tenant ?? MICROSOFT_DEFAULT_TENANT)}/oauth2/v2.0`;
+    const host = MICROSOFT_CLOUDS[options.cloud ?? 'global'].loginHost;
+    const base = `https://${host}/${encodeURIComponent(options.tenant ?? MICROSOFT_DEFAULT_TENANT)}/oauth2/v2.0`;
     return { authorizationEndpoint: `${base}/authorize`, tokenEndpoint: `${base}/token` };
   },
   // The v2.0 issuer names the tenant id, unknown for `common`; RFC 9207 `iss` is then
@@ -95,7 +154,7 @@ export const microsoft: ProviderPreset = Object.freeze({
  * `https://outlook.office.com/SMTP.Send` → `https://outlook.office365.com/SMTP.Send` for GCC.
  */
 export function adjustMicrosoftScope(scope: string, cloud: MicrosoftCloud): string {
-  for (const host of Object.values(MICROSOFT_SCOPE_HOSTS)) {
+  for (const host of new Set(Object.values(MICROSOFT_SCOPE_HOSTS))) {
     if (scope.startsWith(host)) return MICROSOFT_SCOPE_HOSTS[cloud] + scope.slice(host.length);
   }
   return scope;
@@ -117,16 +176,19 @@ export function microsoftAccountKey(claims: Readonly<Record<string, unknown>>): 
 }
 
 /**
- * `https://login.microsoftonline.com/<tid>/v2.0` for an ID token whose `tid` is a tenant id;
- * undefined otherwise, so a token without a tenant matches no issuer.
+ * `https://login.microsoftonline.com/<tid>/v2.0` (the link's cloud's issuer host) for an ID
+ * token whose `tid` is a tenant id; undefined otherwise, so a token without a tenant matches
+ * no issuer.
  * @see https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
  */
 export function microsoftIdTokenIssuer(
   claims: Readonly<Record<string, unknown>>,
+  options: ProviderOptions = {},
 ): string | undefined {
   const tid = claims.tid;
+  const host = MICROSOFT_CLOUDS[options.cloud ?? 'global'].issuerHost;
   return typeof tid === 'string' && TENANT_ID.test(tid)
-    ? `https://login.microsoftonline.com/${tid.toLowerCase()}/v2.0`
+    ? `https://${host}/${tid.toLowerCase()}/v2.0`
     : undefined;
 }
 
@@ -147,6 +209,7 @@ export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
   id: 'exchange_online',
   provider: 'microsoft',
   name: 'Exchange Online',
+  clouds: Object.freeze(['global', 'gcc'] as const),
   servers: Object.freeze({
     imap: Object.freeze([presetServer('outlook.office365.com', 993, 'tls')]),
     pop3: Object.freeze([presetServer('outlook.office365.com', 995, 'tls')]),
@@ -160,6 +223,43 @@ export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
       remedy: 'exchange_smtp_auth_disabled',
     } as const),
   ]),
+});
+
+/**
+ * Exchange Online in the US Government clouds (GCC High and DoD): the same protocols and
+ * refusals as the worldwide service, on the `office365.us` hosts, with tokens whose scopes
+ * are on `https://outlook.office365.us/`.
+ * The SMTP host and the DoD hosts are unconfirmed (DoD may use `outlook-dod.office365.us`).
+ * @see https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud
+ */
+export const exchangeOnlineUsPreset: MailServerPreset = Object.freeze({
+  ...exchangeOnlinePreset,
+  id: 'exchange_online_us',
+  name: 'Exchange Online (GCC High / DoD)',
+  clouds: Object.freeze(['gcc_high', 'dod'] as const),
+  servers: Object.freeze({
+    imap: Object.freeze([presetServer('outlook.office365.us', 993, 'tls')]),
+    pop3: Object.freeze([presetServer('outlook.office365.us', 995, 'tls')]),
+    smtp: Object.freeze([presetServer('smtp.office365.us', 587, 'starttls')]),
+  }),
+});
+
+/**
+ * Exchange Online operated by 21Vianet (China): the `partner.outlook.cn` hosts, with tokens
+ * whose scopes are on `https://partner.outlook.cn/`.
+ * The SMTP host `smtp.partner.outlook.cn` is unconfirmed.
+ * @see https://learn.microsoft.com/previous-versions/office/office-365-api/api/o365-china-endpoints
+ */
+export const exchangeOnlineChinaPreset: MailServerPreset = Object.freeze({
+  ...exchangeOnlinePreset,
+  id: 'exchange_online_china',
+  name: 'Exchange Online (21Vianet)',
+  clouds: Object.freeze(['china'] as const),
+  servers: Object.freeze({
+    imap: Object.freeze([presetServer('partner.outlook.cn', 993, 'tls')]),
+    pop3: Object.freeze([presetServer('partner.outlook.cn', 995, 'tls')]),
+    smtp: Object.freeze([presetServer('smtp.partner.outlook.cn', 587, 'starttls')]),
+  }),
 });
 
 /**

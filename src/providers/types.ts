@@ -6,7 +6,13 @@ export const ProviderIds = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof ProviderIds)[number];
 
 export type { MailProtocol };
-export type MicrosoftCloud = 'global' | 'gcc';
+/**
+ * Microsoft's clouds: the global service, GCC (global sign-in, `office365.com` scopes),
+ * GCC High and DoD (US Government: `login.microsoftonline.us`, `office365.us`), and
+ * Microsoft 365 operated by 21Vianet (`china`: `login.chinacloudapi.cn`, `partner.outlook.cn`).
+ */
+export const MicrosoftClouds = ['global', 'gcc', 'gcc_high', 'dod', 'china'] as const;
+export type MicrosoftCloud = (typeof MicrosoftClouds)[number];
 
 /** Frozen preset data for one provider: what the UI pre-fills and the API documents. */
 export interface ProviderPreset {
@@ -41,7 +47,10 @@ export interface ProviderPreset {
    * The issuer an ID token of this provider must name, derived from its claims, where the
    * provider has no single issuer (Microsoft's multi-tenant endpoints: one per tenant).
    */
-  readonly idTokenIssuer?: (claims: Readonly<Record<string, unknown>>) => string | undefined;
+  readonly idTokenIssuer?: (
+    claims: Readonly<Record<string, unknown>>,
+    options?: ProviderOptions,
+  ) => string | undefined;
   /**
    * Who signed in, as a stable key, when the provider's own claims say it better than the
    * ID token's `iss` + `sub` (Microsoft: `tid` + `oid`, the same across its apps).

@@ -11,7 +11,7 @@ export const CreateApiTokenBody = Type.Object(
     scopes: Type.Optional(
       Type.Array(OneOf(ApiTokenScopes), {
         minItems: 1,
-        maxItems: 2,
+        maxItems: 3,
         uniqueItems: true,
       }),
     ),

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ConnectionStatuses } from '../domain/connection.js';
 import { ERROR_CODE_KEYWORD } from '../domain/validation.js';
 import { MICROSOFT_TENANT_PATTERN } from '../providers/microsoft.js';
-import { ProviderIds } from '../providers/types.js';
+import { MicrosoftClouds, ProviderIds } from '../providers/types.js';
 import { Nullable, OneOf, Warnings } from './common.js';
 
 const Url = (description: string) => Type.String({ format: 'uri', maxLength: 2048, description });
@@ -10,7 +10,7 @@ const Url = (description: string) => Type.String({ format: 'uri', maxLength: 204
 /** A scope token (RFC 6749 §3.3): no inner whitespace; surrounding blanks are trimmed. */
 const Scope = Type.String({ minLength: 1, maxLength: 512, pattern: '^\\s*[\\x21-\\x7E]+\\s*$' });
 
-const Clouds = ['global', 'gcc'] as const;
+const Clouds = MicrosoftClouds;
 
 const linkFields = {
   name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Unique name' }),

@@ -22,7 +22,9 @@ export const ProviderResponse = Type.Object({
   issuer: Nullable(Type.String()),
   scopes: Nullable(ScopesByProtocol),
   /** Microsoft: scopes per cloud. */
-  scopesByCloud: Type.Optional(Type.Object({ global: ScopesByProtocol, gcc: ScopesByProtocol })),
+  scopesByCloud: Type.Optional(Type.Record(Type.String(), ScopesByProtocol)),
+  /** Microsoft: endpoints per cloud (for the default tenant). */
+  endpointsByCloud: Type.Optional(Type.Record(Type.String(), Endpoints)),
   requiredScopes: Type.Array(Type.String()),
   authorizationParams: Type.Record(Type.String(), Type.String()),
   options: Type.Array(Type.String()),

@@ -299,7 +299,12 @@ export function createAuthorizationFlows(deps: {
         redirectUri: flow.redirectUri,
         codeVerifier: cipher.decrypt(flow.codeVerifierEnc, Aad.codeVerifier(flow.id)),
         nonce: flow.nonce ?? undefined,
-        idTokenIssuer: preset.idTokenIssuer,
+        ...(preset.idTokenIssuer
+          ? {
+              idTokenIssuer: (claims: Readonly<Record<string, unknown>>) =>
+                preset.idTokenIssuer?.(claims, { cloud: link.cloud ?? undefined }),
+            }
+          : {}),
       },
     );
     if (preset.refreshTokenRequired && !tokens.refreshToken) {

@@ -15,6 +15,7 @@ import type { KeyService } from './keys.js';
 import type { LinkService } from './links.js';
 import type { MailHandlerService } from './mail-handler.js';
 import type { MailServerService } from './mail-servers.js';
+import type { Metrics } from './metrics.js';
 import type { ReauthorizationService } from './reauthorizations.js';
 import type { UserService } from './users.js';
 import type { WebhookService } from './webhooks.js';
@@ -49,6 +50,10 @@ export interface Services {
   readonly mailHandler: MailHandlerService;
   /** The issues and comments the handler made, to read. */
   readonly issues: IssueService;
+  /** Prometheus metrics: counters the services feed, gauges read at scrape time. */
+  readonly metrics: Metrics;
+  /** Whether this process's refresh scheduler is running (`/readyz` reports it). */
+  schedulerRunning(): boolean;
   /** Stops what runs in the background and closes the database. */
   close(): Promise<void>;
 }

@@ -241,7 +241,10 @@ export function createLinkService(deps: {
           tenant: row.tenant ?? undefined,
           cloud: row.cloud ?? undefined,
         }).authorizationEndpoint === row.authorizationEndpoint;
-      const keepEndpoints = !((tenantChanged && storedFromPreset) || issuerChanged);
+      const keepEndpoints = !(
+        ((tenantChanged || cloudChanged) && storedFromPreset) ||
+        issuerChanged
+      );
       const { settings, warnings } = await resolve(
         {
           provider,

@@ -16,6 +16,7 @@ import type { Actor } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { MailServerRuntime } from '../domain/mail-server.js';
+import { ignoredObservations, type Observations } from '../domain/observations.js';
 import { DEFAULT_THROTTLE } from '../handler/filters.js';
 import { openImapSource } from '../handler/imap-source.js';
 import type { HandlerEventSink } from '../handler/ledger.js';
@@ -106,6 +107,8 @@ export interface MailHandlerDeps {
   readonly concurrency?: number;
   /** Parses messages (default: on the calling thread); compose.ts wires a worker pool. */
   readonly parser?: MessageParser;
+  /** Counts runs and messages for the metrics; ignored by default. */
+  readonly observe?: Observations;
 }
 
 /** Acknowledgement retries: 1 min, 5 min, 30 min, 2 h, then given up. */
@@ -113,6 +116,7 @@ const ACK_BACKOFF_MS = [60_000, 300_000, 1_800_000, 7_200_000] as const;
 
 export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerService {
   const { db, clock, log } = deps;
+  const observe = deps.observe ?? ignoredObservations;
   const states = createMailHandlerStateRepository(db);
   const leaseName = (id: string) => `mail-handler:${id}`;
 
@@ -235,12 +239,14 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
         lastCounts: result.counts,
         uidValidity,
       });
+      observe.mailPoll(failed ? 'failed' : 'ok', { ...result.counts });
       return result.counts;
     } catch (error) {
       source?.abort();
       const code = errorCode(error);
       const waiting = code === 'reauthorization_required';
       if (!waiting) log.warn({ err: error, mailServerId: id }, 'mail handler run failed');
+      observe.mailPoll(waiting ? 'waiting_reauthorization' : 'failed');
       await save(settings, before, {
         status: waiting ? 'waiting_reauthorization' : 'failed',
         lastRunAt: startedAt,

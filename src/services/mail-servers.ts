@@ -348,7 +348,10 @@ export function createMailServerService(deps: {
       if (linkId === undefined) return { presets: Object.values(mailPresets), cloud: 'global' };
       const link = await servers.providerOfLink(linkId);
       if (!link) throw new OutlinkError('link_not_found', { id: linkId });
-      return { presets: presetsForProvider(link.provider), cloud: link.cloud ?? 'global' };
+      return {
+        presets: presetsForProvider(link.provider, link.cloud ?? 'global'),
+        cloud: link.cloud ?? 'global',
+      };
     },
   };
   return service;

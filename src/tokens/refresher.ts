@@ -5,6 +5,7 @@ import type { Actor } from '../domain/actor.js';
 import type { Clock, Sleep } from '../domain/clock.js';
 import type { StoredError } from '../domain/connection.js';
 import { OutlinkError } from '../domain/errors.js';
+import { ignoredObservations, type Observations } from '../domain/observations.js';
 import type { Fetch } from '../oauth/discovery.js';
 import {
   type OAuthFailure,
@@ -61,8 +62,11 @@ export function createRefresher(deps: {
   /** Waits between in-call retries. */
   sleep: Sleep;
   options: RetryOptions;
+  /** Counts each token request and its failures (metrics); ignored by default. */
+  observe?: Observations;
 }): Refresher {
   const { db, cipher, clock, events, options } = deps;
+  const observe = deps.observe ?? ignoredObservations;
   const rows = createConnectionTokensRepository(db);
 
   const reload = async (id: string) => {
@@ -213,6 +217,7 @@ export function createRefresher(deps: {
           scope: 'connection',
           at: clock.now().toISOString(),
         };
+        observe.refreshAttempt(row.link_id, error.id);
         await db.transaction().execute((trx) => markReauthorization(trx, row, error, actor));
         throw new OutlinkError('reauthorization_required', { account: row.account });
       }
@@ -222,11 +227,13 @@ export function createRefresher(deps: {
       for (let attempt = 0; ; attempt++) {
         try {
           const set = await refreshGrant(client, link, refreshToken);
+          observe.refreshAttempt(row.link_id);
           // The row as the update stored it: no read back.
           return { row: await persistSuccess(row, set, actor), refreshed: true };
         } catch (error) {
           const failure = error as OAuthFailure;
           if (failure.name !== 'OAuthFailure') throw error;
+          observe.refreshAttempt(row.link_id, failure.entry.id);
           const delay = backoffMs(
             attempt,
             options.baseDelayMs,

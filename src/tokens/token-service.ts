@@ -5,6 +5,7 @@ import type { Actor } from '../domain/actor.js';
 import { type Clock, type Sleep, systemSleep } from '../domain/clock.js';
 import type { AccessTokenView } from '../domain/connection.js';
 import { OutlinkError } from '../domain/errors.js';
+import type { Observations } from '../domain/observations.js';
 import type { Fetch } from '../oauth/discovery.js';
 import { createCacheEpochRepository } from '../store/repositories/cache-epochs.js';
 import {
@@ -114,6 +115,8 @@ export function createTokenService(deps: {
    */
   pollSleep?: Sleep;
   options?: Partial<TokenServiceOptions>;
+  /** Counts refreshes for the metrics; ignored by default. */
+  observe?: Observations;
 }): TokenService {
   const { cipher, clock } = deps;
   const options = { ...DEFAULT_TOKEN_OPTIONS, ...deps.options };
@@ -126,6 +129,7 @@ export function createTokenService(deps: {
     fetch: deps.fetch,
     sleep: deps.sleep ?? systemSleep,
     options,
+    ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const lease = {
     leases: deps.leases,

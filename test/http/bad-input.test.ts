@@ -532,7 +532,7 @@ function buildRows(): Row[] {
         ['unknown scope', ['root'], 422, 'field_invalid', 'scopes[0]'],
         ['item of wrong type', [1], 422, 'field_invalid', 'scopes[0]'],
         ['duplicates', ['admin', 'admin'], 422, 'field_invalid'],
-        ['too many', ['admin', 'token:read', 'admin'], 422, 'field_too_long'],
+        ['too many', ['admin', 'token:read', 'metrics:read', 'admin'], 422, 'field_too_long'],
       ],
     ],
     [

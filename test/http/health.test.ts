@@ -21,9 +21,36 @@ for (const dialect of Dialects) {
         assert.equal(ready.statusCode, 200, ready.body);
         assert.deepEqual(ready.json(), {
           status: 'ok',
-          checks: { database: 'ok', migrations: 'ok' },
+          checks: { database: 'ok', migrations: 'ok', scheduler: 'stopped' },
         });
       } finally {
+        await outlink.close();
+      }
+    });
+
+    it('reports on /readyz whether the refresh scheduler runs', async () => {
+      const outlink = await startOutlink(dialect);
+      const { scheduler } = outlink.services as unknown as {
+        scheduler: { start(): void; stop(): Promise<void> };
+      };
+      try {
+        scheduler.start();
+        const running = await outlink.app.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(running.statusCode, 200, running.body);
+        assert.equal(
+          (running.json() as { checks: { scheduler: string } }).checks.scheduler,
+          'running',
+        );
+        await scheduler.stop();
+        const stopped = await outlink.app.inject({ method: 'GET', url: '/readyz' });
+        // Reported, not required: a web process of a cluster may leave it to the workers.
+        assert.equal(stopped.statusCode, 200, stopped.body);
+        assert.equal(
+          (stopped.json() as { checks: { scheduler: string } }).checks.scheduler,
+          'stopped',
+        );
+      } finally {
+        await scheduler.stop();
         await outlink.close();
       }
     });
@@ -55,7 +82,7 @@ for (const dialect of Dialects) {
         assert.equal(ready.statusCode, 503, ready.body);
         assert.deepEqual(ready.json(), {
           status: 'unavailable',
-          checks: { database: 'unreachable' },
+          checks: { database: 'unreachable', scheduler: 'stopped' },
         });
         const health = await outlink.app.inject({ method: 'GET', url: '/healthz' });
         assert.equal(health.statusCode, 200);

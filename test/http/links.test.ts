@@ -198,6 +198,76 @@ for (const dialect of Dialects) {
         assert.equal(link.issuer, null);
       });
 
+      for (const [cloud, login, resource, portal] of [
+        [
+          'gcc_high',
+          'https://login.microsoftonline.us',
+          'https://outlook.office365.us/',
+          'https://portal.azure.us',
+        ],
+        [
+          'dod',
+          'https://login.microsoftonline.us',
+          'https://outlook.office365.us/',
+          'https://portal.azure.us',
+        ],
+        [
+          'china',
+          'https://login.chinacloudapi.cn',
+          'https://partner.outlook.cn/',
+          'https://portal.azure.cn',
+        ],
+      ] as const) {
+        it(`creates a ${cloud} link on ${login} with its own scopes and redirect URL`, async () => {
+          const link = await create(microsoft({ cloud, tenant: 'contoso.example' }));
+          const authorize = `${login}/contoso.example/oauth2/v2.0/authorize`;
+          assert.equal(link.cloud, cloud);
+          assert.equal(link.authorizationEndpoint, authorize);
+          assert.equal(link.tokenEndpoint, `${login}/contoso.example/oauth2/v2.0/token`);
+          assert.equal(link.redirectUrl, redirectUrl(authorize));
+          assert.notEqual(
+            link.redirectUrl,
+            redirectUrl(`${MS}/contoso.example/oauth2/v2.0/authorize`),
+          );
+          assert.deepEqual(link.scopes, [
+            `${resource}IMAP.AccessAsUser.All`,
+            `${resource}POP.AccessAsUser.All`,
+            `${resource}SMTP.Send`,
+            'offline_access',
+          ]);
+          assert.deepEqual(codes(link), ['offline_access_added', 'national_cloud_registration']);
+          assert.match(link.warnings?.[1]?.message ?? '', new RegExp(portal.replace(/\./g, '\\.')));
+          // A worldwide scope typed by hand moves onto the cloud's resource.
+          const typed = await create(
+            microsoft({ cloud, scopes: [`${OUTLOOK}SMTP.Send`, 'offline_access'] }),
+          );
+          assert.deepEqual(typed.scopes, [`${resource}SMTP.Send`, 'offline_access']);
+        });
+      }
+
+      it('moves preset endpoints and scopes with the cloud on update (with the secret again)', async () => {
+        const link = await create(microsoft({ clientSecret: secret() }));
+        const refused = await call('PATCH', `/api/v1/links/${link.id}`, { cloud: 'gcc_high' });
+        assert.equal(refused.statusCode, 422, refused.body);
+        assert.equal(error(refused).code, 'client_secret_required');
+        const moved = await update(link.id, { cloud: 'gcc_high', clientSecret: secret() });
+        assert.equal(
+          moved.authorizationEndpoint,
+          'https://login.microsoftonline.us/common/oauth2/v2.0/authorize',
+        );
+        assert.equal(
+          moved.tokenEndpoint,
+          'https://login.microsoftonline.us/common/oauth2/v2.0/token',
+        );
+        assert.ok(moved.scopes.includes('https://outlook.office365.us/SMTP.Send'));
+      });
+
+      it('answers an unknown cloud with 422', async () => {
+        const res = await call('POST', '/api/v1/links', microsoft({ cloud: 'germany' }));
+        assert.equal(res.statusCode, 422, res.body);
+        assert.equal(error(res).field, 'cloud');
+      });
+
       it('puts the tenant into both endpoints and the redirect URL', async () => {
         const link = await create(microsoft({ tenant: 'contoso.onmicrosoft.com' }));
         const authorize = `${MS}/contoso.onmicrosoft.com/oauth2/v2.0/authorize`;

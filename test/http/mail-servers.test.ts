@@ -453,8 +453,14 @@ for (const dialect of Dialects) {
         const items = (all.json() as { items: { id: string; scopes: unknown }[] }).items;
         assert.deepEqual(
           items.map((p) => p.id),
-          ['gmail', 'exchange_online'],
+          ['gmail', 'exchange_online', 'exchange_online_us', 'exchange_online_china'],
         );
+        // A national cloud's preset shows its own cloud's scopes when listed without a link.
+        assert.deepEqual(items[2]?.scopes, {
+          imap: ['https://outlook.office365.us/IMAP.AccessAsUser.All'],
+          pop3: ['https://outlook.office365.us/POP.AccessAsUser.All'],
+          smtp: ['https://outlook.office365.us/SMTP.Send'],
+        });
         assert.deepEqual(items[1]?.scopes, {
           imap: ['https://outlook.office.com/IMAP.AccessAsUser.All'],
           pop3: ['https://outlook.office.com/POP.AccessAsUser.All'],

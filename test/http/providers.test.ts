@@ -69,7 +69,25 @@ for (const dialect of Dialects) {
         scopesByCloud: {
           global: exchange('https://outlook.office.com/'),
           gcc: exchange('https://outlook.office365.com/'),
+          gcc_high: exchange('https://outlook.office365.us/'),
+          dod: exchange('https://outlook.office365.us/'),
+          china: exchange('https://partner.outlook.cn/'),
         },
+        endpointsByCloud: Object.fromEntries(
+          [
+            ['global', MS],
+            ['gcc', MS],
+            ['gcc_high', 'https://login.microsoftonline.us'],
+            ['dod', 'https://login.microsoftonline.us'],
+            ['china', 'https://login.chinacloudapi.cn'],
+          ].map(([cloud, host]) => [
+            cloud,
+            {
+              authorizationEndpoint: `${host}/common/oauth2/v2.0/authorize`,
+              tokenEndpoint: `${host}/common/oauth2/v2.0/token`,
+            },
+          ]),
+        ),
         requiredScopes: ['offline_access'],
         authorizationParams: {},
         options: ['tenant', 'cloud'],

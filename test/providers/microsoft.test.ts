@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyProviderError } from '../../src/oauth/provider-errors.js';
 import { expectedIdTokenIssuer } from '../../src/oauth/token-client.js';
-import { MICROSOFT_ERRORS, microsoftIdTokenIssuer } from '../../src/providers/microsoft.js';
+import { applyProviderRules } from '../../src/providers/link-rules.js';
+import { presetsForProvider } from '../../src/providers/mail-registry.js';
+import {
+  adjustMicrosoftScope,
+  isNationalCloud,
+  MICROSOFT_CLOUDS,
+  MICROSOFT_ERRORS,
+  microsoft,
+  microsoftIdTokenIssuer,
+} from '../../src/providers/microsoft.js';
+import type { MicrosoftCloud } from '../../src/providers/types.js';
 
 const TID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
@@ -74,6 +84,76 @@ describe('Microsoft error codes (AADSTS)', () => {
     assert.deepEqual(
       classifyProviderError('invalid_grant', 'AADSTS1: Token has been expired or revoked.', 400),
       { id: 'google_token_revoked', scope: 'connection' },
+    );
+  });
+});
+
+describe('Microsoft clouds (issue 13 item 6)', () => {
+  const endpointsOf = (cloud: MicrosoftCloud, tenant = 'common') =>
+    microsoft.endpoints?.({ tenant, cloud });
+  const cases: [MicrosoftCloud, string, string, string][] = [
+    ['global', 'login.microsoftonline.com', 'https://outlook.office.com/', 'exchange_online'],
+    ['gcc', 'login.microsoftonline.com', 'https://outlook.office365.com/', 'exchange_online'],
+    ['gcc_high', 'login.microsoftonline.us', 'https://outlook.office365.us/', 'exchange_online_us'],
+    ['dod', 'login.microsoftonline.us', 'https://outlook.office365.us/', 'exchange_online_us'],
+    ['china', 'login.chinacloudapi.cn', 'https://partner.outlook.cn/', 'exchange_online_china'],
+  ];
+
+  for (const [cloud, login, resource, mailPreset] of cases) {
+    it(`${cloud}: endpoints on ${login}, scopes on ${resource}, the ${mailPreset} servers`, () => {
+      assert.deepEqual(endpointsOf(cloud, 'contoso.example'), {
+        authorizationEndpoint: `https://${login}/contoso.example/oauth2/v2.0/authorize`,
+        tokenEndpoint: `https://${login}/contoso.example/oauth2/v2.0/token`,
+      });
+      assert.deepEqual(microsoft.scopes?.({ cloud }), {
+        imap: [`${resource}IMAP.AccessAsUser.All`],
+        pop3: [`${resource}POP.AccessAsUser.All`],
+        smtp: [`${resource}SMTP.Send`],
+      });
+      assert.deepEqual(
+        presetsForProvider('microsoft', cloud).map((p) => p.id),
+        [mailPreset],
+      );
+      const { settings, warnings } = applyProviderRules({ provider: 'microsoft', cloud });
+      assert.equal(settings.cloud, cloud);
+      assert.equal(settings.authorizationEndpoint, `https://${login}/common/oauth2/v2.0/authorize`);
+      assert.ok(settings.scopes.every((s) => s === 'offline_access' || s.startsWith(resource)));
+      // National clouds: the app and the redirect URL are registered in that cloud's portal.
+      const national = warnings.find((w) => w.code === 'national_cloud_registration');
+      assert.equal(
+        national?.params.portal,
+        isNationalCloud(cloud) ? MICROSOFT_CLOUDS[cloud].portal : undefined,
+      );
+    });
+  }
+
+  it('moves a scope typed for another cloud onto the link’s cloud', () => {
+    assert.equal(
+      adjustMicrosoftScope('https://outlook.office.com/SMTP.Send', 'china'),
+      'https://partner.outlook.cn/SMTP.Send',
+    );
+    assert.equal(
+      adjustMicrosoftScope('https://partner.outlook.cn/IMAP.AccessAsUser.All', 'gcc_high'),
+      'https://outlook.office365.us/IMAP.AccessAsUser.All',
+    );
+    assert.equal(
+      adjustMicrosoftScope('https://outlook.office365.us/POP.AccessAsUser.All', 'global'),
+      'https://outlook.office.com/POP.AccessAsUser.All',
+    );
+  });
+
+  it('expects ID tokens from the issuer host of the link’s cloud', () => {
+    assert.equal(
+      microsoftIdTokenIssuer({ tid: TID }, { cloud: 'gcc_high' }),
+      `https://login.microsoftonline.us/${TID}/v2.0`,
+    );
+    assert.equal(
+      microsoftIdTokenIssuer({ tid: TID }, { cloud: 'china' }),
+      `https://login.partner.microsoftonline.cn/${TID}/v2.0`,
+    );
+    assert.equal(
+      microsoftIdTokenIssuer({ tid: TID }, { cloud: 'gcc' }),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
     );
   });
 });

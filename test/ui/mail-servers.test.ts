@@ -158,6 +158,12 @@ for (const dialect of Dialects) {
         'microsoft imap outlook.office365.com:993 tls',
         'microsoft pop3 outlook.office365.com:995 tls',
         'microsoft smtp smtp.office365.com:587 starttls',
+        'microsoft imap outlook.office365.us:993 tls',
+        'microsoft pop3 outlook.office365.us:995 tls',
+        'microsoft smtp smtp.office365.us:587 starttls',
+        'microsoft imap partner.outlook.cn:993 tls',
+        'microsoft pop3 partner.outlook.cn:995 tls',
+        'microsoft smtp smtp.partner.outlook.cn:587 starttls',
       ]);
       assert.match(
         res.body,

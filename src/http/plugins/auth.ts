@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import { BlockList, isIPv4 } from 'node:net';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Actor } from '../../domain/actor.js';
-import { isAdmin } from '../../domain/actor.js';
+import { isAdmin, mayReadMetrics } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
 
@@ -22,8 +23,11 @@ export const SESSION_COOKIE_OPTIONS = {
 } as const;
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** Who may call a route: nobody checked, an admin, or a `token:read` credential. */
-export type RouteAuth = 'public' | 'admin' | 'token:read';
+/**
+ * Who may call a route: nobody checked, an admin, a `token:read` credential, or a reader of
+ * the metrics (`metrics:read`, or a client address in `OUTLINK_METRICS_ALLOW`).
+ */
+export type RouteAuth = 'public' | 'admin' | 'token:read' | 'metrics:read';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,7 +45,10 @@ declare module 'fastify' {
 }
 
 /** What authentication looks credentials up with. */
-export type AuthServices = Pick<Services, 'apiTokens' | 'users'>;
+export type AuthServices = Pick<Services, 'apiTokens' | 'users'> & {
+  /** Client addresses (CIDRs) that may read the metrics without a credential. */
+  readonly metricsAllow?: readonly string[];
+};
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -55,6 +62,7 @@ export const authPlugin = fp(
     app.decorateRequest('actor', undefined);
     app.decorateRequest('sessionToken', undefined);
     app.decorateRequest('cacheEpochs', undefined);
+    const metricsAllowed = addressList(services.metricsAllow ?? []);
 
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/v1')) return;
@@ -66,13 +74,37 @@ export const authPlugin = fp(
     app.addHook('onRequest', async (request) => {
       const auth = request.routeOptions.config.auth;
       if (!auth || auth === 'public') return;
+      if (auth === 'metrics:read' && metricsAllowed(request.ip)) return;
       request.actor = await authenticate(request, services);
       if (!request.actor) throw new OutlinkError('not_authenticated');
       if (auth === 'admin' && !isAdmin(request.actor)) throw new OutlinkError('forbidden');
+      if (auth === 'metrics:read' && !mayReadMetrics(request.actor)) {
+        throw new OutlinkError('metrics_forbidden');
+      }
     });
   },
   { name: 'outlink-auth', fastify: '5.x', dependencies: ['@fastify/cookie', 'outlink-errors'] },
 );
+
+/**
+ * A test of a client address against CIDRs or single addresses; an IPv4 client seen as an
+ * IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) is tested as the IPv4 address it is.
+ */
+export function addressList(entries: readonly string[]): (ip: string) => boolean {
+  if (entries.length === 0) return () => false;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return (ip) => {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+    const address = mapped ?? ip;
+    return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+  };
+}
 
 /** The authenticated actor of a route that required one. */
 export function actorOf(request: FastifyRequest): Actor {

@@ -76,6 +76,19 @@ export interface ConnectionTokensRepository {
    * within the margin or idle for `keepAliveMs`.
    */
   listDue(query: DueQuery): Promise<string[]>;
+  /**
+   * Every connection's link, status and access token expiry (no token): what the metrics
+   * show at scrape time, at most `limit` rows.
+   */
+  expiries(limit: number): Promise<ConnectionExpiry[]>;
+}
+
+/** A connection's access token expiry, as the metrics show it. */
+export interface ConnectionExpiry {
+  readonly id: string;
+  readonly link_id: string;
+  readonly status: string;
+  readonly expires_at: string | null;
 }
 
 export function createConnectionTokensRepository(db: Kysely<Database>): ConnectionTokensRepository {
@@ -172,5 +185,12 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .execute();
       return rows.map((r) => r.id);
     },
+    expiries: (limit) =>
+      db
+        .selectFrom('connections')
+        .select(['id', 'link_id', 'status', 'expires_at'])
+        .orderBy('id')
+        .limit(limit)
+        .execute(),
   };
 }

@@ -26,6 +26,9 @@ ${field({ name: 'name', label: t('tokens.name'), help: t('tokens.nameHelp'), req
 <label class="choice"><input type="radio" name="scope" value="token:read" data-testid="token-scope-read"><span class="choice-text"><span class="choice-title">token:read</span><span class="choice-help">${t(
     'tokens.scopeRead',
   )}</span></span></label>
+<label class="choice"><input type="radio" name="scope" value="metrics:read" data-testid="token-scope-metrics"><span class="choice-text"><span class="choice-title">metrics:read</span><span class="choice-help">${t(
+    'tokens.scopeMetrics',
+  )}</span></span></label>
 ${errorSlot('scopes')}
 </fieldset>
 <fieldset class="choices" id="token-links" data-testid="token-links" hidden>

@@ -1,3 +1,4 @@
+import { MicrosoftClouds } from '../../providers/types.js';
 import type { LinkView } from '../../schemas/links.js';
 import { copyField, httpsBanner } from '../components.js';
 import type { PageContext } from '../context.js';
@@ -145,7 +146,7 @@ ${field({ name: 'name', label: t('fields.name'), help: t('help.name'), value: li
 ${field({ name: 'description', label: t('fields.description'), help: t('help.description'), value: link?.description, autocomplete: 'off' })}
 <fieldset class="choices choices-inline" data-providers="microsoft">
 <legend>${t('fields.accountType')}</legend>
-${(['global', 'gcc'] as const).map((cloud) =>
+${MicrosoftClouds.map((cloud) =>
   choice(
     'cloud',
     cloud,

@@ -35,8 +35,13 @@ export function wireLinkDialog() {
     editing ? form.dataset.provider : form.querySelector('input[name="provider"]:checked')?.value;
   const cloud = () => form.querySelector('input[name="cloud"]:checked')?.value ?? 'global';
   const parseScopes = (text) => [...new Set(text.split(/\s+/).filter(Boolean))];
-  const msEndpoint = (preset, kind, t) =>
-    preset.endpoints[kind].replace('/common/', `/${encodeURIComponent(t || 'common')}/`);
+  // The cloud the endpoints and scopes in the form follow (Microsoft: one host per cloud).
+  let shownCloud = cloud();
+  const msEndpoint = (preset, kind, t, c = cloud()) =>
+    (preset.endpointsByCloud?.[c] ?? preset.endpoints)[kind].replace(
+      '/common/',
+      `/${encodeURIComponent(t || 'common')}/`,
+    );
 
   function scopesFor(preset, protocol) {
     if (!preset?.scopes) return [];
@@ -109,7 +114,14 @@ export function wireLinkDialog() {
     const preset = (await presets()).get(provider());
     if (!preset?.scopesByCloud) return;
     const to = preset.scopesByCloud[cloud()];
-    const from = preset.scopesByCloud[cloud() === 'gcc' ? 'global' : 'gcc'];
+    const from = preset.scopesByCloud[shownCloud] ?? preset.scopesByCloud.global;
+    for (const kind of ['authorizationEndpoint', 'tokenEndpoint']) {
+      // Endpoints that followed the cloud keep following; typed ones stay as typed.
+      if (field(kind).value === msEndpoint(preset, kind, tenant, shownCloud)) {
+        field(kind).value = msEndpoint(preset, kind, tenant);
+      }
+    }
+    shownCloud = cloud();
     const swap = new Map(
       ['imap', 'pop3', 'smtp'].flatMap((p) => from[p].map((s, i) => [s, to[p][i]])),
     );
