@@ -22,6 +22,7 @@ import {
   type MailPollerHooks,
   type MailPollerOptions,
 } from '../jobs/mail-poller.js';
+import { createNotifier, type Notifier, type NotifierOptions } from '../jobs/notifier.js';
 import { createRetention } from '../jobs/retention.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
 import {
@@ -40,6 +41,7 @@ import {
 } from '../net/address-guard.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
+import { createNoticeWords } from '../presenters/notifications.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
 import { createRevoker } from '../services/connection-revocation.js';
@@ -52,7 +54,8 @@ import { createKeyService } from '../services/keys.js';
 import { createLinkService } from '../services/links.js';
 import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
-import { createMailServerService } from '../services/mail-servers.js';
+import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
+import { createNotificationService } from '../services/notifications.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
@@ -70,6 +73,8 @@ export interface Composition extends Services {
   readonly webhookDispatcher: WebhookDispatcher;
   /** Due mailboxes, acknowledgements, and IDLE watchers (the mail handler's background). */
   readonly mailPoller: MailPoller;
+  /** Notices to administrators: secret reminders, late notices, emails (issue 13). */
+  readonly notifier: Notifier;
 }
 
 export interface ComposeOptions {
@@ -83,6 +88,7 @@ export interface ComposeOptions {
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
   readonly webhookOptions?: Partial<WebhookDispatcherOptions>;
+  readonly notifierOptions?: Partial<NotifierOptions>;
   readonly mailPollerOptions?: Partial<MailPollerOptions>;
   /** Told when an IDLE watcher watches and when its run ends (tests wait for these). */
   readonly mailPollerHooks?: MailPollerHooks;
@@ -137,7 +143,31 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       addresses,
       timeoutMs: options.webhookOptions?.timeoutMs ?? DEFAULT_WEBHOOK_DISPATCHER_OPTIONS.timeoutMs,
     });
-    events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
+    // Declared before the mail client exists: notices are emailed through a mail server
+    // looked up when a notice is sent.
+    let mailServers: MailServerService | undefined;
+    const mailClient: { current?: ReturnType<typeof createMailClient> } = {};
+    const notifications = createNotificationService({
+      db,
+      clock,
+      log: options.log,
+      settings: config.notifications,
+      baseUrl: config.baseUrl,
+      webhooks: webhooks.subscriber,
+      events: () => events as EventService,
+      mail: {
+        smtp: (...args) =>
+          (mailClient.current as ReturnType<typeof createMailClient>).smtp(...args),
+      },
+      mailServer: async (idOrName) => {
+        const servers = mailServers as MailServerService;
+        return servers.runtime((await servers.find(idOrName)).id);
+      },
+      words: createNoticeWords(config.baseUrl),
+    });
+    // The notices stand in front of the webhooks: connection failures and recoveries are sent
+    // de-duplicated, every other event as before.
+    events = createEventService({ db, clock, subscribers: [notifications.subscriber] });
     const keys = createKeyService({ db, cipher, events });
     await keys.verify();
     const users = createUserService({
@@ -180,6 +210,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       timeouts: { ...DEFAULT_MAIL_TIMEOUTS, ...options.mailTimeouts },
       guard,
     });
+    mailClient.current = mail;
     const scheduler = createScheduler({
       db,
       clock,
@@ -204,7 +235,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       log: options.log,
       ...(options.webhookOptions ? { options: options.webhookOptions } : {}),
     });
-    const mailServers = createMailServerService({
+    mailServers = createMailServerService({
       db,
       cipher,
       clock,
@@ -237,6 +268,14 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       runtime: (id) => mailServers.runtime(id),
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
+      onStatus: (id, name, status, error) => notifications.handlerStatus(id, name, status, error),
+    });
+    const notifier = createNotifier({
+      notifications,
+      leases,
+      owner,
+      log: options.log,
+      ...(options.notifierOptions ? { options: options.notifierOptions } : {}),
     });
     const mailPoller = createMailPoller({
       mailHandler,
@@ -291,6 +330,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       webhooks,
       scheduler,
       webhookDispatcher,
+      notifier,
       mailPoller,
       mail,
       mailServers,
@@ -314,6 +354,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         await mailPoller.stop();
         await scheduler.stop();
         await webhookDispatcher.stop();
+        await notifier.stop();
         await parser.close();
         await users.close();
         await guardedFetch?.close();
