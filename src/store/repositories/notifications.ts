@@ -104,7 +104,7 @@ export function createNotificationRepository(db: Executor): NotificationReposito
           oc
             .columns(['subject', 'state'])
             .doUpdateSet({ sent_at: now })
-            .where('notification_windows.sent_at', '<', cutoff),
+            .where('notification_windows.sent_at', '<=', cutoff),
         )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
