@@ -13,6 +13,7 @@ import {
   ALICE,
   authorizeAccount,
   BOB,
+  CAROL,
   CAROL_PASSWORD,
   createTestLink,
   TEST_CLIENT,
@@ -286,6 +287,54 @@ for (const dialect of Dialects) {
         'connection.reauthorization_required',
         'link.credentials_failed',
       ]);
+    });
+
+    it('a mail handler that stops: one notice, and one when it runs again', async () => {
+      const wrong = 'not carols password';
+      secrets.add(wrong);
+      const inbox = await world.createServer({
+        name: 'Carol inbox',
+        protocol: 'imap',
+        host: '127.0.0.1',
+        port: world.dovecot.ports.imaps!,
+        security: 'tls',
+        username: CAROL,
+        authentication: { method: 'password', password: wrong },
+        handlerEnabled: true,
+        issueKeyPrefix: 'NOTE',
+      });
+      keep(await flush());
+      keep(freshHooks());
+      for (let i = 0; i < 3; i++) {
+        clock.advance(MINUTE);
+        const poll = await world.api('POST', `/api/v1/mail-servers/${inbox.id}/poll`, {});
+        assert.ok(poll.statusCode >= 400, poll.body);
+      }
+      const stopped = keep(await flush());
+      assert.deepEqual(
+        stopped.map((m) => m.subject),
+        ['[Outlink] Mail handler stopped: Carol inbox'],
+      );
+      assert.match(stopped[0]!.text, /status: failed/);
+      assert.deepEqual(
+        keep(freshHooks()).map((h) => [h.type, h.data.mailServerId]),
+        [['mail_server.handler_stopped', inbox.id]],
+      );
+      const fixed = await world.api('PATCH', `/api/v1/mail-servers/${inbox.id}`, {
+        authentication: { method: 'password', password: CAROL_PASSWORD },
+      });
+      assert.equal(fixed.statusCode, 200, fixed.body);
+      clock.advance(MINUTE);
+      const poll = await world.api('POST', `/api/v1/mail-servers/${inbox.id}/poll`, {});
+      assert.equal(poll.statusCode, 200, poll.body);
+      assert.deepEqual(
+        keep(await flush()).map((m) => m.subject),
+        ['[Outlink] Mail handler running again: Carol inbox'],
+      );
+      assert.deepEqual(
+        keep(freshHooks()).map((h) => h.type),
+        ['mail_server.handler_recovered'],
+      );
     });
 
     it('a client secret expiring: reminders at 30, 14 and 3 days, once each', async () => {
