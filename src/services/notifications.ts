@@ -73,6 +73,9 @@ export interface NotificationService {
   tick(): Promise<{ reminders: number; late: number; sent: number }>;
 }
 
+/** The state of a connection that needs re-authorization because its link's credentials failed. */
+const LINK_FAULT = 'reauthorization_required_by_link';
+
 /** Email retries: 1 min, 5 min, 30 min, 2 h, then given up (recorded on the outbox row). */
 const MAIL_BACKOFF_MS = [60_000, 300_000, 1_800_000, 7_200_000] as const;
 
@@ -134,13 +137,18 @@ export function createNotificationService(deps: {
   };
 
   /** A subject is well again: a recovery notice when (and only when) a failure was told. */
-  const recover = async (trx: Executor, subject: string, notice: Notice) => {
+  const recover = async (
+    trx: Executor,
+    subject: string,
+    notice: Notice | ((told: string) => Notice),
+  ) => {
     const repo = createNotificationRepository(trx);
     const now = clock.now().toISOString();
     const before = await repo.observe(subject, OK_STATE, null, now);
-    if (!before?.notifiedState || before.notifiedState === OK_STATE) return;
+    const told = before?.notifiedState;
+    if (!told || told === OK_STATE) return;
     if (!(await repo.markNotified(subject, OK_STATE, now))) return;
-    await deliver(trx, notice);
+    await deliver(trx, typeof notice === 'function' ? notice(told) : notice);
   };
 
   const linkName = async (trx: Executor, linkId: string | undefined) =>
@@ -183,7 +191,7 @@ export function createNotificationService(deps: {
             mail: { kind: 'link_credentials_failed', data: facts },
           });
         }
-        return fail(trx, subject, 'reauthorization_required', {
+        return fail(trx, subject, linkFault ? LINK_FAULT : 'reauthorization_required', {
           forward: event,
           ...(linkFault
             ? {}
@@ -205,10 +213,14 @@ export function createNotificationService(deps: {
             mail: { kind: 'link_credentials_recovered', data: facts },
           });
         }
-        return recover(trx, subject, {
+        // A mailbox that failed with its link was emailed about through the link: its own
+        // recovery goes to the webhooks only.
+        return recover(trx, subject, (told) => ({
           ...(event.type === 'connection.recovered' ? { forward: event } : {}),
-          mail: { kind: 'connection_recovered', data: facts },
-        });
+          ...(told === LINK_FAULT
+            ? {}
+            : { mail: { kind: 'connection_recovered' as const, data: facts } }),
+        }));
       }
       default:
         return deps.webhooks(trx, event);

@@ -287,6 +287,28 @@ for (const dialect of Dialects) {
         'connection.reauthorization_required',
         'link.credentials_failed',
       ]);
+      // The link is saved with its (same, still valid) secret: both mailboxes are retried and
+      // recover; one email about the link, a webhook for each connection.
+      clock.advance(MINUTE);
+      const saved = await world.api('PATCH', `/api/v1/links/${linkId}`, {
+        clientSecret: TEST_CLIENT.clientSecret,
+      });
+      assert.equal(saved.statusCode, 200, saved.body);
+      for (const id of connections) {
+        const res = await world.api('GET', `/api/v1/connections/${id}`);
+        if ((res.json() as { status: string }).status !== 'valid') await recover(id);
+      }
+      await remember(...connections);
+      assert.deepEqual(
+        keep(await flush()).map((m) => m.subject),
+        ['[Outlink] Client credentials accepted again: Rotated AS'],
+      );
+      assert.deepEqual(
+        keep(freshHooks())
+          .map((h) => h.type)
+          .sort(),
+        ['connection.recovered', 'connection.recovered', 'link.credentials_recovered'],
+      );
     });
 
     it('a mail handler that stops: one notice, and one when it runs again', async () => {
