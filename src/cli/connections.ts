@@ -1,6 +1,7 @@
 import type { Actor } from '../domain/actor.js';
 import { isOutlinkError } from '../domain/errors.js';
 import { presentConnection, presentStoredError } from '../presenters/connections.js';
+import { presentReauthorization } from '../presenters/reauthorizations.js';
 import type { ConnectionView } from '../services/connections.js';
 import { type CommandGroup, columns, defineCommand, table } from './command.js';
 import { type CliContext, withServices } from './context.js';
@@ -136,11 +137,86 @@ const remove = defineCommand({
   },
 });
 
+const reauthorize = defineCommand({
+  path: ['connections', 'reauthorize'],
+  summary: 'cli.connections.reauthorize.summary',
+  details: 'cli.connections.reauthorize.details',
+  positional: idArgument,
+  options: {
+    email: {
+      type: 'string',
+      value: '<mail server>',
+      help: 'cli.connections.reauthorize.options.email',
+    },
+    to: { type: 'string', value: '<address>', help: 'cli.connections.reauthorize.options.to' },
+    hours: { type: 'string', value: '<hours>', help: 'cli.connections.reauthorize.options.hours' },
+    revoke: { type: 'boolean', help: 'cli.connections.reauthorize.options.revoke' },
+    json: { type: 'boolean', help: 'cli.connections.reauthorize.options.json' },
+  },
+  async run(ctx, { values, target }) {
+    if (values.revoke) {
+      const { connection, count } = await withServices(ctx, async (services) => {
+        const connection = await services.connections.get(target);
+        return {
+          connection,
+          count: await services.reauthorizations.revoke(CLI_ACTOR, connection.id),
+        };
+      });
+      ctx.out(
+        values.json
+          ? JSON.stringify({ revoked: count }, null, 2)
+          : ctx.t('cli.connections.reauthorize.revoked', {
+              account: connection.account,
+              count,
+            }),
+      );
+      return ExitCode.ok;
+    }
+    const { connection, created, now } = await withServices(ctx, async (services) => {
+      const connection = await services.connections.get(target);
+      const created = await services.reauthorizations.create(CLI_ACTOR, connection.id, {
+        ...(values.hours !== undefined ? { expiresInHours: Number(values.hours) } : {}),
+        ...(values.email
+          ? {
+              email: {
+                mailServer: values.email,
+                ...(values.to ? { to: values.to } : {}),
+                locale: ctx.locale,
+              },
+            }
+          : {}),
+      });
+      return { connection, created, now: services.clock.now() };
+    });
+    if (values.json) {
+      ctx.out(
+        JSON.stringify(
+          { ...presentReauthorization(created.invitation), url: created.url },
+          null,
+          2,
+        ),
+      );
+      return ExitCode.ok;
+    }
+    ctx.out(
+      ctx.t('cli.connections.reauthorize.created', {
+        account: connection.account,
+        expires: bothTimes(ctx, created.invitation.expiresAt, now),
+      }),
+    );
+    ctx.out(created.url);
+    if (created.invitation.emailedTo) {
+      ctx.out(ctx.t('cli.connections.reauthorize.emailed', { to: created.invitation.emailedTo }));
+    }
+    return ExitCode.ok;
+  },
+});
+
 /** `outlink connections …` (DESIGN §8): one connection per authorized account of a link. */
 export const connectionsGroup: CommandGroup = {
   name: 'connections',
   summary: 'cli.connections.summary',
-  commands: [list, show, refresh, remove],
+  commands: [list, show, refresh, remove, reauthorize],
 };
 
 /** A connection as labelled lines, its last failure with cause, remedy and provider's words. */

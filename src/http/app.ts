@@ -25,6 +25,7 @@ import { linkRoutes } from './routes/links.js';
 import { mailHandlerRoutes } from './routes/mail-handler.js';
 import { mailServerRoutes } from './routes/mail-servers.js';
 import { providerRoutes } from './routes/providers.js';
+import { reauthorizationRoutes } from './routes/reauthorizations.js';
 import { sessionRoutes } from './routes/session.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -121,6 +122,7 @@ export type AppServices = Pick<
   | 'diagnose'
   | 'events'
   | 'flows'
+  | 'reauthorizations'
   | 'connections'
   | 'tokens'
   | 'webhooks'
@@ -220,6 +222,7 @@ export async function buildApp(
   eventRoutes(app, services);
   authorizationRoutes(app, services);
   connectionRoutes(app, services);
+  reauthorizationRoutes(app, services);
   mailServerRoutes(app, services);
   mailHandlerRoutes(app, services);
   issueRoutes(app, services);

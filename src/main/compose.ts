@@ -42,6 +42,7 @@ import {
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
 import { createNoticeWords } from '../presenters/notifications.js';
+import { reauthorizationWords } from '../presenters/reauthorizations.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
 import { createRevoker } from '../services/connection-revocation.js';
@@ -56,6 +57,7 @@ import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
 import { createNotificationService } from '../services/notifications.js';
+import { createReauthorizationService } from '../services/reauthorizations.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
 import { openStore, type Store } from '../store/db.js';
@@ -316,6 +318,17 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         ? { timeoutMs: options.tokenOptions.requestTimeoutMs }
         : {}),
     });
+    const flows = createAuthorizationFlows({
+      db,
+      cipher,
+      clock,
+      config,
+      events,
+      fetch,
+      ...(options.tokenOptions?.requestTimeoutMs
+        ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
+        : {}),
+    });
     return {
       config,
       store,
@@ -336,16 +349,16 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mailServers,
       mailHandler,
       issues: createIssueService({ db }),
-      flows: createAuthorizationFlows({
+      flows,
+      reauthorizations: createReauthorizationService({
         db,
-        cipher,
         clock,
         config,
         events,
-        fetch,
-        ...(options.tokenOptions?.requestTimeoutMs
-          ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
-          : {}),
+        flows,
+        mailServers,
+        mail,
+        words: reauthorizationWords,
       }),
       apiTokens: createApiTokenService({ db, clock, events }),
       links,

@@ -25,12 +25,19 @@ export const REDACT_PATHS = [
 ];
 
 /**
+ * Paths whose last segment is a secret: one-time start URLs (issue 11) and re-authorization
+ * links (issue 13).
+ */
+const SECRET_PATH = /^(\/oauth2\/(?:start|reauthorize)\/)[^/?#]+/;
+
+/**
  * A URL with every query value replaced by `[redacted]` and no fragment: OAuth callbacks
  * carry `code` and `state`, token routes `?account=<email>`, webhook URLs sometimes a key.
- * The parameter names stay, so a log line still says which request it was.
+ * The parameter names stay, so a log line still says which request it was. A secret in the
+ * path (a start URL's, a re-authorization link's) is redacted too.
  */
 export function redactQuery(url: string): string {
-  const withoutFragment = url.split('#', 1)[0] ?? '';
+  const withoutFragment = (url.split('#', 1)[0] ?? '').replace(SECRET_PATH, '$1[redacted]');
   const at = withoutFragment.indexOf('?');
   if (at < 0) return withoutFragment;
   const query = withoutFragment

@@ -15,6 +15,7 @@ import type { KeyService } from './keys.js';
 import type { LinkService } from './links.js';
 import type { MailHandlerService } from './mail-handler.js';
 import type { MailServerService } from './mail-servers.js';
+import type { ReauthorizationService } from './reauthorizations.js';
 import type { UserService } from './users.js';
 import type { WebhookService } from './webhooks.js';
 
@@ -38,6 +39,8 @@ export interface Services {
   readonly tokens: TokenService;
   readonly connections: ConnectionService;
   readonly flows: AuthorizationFlows;
+  /** One-time re-authorization links for a connection's owner (issue 13). */
+  readonly reauthorizations: ReauthorizationService;
   readonly webhooks: WebhookService;
   /** Authenticated IMAP, POP3 and SMTP sessions, with the rejected-token rule. */
   readonly mail: MailClient;

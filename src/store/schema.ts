@@ -13,6 +13,7 @@ export interface Database {
   connections: ConnectionsTable;
   events: EventsTable;
   authorization_flows: AuthorizationFlowsTable;
+  reauthorization_invitations: ReauthorizationInvitationsTable;
   leases: LeasesTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -181,6 +182,22 @@ export interface AuthorizationFlowsTable {
   expires_at: string;
   created_at: string;
   completed_at: string | null;
+}
+
+/** Issue 13: one-time re-authorization links (migration 0010); only the secret's hash. */
+export interface ReauthorizationInvitationsTable {
+  id: string;
+  connection_id: string;
+  secret_hash: string;
+  actor: string;
+  actor_kind: string;
+  actor_id: string | null;
+  emailed_to: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  flow_id: string | null;
+  revoked_at: string | null;
 }
 
 export interface LeasesTable {

@@ -63,7 +63,7 @@ export async function runCli(
   const child = spawnCli(args, options.env);
   const done = collect(child);
   child.stdin.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
   try {
     const result = await done;
     if (result.code === null) {

@@ -39,6 +39,11 @@ const HELP_CASES: readonly (readonly [string[], string, string])[] = [
   [['connections', 'refresh', '--help'], 'Usage: outlink connections refresh <id>', '--json'],
   [['connections', 'delete', '--help'], 'Usage: outlink connections delete <id>', '--json'],
   [
+    ['connections', 'reauthorize', '--help'],
+    'Usage: outlink connections reauthorize <id>',
+    '--email <mail server>',
+  ],
+  [
     ['token', '--help'],
     'Usage: outlink token <link> [--account <account>]\n       outlink token --connection <id>\n',
     'passwordeval',
@@ -75,6 +80,7 @@ describe('outlink --help', () => {
       'connections show <id>',
       'connections refresh <id>',
       'connections delete <id>',
+      'connections reauthorize <id>',
       'keys rotate',
       'keys retire <keyId>',
       'api-tokens create',

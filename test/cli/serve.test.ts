@@ -48,7 +48,7 @@ async function serve(env: Record<string, string>): Promise<Served> {
       if (/fingerprint: .*\n/.test(out)) resolve();
     });
     exited.then(() => reject(new Error(`serve exited before its banner:\n${out}\n${err}`)));
-    setTimeout(() => reject(new Error(`no banner within 30 s:\n${out}\n${err}`)), 30_000).unref();
+    setTimeout(() => reject(new Error(`no banner within 90 s:\n${out}\n${err}`)), 90_000).unref();
   });
   await banner;
   const port = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)\)/.exec(out)?.[1]);

@@ -77,6 +77,7 @@ const NOT_FOUND: Readonly<Record<string, string>> = {
   '/api/v1/connections/:id': 'connection_not_found',
   '/api/v1/connections/:id/refresh': 'connection_not_found',
   '/api/v1/connections/:id/token': 'connection_not_found',
+  '/api/v1/connections/:id/reauthorization': 'connection_not_found',
   '/api/v1/mail-servers/:id': 'mail_server_not_found',
   '/api/v1/mail-servers/:id/test': 'mail_server_not_found',
   '/api/v1/mail-servers/:id/poll': 'mail_server_not_found',

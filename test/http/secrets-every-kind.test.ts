@@ -350,7 +350,8 @@ for (const dialect of Dialects) {
         env: { ...env, NODE_EXTRA_CA_CERTS: caFile },
       });
       try {
-        const deadline = Date.now() + 30_000;
+        // Generous: the child compiles the sources with tsx first, slow on a loaded machine.
+        const deadline = Date.now() + 90_000;
         while (proxy.count(tokenPath) === before && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }

@@ -75,4 +75,17 @@ describe('request logs', () => {
     assert.equal(redactQuery('/a#only'), '/a');
     assert.equal(redactQuery('https://h.test/p?t=1'), 'https://h.test/p?t=[redacted]');
   });
+
+  it('redactQuery hides the secret of a start URL and of a re-authorization link', () => {
+    const secret = 'Msh3QLPVtRWEUIJ5jCWsSq8WmYLyU6RAWj1Fih8LlT8';
+    assert.equal(redactQuery(`/oauth2/reauthorize/${secret}`), '/oauth2/reauthorize/[redacted]');
+    assert.equal(
+      redactQuery(`/oauth2/start/${secret}?x=1`),
+      '/oauth2/start/[redacted]?x=[redacted]',
+    );
+    assert.equal(
+      redactQuery('/oauth2/callback/abc?code=1'),
+      '/oauth2/callback/abc?code=[redacted]',
+    );
+  });
 });

@@ -122,9 +122,13 @@ for (const dialect of Dialects) {
       assert.match(bobRow, /no longer accepts this connection&#39;s grant/);
       assert.match(bobRow, /Re-authorize this account\./);
       assert.match(bobRow, /<code>invalid_grant: grant revoked<\/code>/);
-      for (const action of ['reauthorize', 'refresh-now', 'remove-connection']) {
+      for (const action of ['reauthorize', 'invite', 'refresh-now', 'remove-connection']) {
         assert.match(alice, new RegExp(`data-testid="${action}"`));
       }
+      // Issue 13: the re-authorization link for the owner, made in a dialog, shown once.
+      assert.match(alice, /data-testid="invite"[^>]*>Link for the owner</);
+      assert.match(res.body, /data-testid="invite-dialog"/);
+      assert.match(res.body, /Shown only now: Outlink keeps no copy/);
       assert.match(res.body, /data-testid="authorize"[^>]*>Authorize another account</);
       assert.match(res.body, /data-testid="config-client-secret">.*Set \(write-only/s);
       assert.doesNotMatch(res.body, /outlink-client-secret/);
@@ -133,6 +137,7 @@ for (const dialect of Dialects) {
       assert.match(res.body, /data-event-type="connection.reauthorization_required"/);
       const fresh = await page(`/admin/applinks/${empty.id}`, { 'accept-language': 'ja' });
       assert.match(fresh.body, /data-testid="authorize"[^>]*>認証</);
+      assert.match(fresh.body, /再認可リンク/);
       assert.match(fresh.body, /data-testid="connections-empty"/);
     });
 

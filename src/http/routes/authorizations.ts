@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { OutlinkError } from '../../domain/errors.js';
 import { presentError } from '../../presenters/errors.js';
 import { presentFlowOutcome } from '../../presenters/flows.js';
+import { ownerCallbackView } from '../../presenters/reauthorizations.js';
 import {
   CallbackParams,
   CallbackQuery,
@@ -20,7 +21,7 @@ import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
 /** Starting the dance (DESIGN §6), reading its outcome, and the provider's redirect back. */
 export function authorizationRoutes(
   app: FastifyInstance,
-  { flows }: Pick<Services, 'flows'>,
+  { flows, reauthorizations }: Pick<Services, 'flows' | 'reauthorizations'>,
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -108,9 +109,12 @@ export function authorizationRoutes(
           // The binding has served its purpose (or been refused): the browser forgets it.
           reply.clearCookie(flowBindingCookie(outcome.flowId), { path: '/', secure: true });
         }
+        const view = presentFlowOutcome(locale, outcome);
+        // Issue 13: the owner who opened a re-authorization link has no way into the admin pages.
+        const forOwner = await reauthorizations.startedByLink(outcome.flowId);
         const page = renderCallbackPage(
           locale,
-          presentFlowOutcome(locale, outcome),
+          forOwner ? ownerCallbackView(locale, outcome, view) : view,
           outcome.account,
         );
         const refused = outcome.error?.id === 'authorization_not_bound';

@@ -189,6 +189,9 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
         events,
         settings,
         consumers: consumersOf(servers, id),
+        outgoing: servers
+          .filter((s) => s.protocol === 'smtp')
+          .map((s) => ({ id: s.id, name: s.name })),
       });
     } catch (error) {
       if (isOutlinkError(error) && error.code === 'link_not_found') return notFound(ctx, reply);

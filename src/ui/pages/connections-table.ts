@@ -119,6 +119,9 @@ function actions(ctx: PageContext, c: PresentedConnection, enabled: boolean): Ht
 <button type="button" class="button-secondary button-small" data-action="reauthorize" data-connection-id="${c.id}" data-testid="reauthorize"${
     enabled ? '' : html` disabled`
   }>${label('detail.reauthorize')}</button>
+<button type="button" class="button-secondary button-small" data-action="invite" data-connection-id="${c.id}" data-account="${c.account}" data-testid="invite"${
+    enabled ? '' : html` disabled`
+  }>${label('reauthorization.button')}</button>
 <button type="button" class="button-secondary button-small" data-action="refresh" data-connection-id="${c.id}" data-testid="refresh-now">${label(
     'detail.refreshNow',
   )}</button>

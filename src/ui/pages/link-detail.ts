@@ -21,6 +21,8 @@ export function linkDetailPage(
     settings: LinkDialogSettings;
     /** The mail servers that log in with each connection (by connection id). */
     consumers?: ReadonlyMap<string, readonly { id: string; name: string }[]>;
+    /** The outgoing (SMTP) mail servers, which can email a re-authorization link. */
+    outgoing?: readonly { id: string; name: string }[];
   },
 ): Html {
   const { t } = ctx;
@@ -79,6 +81,7 @@ ${
 </section>
 </div>
 ${authorizeDialog(ctx)}
+${reauthorizationDialog(ctx, data.outgoing ?? [])}
 ${linkDialog(ctx, { mode: 'edit', settings, link })}`;
   return layout(ctx, { title: link.name, active: 'applinks', page: 'link-detail', body });
 }
@@ -163,6 +166,57 @@ ${field({ name: 'accountLabel', label: t('fields.accountLabel'), help: t('help.a
 <div class="actions">
 <button type="button" class="button-quiet" data-close>${t('cancel')}</button>
 <button type="submit" class="button-primary" data-testid="authorize-continue">${t('detail.continueToProvider')}</button>
+</div>
+</form>
+</dialog>`;
+}
+
+/**
+ * Issue 13: a one-time re-authorization link for a connection's owner, who has no Outlink
+ * account. The dialog makes it (and emails it through an outgoing mail server if one is
+ * chosen), then shows it once to copy; the script fills in the account and the link.
+ */
+function reauthorizationDialog(
+  ctx: PageContext,
+  outgoing: readonly { id: string; name: string }[],
+): Html {
+  const { t } = ctx;
+  return html`<dialog id="invite-dialog" class="dialog dialog-small" aria-labelledby="invite-title" data-testid="invite-dialog">
+<form id="invite-form" class="form" method="post" novalidate>
+<h2 id="invite-title">${t('reauthorization.title')}</h2>
+<p class="help">${t('reauthorization.help')} <span class="strong" id="invite-account" data-testid="invite-account"></span></p>
+<div class="field">
+<label for="invite-mail-server">${t('reauthorization.mailServer')}</label>
+<select id="invite-mail-server" name="mailServer" data-testid="invite-mail-server" aria-describedby="invite-mail-server-help">
+<option value="">${t('reauthorization.noEmail')}</option>
+${outgoing.map((s) => html`<option value="${s.id}">${s.name}</option>`)}
+</select>
+<p class="help" id="invite-mail-server-help">${t('reauthorization.mailServerHelp')}</p>
+</div>
+<div class="field">
+<label for="invite-hours">${t('reauthorization.hours')}</label>
+<input id="invite-hours" name="expiresInHours" type="number" min="1" max="168" step="1" value="24" data-testid="invite-hours">
+</div>
+<div id="invite-result" hidden data-testid="invite-result">
+${copyField(ctx, {
+  id: 'invite-url',
+  label: t('reauthorization.link'),
+  value: '',
+  help: t('reauthorization.shownOnce'),
+  testid: 'invite-url',
+})}
+<p class="small" id="invite-emailed" data-testid="invite-emailed" hidden data-template="${t(
+    'reauthorization.emailed',
+  )}"></p>
+</div>
+<div class="actions">
+<button type="button" class="button-danger-quiet" id="invite-revoke" data-testid="invite-revoke" data-done="${t(
+    'reauthorization.revoked',
+  )}">${t('reauthorization.revoke')}</button>
+<button type="button" class="button-quiet" data-close>${t('close')}</button>
+<button type="submit" class="button-primary" id="invite-create" data-testid="invite-create">${t(
+    'reauthorization.create',
+  )}</button>
 </div>
 </form>
 </dialog>`;

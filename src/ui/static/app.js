@@ -152,6 +152,7 @@ function wireLinkDetail() {
   const actions = {
     diagnose: (b) => diagnose(b, linkId),
     reauthorize: (b) => authorize(b, { connectionId: b.dataset.connectionId }),
+    invite: (b) => openInvite(b),
     refresh: async (b) => {
       const res = await busy(b, () =>
         api('POST', `/api/v1/connections/${b.dataset.connectionId}/refresh`),
@@ -190,6 +191,50 @@ function wireLinkDetail() {
     if (action) button.addEventListener('click', () => action(button));
   }
   showFlowOutcome(linkId);
+}
+
+/**
+ * Issue 13 item 4: the re-authorization link dialog of one connection. The link comes back
+ * from the API once; it is shown to copy and never fetched again.
+ */
+function openInvite(button) {
+  const dialog = $('#invite-dialog');
+  const form = $('#invite-form');
+  const connectionId = button.dataset.connectionId;
+  $('#invite-account').textContent = button.dataset.account;
+  $('#invite-result').hidden = true;
+  $('#invite-url').value = '';
+  $('#invite-create').hidden = false;
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const body = {};
+    const hours = Number(form.elements.expiresInHours.value);
+    if (hours) body.expiresInHours = hours;
+    if (form.elements.mailServer.value) body.mailServer = form.elements.mailServer.value;
+    const res = await busy($('#invite-create'), () =>
+      api('POST', `/api/v1/connections/${connectionId}/reauthorization`, body),
+    );
+    if (!res.ok) {
+      dialog.close();
+      return flash('error', errorText(res.error));
+    }
+    $('#invite-url').value = res.data.url;
+    const emailed = $('#invite-emailed');
+    emailed.hidden = !res.data.emailedTo;
+    emailed.textContent = emailed.dataset.template.replace('{to}', res.data.emailedTo ?? '');
+    $('#invite-result').hidden = false;
+    $('#invite-create').hidden = true;
+  };
+  const revoke = $('#invite-revoke');
+  revoke.onclick = async () => {
+    const res = await busy(revoke, () =>
+      api('DELETE', `/api/v1/connections/${connectionId}/reauthorization`),
+    );
+    dialog.close();
+    if (!res.ok) return flash('error', errorText(res.error));
+    flash('success', revoke.dataset.done);
+  };
+  dialog.showModal();
 }
 
 /**
