@@ -30,6 +30,9 @@ export const EnvSchema = Type.Object({
   OUTLINK_RETAIN_AUTHORIZATION_FLOWS_DAYS: Type.Optional(
     Type.String({ pattern: RETENTION_DAYS_PATTERN }),
   ),
+  OUTLINK_NOTIFY_MAIL_SERVER: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  OUTLINK_NOTIFY_EMAILS: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  OUTLINK_NOTIFY_LANGUAGE: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ja')])),
   OUTLINK_LOG_LEVEL: Type.Optional(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -79,6 +82,19 @@ export interface Config {
   readonly leaseSeconds: number;
   /** How long finished records are kept before the scheduler prunes them. */
   readonly retention: RetentionSettings;
+  /** Where notices to the administrators go by email (issue 13). */
+  readonly notifications: NotificationSettings;
+}
+
+/**
+ * Notices by email: the outgoing (SMTP) mail server that sends them, by name or id, and who
+ * gets them. Without both, notices go to webhooks only.
+ */
+export interface NotificationSettings {
+  readonly mailServer: string | undefined;
+  readonly recipients: readonly string[];
+  /** The language of the emails (`en` by default). */
+  readonly language: 'en' | 'ja';
 }
 
 /** Days to keep each kind of record; 0 keeps it forever. */
@@ -168,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     });
   }
   const retention = parseRetention(raw, violations);
+  const notifications = parseNotifications(raw, violations);
   if (violations.length > 0) throw new ConfigError(dedupe(violations));
 
   return Object.freeze({
@@ -185,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     logLevel: valid.OUTLINK_LOG_LEVEL ?? 'info',
     leaseSeconds,
     retention: Object.freeze(retention),
+    notifications: Object.freeze(notifications),
   });
 }
 
@@ -340,6 +358,36 @@ function parseRetention(
       DEFAULT_RETENTION.authorizationFlowsDays,
     ),
   };
+}
+
+/** `OUTLINK_NOTIFY_*`: both the server and the addresses, or neither. */
+function parseNotifications(
+  raw: Record<string, string>,
+  violations: ConfigViolation[],
+): NotificationSettings {
+  const language = raw.OUTLINK_NOTIFY_LANGUAGE === 'ja' ? 'ja' : 'en';
+  const recipients = (raw.OUTLINK_NOTIFY_EMAILS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const invalid = recipients.filter((entry) => !/^[^\s@<>,;]+@[^\s@<>,;]+$/.test(entry));
+  if (invalid.length > 0) {
+    violations.push({
+      variable: 'OUTLINK_NOTIFY_EMAILS',
+      code: 'notify_emails_invalid',
+      problem: `${invalid.map((entry) => JSON.stringify(entry.slice(0, 60))).join(', ')} is not an email address (comma-separated addresses)`,
+    });
+  }
+  const mailServer = raw.OUTLINK_NOTIFY_MAIL_SERVER;
+  if ((mailServer === undefined) !== (recipients.length === 0)) {
+    violations.push({
+      variable: mailServer === undefined ? 'OUTLINK_NOTIFY_MAIL_SERVER' : 'OUTLINK_NOTIFY_EMAILS',
+      code: 'notify_settings_incomplete',
+      problem:
+        'OUTLINK_NOTIFY_MAIL_SERVER (an outgoing mail server by name or id) and OUTLINK_NOTIFY_EMAILS (who gets the notices) must be given together',
+    });
+  }
+  return { mailServer, recipients: invalid.length > 0 ? [] : recipients, language };
 }
 
 /** Names proxy-addr (Fastify's `trustProxy`) knows for fixed address ranges. */

@@ -45,6 +45,7 @@ export const ErrorCodes = {
   mail_server_unavailable: 503,
   mail_handler_busy: 409,
   mail_handler_not_incoming: 422,
+  notify_mail_server_not_outgoing: 422,
   issue_not_found: 404,
   attachment_not_found: 404,
   connection_not_found: 404,

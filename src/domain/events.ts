@@ -3,6 +3,9 @@ export const EventTypes = [
   'link.created',
   'link.updated',
   'link.deleted',
+  'link.credentials_failed',
+  'link.credentials_recovered',
+  'link.client_secret_expiring',
   'connection.authorized',
   'connection.authorization_failed',
   'connection.refreshed',
@@ -18,6 +21,8 @@ export const EventTypes = [
   'mail_server.updated',
   'mail_server.deleted',
   'mail_server.test_failed',
+  'mail_server.handler_stopped',
+  'mail_server.handler_recovered',
   'issue.created',
   'comment.created',
   'key.rotated',
@@ -34,14 +39,28 @@ export const EventTypes = [
 export type EventType = (typeof EventTypes)[number];
 
 /**
+ * Notices to administrators (issue 13): recorded only when a notice goes out, at most one
+ * per state change and hour (the connection events above them are recorded at every attempt,
+ * and their webhooks follow the same de-duplication).
+ */
+export const NoticeEventTypes = [
+  'link.credentials_failed',
+  'link.credentials_recovered',
+  'link.client_secret_expiring',
+  'mail_server.handler_stopped',
+  'mail_server.handler_recovered',
+] as const;
+
+/**
  * What a webhook sends when it is created without `eventTypes`: the connection events
- * (issue 3). Webhooks from before issue 10 store exactly these.
+ * (issue 3) and the notices (issue 13). Webhooks from before issue 10 store the first four.
  */
 export const DefaultWebhookEventTypes = [
   'connection.authorized',
   'connection.refresh_failed',
   'connection.recovered',
   'connection.reauthorization_required',
+  ...NoticeEventTypes,
 ] as const;
 
 /**

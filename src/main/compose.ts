@@ -22,6 +22,7 @@ import {
   type MailPollerHooks,
   type MailPollerOptions,
 } from '../jobs/mail-poller.js';
+import { createNotifier, type Notifier, type NotifierOptions } from '../jobs/notifier.js';
 import { createRetention } from '../jobs/retention.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../jobs/scheduler.js';
 import {
@@ -40,6 +41,7 @@ import {
 } from '../net/address-guard.js';
 import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
+import { createNoticeWords } from '../presenters/notifications.js';
 import { reauthorizationWords } from '../presenters/reauthorizations.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
@@ -53,8 +55,9 @@ import { createKeyService } from '../services/keys.js';
 import { createLinkService } from '../services/links.js';
 import type { LoginGuardOptions } from '../services/login-guard.js';
 import { createMailHandlerService } from '../services/mail-handler.js';
-import { createMailServerService } from '../services/mail-servers.js';
+import { createMailServerService, type MailServerService } from '../services/mail-servers.js';
 import { createMetrics } from '../services/metrics.js';
+import { createNotificationService } from '../services/notifications.js';
 import { createReauthorizationService } from '../services/reauthorizations.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
@@ -73,6 +76,8 @@ export interface Composition extends Services {
   readonly webhookDispatcher: WebhookDispatcher;
   /** Due mailboxes, acknowledgements, and IDLE watchers (the mail handler's background). */
   readonly mailPoller: MailPoller;
+  /** Notices to administrators: secret reminders, late notices, emails (issue 13). */
+  readonly notifier: Notifier;
 }
 
 export interface ComposeOptions {
@@ -86,6 +91,7 @@ export interface ComposeOptions {
   readonly tokenOptions?: Partial<TokenServiceOptions>;
   readonly schedulerOptions?: Partial<SchedulerOptions>;
   readonly webhookOptions?: Partial<WebhookDispatcherOptions>;
+  readonly notifierOptions?: Partial<NotifierOptions>;
   readonly mailPollerOptions?: Partial<MailPollerOptions>;
   /** Told when an IDLE watcher watches and when its run ends (tests wait for these). */
   readonly mailPollerHooks?: MailPollerHooks;
@@ -141,10 +147,34 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       addresses,
       timeoutMs: options.webhookOptions?.timeoutMs ?? DEFAULT_WEBHOOK_DISPATCHER_OPTIONS.timeoutMs,
     });
+    // Declared before the mail client exists: notices are emailed through a mail server
+    // looked up when a notice is sent.
+    let mailServers: MailServerService | undefined;
+    const mailClient: { current?: ReturnType<typeof createMailClient> } = {};
+    const notifications = createNotificationService({
+      db,
+      clock,
+      log: options.log,
+      settings: config.notifications,
+      baseUrl: config.baseUrl,
+      webhooks: webhooks.subscriber,
+      events: () => events as EventService,
+      mail: {
+        smtp: (...args) =>
+          (mailClient.current as ReturnType<typeof createMailClient>).smtp(...args),
+      },
+      mailServer: async (idOrName) => {
+        const servers = mailServers as MailServerService;
+        return servers.runtime((await servers.find(idOrName)).id);
+      },
+      words: createNoticeWords(config.baseUrl),
+    });
+    // The notices stand in front of the webhooks: connection failures and recoveries are sent
+    // de-duplicated, every other event as before.
     events = createEventService({
       db,
       clock,
-      subscribers: [webhooks.subscriber, metrics.subscriber],
+      subscribers: [notifications.subscriber, metrics.subscriber],
     });
     const keys = createKeyService({ db, cipher, events });
     await keys.verify();
@@ -189,6 +219,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       timeouts: { ...DEFAULT_MAIL_TIMEOUTS, ...options.mailTimeouts },
       guard,
     });
+    mailClient.current = mail;
     const scheduler = createScheduler({
       db,
       clock,
@@ -213,7 +244,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       log: options.log,
       ...(options.webhookOptions ? { options: options.webhookOptions } : {}),
     });
-    const mailServers = createMailServerService({
+    mailServers = createMailServerService({
       db,
       cipher,
       clock,
@@ -247,6 +278,14 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
       observe: metrics.observations,
+      onStatus: (id, name, status, error) => notifications.handlerStatus(id, name, status, error),
+    });
+    const notifier = createNotifier({
+      notifications,
+      leases,
+      owner,
+      log: options.log,
+      ...(options.notifierOptions ? { options: options.notifierOptions } : {}),
     });
     const mailPoller = createMailPoller({
       mailHandler,
@@ -312,6 +351,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       webhooks,
       scheduler,
       webhookDispatcher,
+      notifier,
       mailPoller,
       mail,
       mailServers,
@@ -337,6 +377,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         await mailPoller.stop();
         await scheduler.stop();
         await webhookDispatcher.stop();
+        await notifier.stop();
         await parser.close();
         await users.close();
         await guardedFetch?.close();

@@ -46,6 +46,7 @@ export async function startServer(config: Config, options: ServeOptions): Promis
     await app.listen({ host: config.listen.host, port: config.listen.port });
     services.scheduler.start();
     services.webhookDispatcher.start();
+    services.notifier.start();
     services.mailPoller.start();
     const bound = app.server.address();
     const address =

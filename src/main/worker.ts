@@ -29,6 +29,7 @@ export async function startWorker(
   });
   services.scheduler.start();
   services.webhookDispatcher.start();
+  services.notifier.start();
   services.mailPoller.start();
   // The jobs' timers do not hold the process open (they must not keep a CLI command
   // alive); a worker has nothing else to wait for, so this one does until it is closed.

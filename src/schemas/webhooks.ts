@@ -14,7 +14,7 @@ export const CreateWebhookBody = Type.Object(
       Type.Array(OneOf(WebhookEventTypes), {
         minItems: 1,
         uniqueItems: true,
-        description: `Default: the connection events (${DefaultWebhookEventTypes.join(', ')}). The mail events (${MailWebhookEventTypes.join(', ')}) carry what senders wrote and are sent only when named here`,
+        description: `Default: the connection events and the notices to administrators, de-duplicated (${DefaultWebhookEventTypes.join(', ')}). The mail events (${MailWebhookEventTypes.join(', ')}) carry what senders wrote and are sent only when named here`,
       }),
     ),
   },

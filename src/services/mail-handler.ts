@@ -109,6 +109,16 @@ export interface MailHandlerDeps {
   readonly parser?: MessageParser;
   /** Counts runs and messages for the metrics; ignored by default. */
   readonly observe?: Observations;
+  /**
+   * Told each status a mailbox's handler is saved with (the notices of issue 13); its own
+   * failure is logged and never stops the handler.
+   */
+  onStatus?(
+    mailServerId: string,
+    name: string,
+    status: HandlerStatus,
+    error: string | null,
+  ): Promise<void>;
 }
 
 /** Acknowledgement retries: 1 min, 5 min, 30 min, 2 h, then given up. */
@@ -146,6 +156,11 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
       updatedAt: now.toISOString(),
       ...change,
     });
+    await deps
+      .onStatus?.(settings.id, settings.name, change.status, change.lastError ?? null)
+      .catch((error: unknown) =>
+        log.error({ err: error, mailServerId: settings.id }, 'mail handler notice not recorded'),
+      );
   };
 
   /** One run under the mailbox's lease; undefined when another worker holds it. */

@@ -166,6 +166,7 @@ export function createWebhookService(deps: {
       eventId: event.id,
       linkId: event.linkId,
       connectionId: event.connectionId,
+      ...(event.mailServerId ? { mailServerId: event.mailServerId } : {}),
     };
   };
 

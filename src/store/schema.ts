@@ -27,6 +27,38 @@ export interface Database {
   mail_messages: MailMessagesTable;
   mail_outbox: MailOutboxTable;
   cache_epochs: CacheEpochsTable;
+  notification_state: NotificationStateTable;
+  notification_windows: NotificationWindowsTable;
+  notification_outbox: NotificationOutboxTable;
+}
+
+export interface NotificationStateTable {
+  subject: string;
+  state: string;
+  notified_state: string | null;
+  notified_at: string | null;
+  /** JSON: the last bad-state event (secret-free). */
+  event: string | null;
+  updated_at: string;
+}
+
+export interface NotificationWindowsTable {
+  subject: string;
+  state: string;
+  sent_at: string;
+}
+
+export interface NotificationOutboxTable {
+  id: string;
+  kind: string;
+  /** JSON: the notice's data (names, codes, dates; never a secret). */
+  data: string;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
 }
 
 export interface UsersTable {

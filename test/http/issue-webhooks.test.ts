@@ -89,6 +89,12 @@ for (const dialect of Dialects) {
         'connection.refresh_failed',
         'connection.recovered',
         'connection.reauthorization_required',
+        // Issue 13's notices.
+        'link.credentials_failed',
+        'link.credentials_recovered',
+        'link.client_secret_expiring',
+        'mail_server.handler_stopped',
+        'mail_server.handler_recovered',
       ]);
       const both = await createHook('/both', ['issue.created', 'comment.created']);
       const comments = await createHook('/comments', ['comment.created', 'connection.recovered']);

@@ -174,6 +174,12 @@ for (const dialect of Dialects) {
         'connection.refresh_failed',
         'connection.recovered',
         'connection.reauthorization_required',
+        // Issue 13's notices.
+        'link.credentials_failed',
+        'link.credentials_recovered',
+        'link.client_secret_expiring',
+        'mail_server.handler_stopped',
+        'mail_server.handler_recovered',
       ]);
 
       const list = await outlink.app.inject({ method: 'GET', url: '/api/v1/webhooks', headers });

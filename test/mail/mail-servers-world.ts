@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import type { Clock } from '../../src/domain/clock.js';
 import type { MailTimeouts } from '../../src/mail/endpoint.js';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { type TestTls, testTls } from '../peers/ca.js';
@@ -109,6 +110,8 @@ export async function startOutlinkMailWorld(
     mailTimeouts?: Partial<MailTimeouts>;
     /** More configuration for Outlink (e.g. `OUTLINK_LOG_LEVEL: 'trace'`). */
     env?: Record<string, string>;
+    /** Outlink's clock (a manual one moves token expiry and notice windows). */
+    clock?: Clock;
   } = {},
 ): Promise<OutlinkMailWorld> {
   const tls = await testTls();
@@ -117,6 +120,7 @@ export async function startOutlinkMailWorld(
     ...(options.scopes ? { scopes: options.scopes } : {}),
     outlink: {
       env: { OUTLINK_LOG_LEVEL: 'warn', ...options.env },
+      ...(options.clock ? { clock: options.clock } : {}),
       mailTls: { ca: tls.caPem },
       mailTimeouts: options.mailTimeouts ?? {
         connectMs: 2_000,

@@ -8,6 +8,7 @@ import * as m0005 from './0005-account-identity.js';
 import * as m0006 from './0006-flow-actor.js';
 import * as m0007 from './0007-cache-epochs.js';
 import * as m0008 from './0008-connection-authorization.js';
+import * as m0009 from './0009-notifications.js';
 import * as m0010 from './0010-reauthorization-invitations.js';
 
 /** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
@@ -22,6 +23,7 @@ const ordered: ReadonlyArray<
   ['0006-flow-actor', m0006],
   ['0007-cache-epochs', m0007],
   ['0008-connection-authorization', m0008],
+  ['0009-notifications', m0009],
   ['0010-reauthorization-invitations', m0010],
 ];
 
