@@ -20,7 +20,8 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
-  intervalMs: 30_000,
+  // Short enough that a dead node's due refreshes move soon after its leases run out.
+  intervalMs: 10_000,
   concurrency: 8,
   batchSize: 500,
   keepAliveMs: 24 * 60 * 60_000,
@@ -54,6 +55,8 @@ export function createScheduler(deps: {
   tokens: TokenService;
   leases: Leases;
   owner: string;
+  /** Whether the database answers; a tick is skipped while it does not (issue 14). */
+  ready?: () => Promise<boolean>;
   /** Prunes old records after the refreshes, when due (hourly across the cluster). */
   retention?: Retention;
   /** Schedules the background ticks; tests pass one they fire themselves. */
@@ -75,6 +78,7 @@ export function createScheduler(deps: {
     });
 
   const tick = async (): Promise<TickResult> => {
+    if (deps.ready && !(await deps.ready())) return { due: 0, refreshed: 0, failed: 0 };
     const ids = await dueConnections();
     let refreshed = 0;
     let failed = 0;

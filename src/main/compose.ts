@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -42,6 +43,11 @@ import { createDiscovery, type Fetch } from '../oauth/discovery.js';
 import { acknowledgementWords } from '../presenters/acknowledgements.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
+import {
+  createClusterService,
+  createNodeRegistration,
+  type NodeRegistration,
+} from '../services/cluster.js';
 import { createRevoker } from '../services/connection-revocation.js';
 import { createConnectionService } from '../services/connections.js';
 import { createDiagnoseService, readOnlyTokenSource } from '../services/diagnose/index.js';
@@ -55,7 +61,8 @@ import { createMailHandlerService } from '../services/mail-handler.js';
 import { createMailServerService } from '../services/mail-servers.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
-import { openStore, type Store } from '../store/db.js';
+import { isDatabaseUnavailable, openStore, type Store } from '../store/db.js';
+import { CODE_SCHEMA_VERSION } from '../store/migrations/index.js';
 import { createSecretRepository } from '../store/repositories/secrets.js';
 import { createLeases } from '../tokens/leases.js';
 import { createTokenService, type TokenServiceOptions } from '../tokens/token-service.js';
@@ -70,6 +77,8 @@ export interface Composition extends Services {
   readonly webhookDispatcher: WebhookDispatcher;
   /** Due mailboxes, acknowledgements, and IDLE watchers (the mail handler's background). */
   readonly mailPoller: MailPoller;
+  /** This process in the cluster's node registry; `serve` and `worker` start it. */
+  readonly node: NodeRegistration;
 }
 
 export interface ComposeOptions {
@@ -113,9 +122,12 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
   const clock = options.clock ?? systemClock;
   const store = openStore(config.database, {
     onIdleError: (error) => options.log.warn({ err: error }, 'idle database connection lost'),
+    poolMax: config.databasePool.max,
+    connectTimeoutMs: config.databasePool.connectTimeoutMs,
   });
+  const leaseMs = config.leaseSeconds * 1000;
   try {
-    await store.migrate();
+    await store.migrate({ now: clock.now(), nodeTimeoutMs: leaseMs });
     const keyring = await openKeyring(config, store);
     const cipher = createCipher(keyring);
     const db = store.db;
@@ -124,7 +136,12 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     const guard = createAddressGuard(addresses, options.resolve);
     const guardedFetch = options.fetch ? undefined : createGuardedFetch(guard);
     const fetch = options.fetch ?? (guardedFetch as GuardedFetch).fetch;
-    const owner = `${process.pid}:${randomUUID()}`;
+    // The node's id is also the owner name of every lease it takes, so the registry can tell
+    // which node holds which work.
+    const owner = randomUUID();
+    // Background work asks first whether the database answers, and skips its tick while it
+    // does not: it pauses, says so once, and resumes by itself.
+    const databaseUp = createDatabaseWatch(store, options.log);
     let events: EventService | undefined;
     const webhooks = createWebhookService({
       db,
@@ -138,8 +155,10 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       timeoutMs: options.webhookOptions?.timeoutMs ?? DEFAULT_WEBHOOK_DISPATCHER_OPTIONS.timeoutMs,
     });
     events = createEventService({ db, clock, subscribers: [webhooks.subscriber] });
-    const keys = createKeyService({ db, cipher, events });
+    const keys = createKeyService({ db, cipher, events, clock });
     await keys.verify();
+    // A node with an older or different key set would write what the others cannot read.
+    await keys.checkKeySet();
     const users = createUserService({
       db,
       clock,
@@ -168,9 +187,11 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       clock,
       events,
       leases,
+      owner,
       fetch,
       sleep: options.sleep,
-      options: options.tokenOptions,
+      isUnavailable: isDatabaseUnavailable,
+      options: { leaseTtlMs: leaseMs, ...options.tokenOptions },
     });
     const revoke = createRevoker({ db, cipher, clock, fetch });
     const connections = createConnectionService({ db, events, tokens, revoke });
@@ -187,6 +208,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       tokens,
       leases,
       owner,
+      ready: databaseUp,
       retention: createRetention({
         db,
         clock,
@@ -233,7 +255,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mail,
       leases,
       owner,
-      leaseTtlMs: config.leaseSeconds * 1000,
+      leaseTtlMs: leaseMs,
       runtime: (id) => mailServers.runtime(id),
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
@@ -242,6 +264,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mailHandler,
       mail,
       log: options.log,
+      ready: databaseUp,
       ...(options.mailPollerOptions ? { options: options.mailPollerOptions } : {}),
       ...(options.mailPollerHooks ? { hooks: options.mailPollerHooks } : {}),
     });
@@ -277,9 +300,24 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         ? { timeoutMs: options.tokenOptions.requestTimeoutMs }
         : {}),
     });
+    const node = createNodeRegistration({
+      db,
+      clock,
+      log: options.log,
+      identity: {
+        id: owner,
+        hostname: hostname(),
+        pid: process.pid,
+        version: PACKAGE_VERSION,
+        schemaVersion: CODE_SCHEMA_VERSION,
+      },
+      heartbeatMs: Math.max(500, Math.min(5_000, leaseMs / 4)),
+    });
     return {
       config,
       store,
+      node,
+      cluster: createClusterService({ db, clock, nodeTimeoutMs: leaseMs }),
       cipher,
       clock,
       log: options.log,
@@ -312,6 +350,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       diagnose,
       close: async () => {
         await mailPoller.stop();
+        await node.stop();
         await scheduler.stop();
         await webhookDispatcher.stop();
         await parser.close();
@@ -339,4 +378,30 @@ async function openKeyring(config: Config, store: Store): Promise<Keyring> {
   }
   writeKeyFile(file, [generateMasterKey()]);
   return createFileKeyring(file);
+}
+
+/** The version in package.json, which every node reports to the registry. */
+const PACKAGE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * Whether the database answers, for the background loops: one cheap round trip per tick. A
+ * change is logged once, so an outage is two log lines, not one per tick.
+ */
+function createDatabaseWatch(store: Store, log: Logger): () => Promise<boolean> {
+  let up = true;
+  return async () => {
+    try {
+      await store.ping();
+      if (!up) log.info('database reachable again: background work resumed');
+      up = true;
+    } catch (error) {
+      if (up) log.warn({ err: error }, 'database unreachable: background work paused');
+      up = false;
+    }
+    return up;
+  };
 }

@@ -7,6 +7,7 @@ import type { Store } from '../store/db.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { ApiTokenService } from './api-tokens.js';
 import type { AuthorizationFlows } from './authorizations.js';
+import type { ClusterService } from './cluster.js';
 import type { ConnectionService } from './connections.js';
 import type { DiagnoseService } from './diagnose/index.js';
 import type { EventService } from './events.js';
@@ -46,6 +47,8 @@ export interface Services {
   readonly mailHandler: MailHandlerService;
   /** The issues and comments the handler made, to read. */
   readonly issues: IssueService;
+  /** The nodes sharing the database (issue 14). */
+  readonly cluster: ClusterService;
   /** Stops what runs in the background and closes the database. */
   close(): Promise<void>;
 }

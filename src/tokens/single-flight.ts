@@ -31,7 +31,10 @@ export interface LeaseWaitDeps {
 
 export interface LeaseWait<T> {
   readonly lease: string;
-  /** How long the lease holds, should its holder die (it is released when done). */
+  /**
+   * How long the lease holds, should its holder die (it is released when done); the holder
+   * renews it every third of this while the work runs, however long that takes.
+   */
   readonly ttlMs: number;
   /** How long to wait for another holder before giving up with `busy()`. */
   readonly waitMs: number;
@@ -52,9 +55,17 @@ export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Pr
   const deadline = deps.clock.now().getTime() + wait.waitMs;
   for (;;) {
     if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs)) {
+      // A renewal that fails (the database away) is retried at the next beat; the work itself
+      // notices a lost database on its own.
+      const renewal = setInterval(
+        () => void deps.leases.renew(wait.lease, deps.owner, wait.ttlMs).catch(() => undefined),
+        Math.max(100, wait.ttlMs / 3),
+      );
+      renewal.unref();
       try {
         return await wait.held();
       } finally {
+        clearInterval(renewal);
         await deps.leases.release(wait.lease, deps.owner);
       }
     }

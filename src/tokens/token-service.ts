@@ -21,7 +21,7 @@ import {
   type TokenTimes,
 } from './freshness.js';
 import type { Leases } from './leases.js';
-import { createRefresher, type RetryOptions, refreshLeaseTtlMs } from './refresher.js';
+import { createRefresher, type RetryOptions } from './refresher.js';
 import { createSingleFlight, underLease } from './single-flight.js';
 import { createTokenViews } from './token-views.js';
 
@@ -32,6 +32,13 @@ export interface TokenServiceOptions extends RetryOptions {
   /** How long a caller waits for another process's refresh before giving up. */
   readonly waitForPeerMs: number;
   readonly pollMs: number;
+  /**
+   * How long a refresh lease holds without renewal: the holder renews it every third of
+   * this while it works, so a node that dies mid-refresh frees the connection this soon.
+   */
+  readonly leaseTtlMs: number;
+  /** How often new tokens that could not be stored are written again (database away). */
+  readonly writeRetryMs: number;
 }
 
 export const DEFAULT_TOKEN_OPTIONS: TokenServiceOptions = {
@@ -41,6 +48,8 @@ export const DEFAULT_TOKEN_OPTIONS: TokenServiceOptions = {
   requestTimeoutMs: 15_000,
   waitForPeerMs: 60_000,
   pollMs: 50,
+  leaseTtlMs: 20_000,
+  writeRetryMs: 500,
 };
 
 export interface TokenService {
@@ -105,7 +114,11 @@ export function createTokenService(deps: {
   clock: Clock;
   events: TokenEventSink;
   leases: Leases;
+  /** The lease owner: the node's id (a random one when not given). */
+  owner?: string;
   fetch: Fetch;
+  /** True when an error means the database is away (new tokens are then kept and retried). */
+  isUnavailable?: (error: unknown) => boolean;
   /** Waits between token request retries; tests pass one that records and returns at once. */
   sleep?: Sleep;
   /**
@@ -125,11 +138,12 @@ export function createTokenService(deps: {
     events: deps.events,
     fetch: deps.fetch,
     sleep: deps.sleep ?? systemSleep,
+    ...(deps.isUnavailable ? { isUnavailable: deps.isUnavailable } : {}),
     options,
   });
   const lease = {
     leases: deps.leases,
-    owner: `${process.pid}:${randomUUID()}`,
+    owner: deps.owner ?? `${process.pid}:${randomUUID()}`,
     clock,
     pollSleep: deps.pollSleep ?? systemSleep,
   };
@@ -187,7 +201,7 @@ export function createTokenService(deps: {
     };
     return underLease(lease, {
       lease: `refresh:${id}`,
-      ttlMs: refreshLeaseTtlMs(options),
+      ttlMs: options.leaseTtlMs,
       waitMs: options.waitForPeerMs,
       pollMs: options.pollMs,
       async held() {
