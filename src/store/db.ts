@@ -136,6 +136,12 @@ function openPool(url: string, options: StoreOptions): pg.Pool {
   // Without a listener, an idle connection the server drops is an uncaught 'error' that ends
   // the process; the pool has already discarded it and the next query opens a new one.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // A connection cut while checked out but between two queries (inside a transaction, say)
+  // emits 'error' on the client, where the pool listens only while it is idle: unheard, that
+  // ends the process. The query in flight, if any, fails on its own; the pool drops the client.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onIdleError?.(error));
+  });
   return pool;
 }
 
