@@ -209,6 +209,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       leases,
       owner,
       ready: databaseUp,
+      skipLocked: store.dialect === 'postgres',
       retention: createRetention({
         db,
         clock,

@@ -95,6 +95,10 @@ export interface TokenService {
   ): Promise<'refreshed' | 'fresh' | 'failed'>;
   /** True when the token counts as fresh at `now` (DESIGN §7 refresh margin). */
   isFresh(row: TokenTimes): boolean;
+  /** The owner name of this service's refresh leases (the node's id). */
+  readonly owner: string;
+  /** How long its refresh leases hold without renewal. */
+  readonly leaseTtlMs: number;
 }
 
 type Row = ConnectionTokenRow;
@@ -202,6 +206,9 @@ export function createTokenService(deps: {
     return underLease(lease, {
       lease: `refresh:${id}`,
       ttlMs: options.leaseTtlMs,
+      // Every refresh in this process goes through `refreshes` (one per connection), so a
+      // lease this owner holds is a claim the scheduler made for this refresh.
+      reentrant: true,
       waitMs: options.waitForPeerMs,
       pollMs: options.pollMs,
       async held() {
@@ -222,6 +229,8 @@ export function createTokenService(deps: {
   };
 
   return {
+    owner: lease.owner,
+    leaseTtlMs: options.leaseTtlMs,
     isFresh: fresh,
     async getAccessToken(connectionId, opts = {}) {
       const epoch = await freshRows.epoch(opts.epochs);
