@@ -6,6 +6,9 @@ import { Value } from '@sinclair/typebox/value';
 /** Whole days, 0 to 36500 (0 keeps forever); checked in full by `parseRetention`. */
 const RETENTION_DAYS_PATTERN = '^[0-9]{1,5}$';
 
+/** Leases and node heartbeats: a dead node's work moves within this (issue 14). */
+export const DEFAULT_LEASE_SECONDS = 20;
+
 /** The environment variables Outlink reads, and nothing else reads `process.env`. */
 export const EnvSchema = Type.Object({
   OUTLINK_BASE_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
@@ -23,6 +26,8 @@ export const EnvSchema = Type.Object({
   OUTLINK_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OUTLINK_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 256 })),
   OUTLINK_LEASE_SECONDS: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  OUTLINK_DATABASE_POOL_MAX: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  OUTLINK_DATABASE_CONNECT_TIMEOUT_SECONDS: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })),
   OUTLINK_RETAIN_EVENTS_DAYS: Type.Optional(Type.String({ pattern: RETENTION_DAYS_PATTERN })),
   OUTLINK_RETAIN_WEBHOOK_DELIVERIES_DAYS: Type.Optional(
     Type.String({ pattern: RETENTION_DAYS_PATTERN }),
@@ -76,10 +81,13 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly logLevel: string;
   /**
-   * How long a mailbox lease (one handler per mailbox across processes) holds without a
-   * heartbeat: a crashed holder blocks the mailbox at most this long.
+   * How long a lease (one handler per mailbox, one refresh per connection, across processes)
+   * holds without renewal, and how long a silent node counts as alive: a crashed node's work
+   * moves to the others after at most this long (default 20 s; holders renew every third).
    */
   readonly leaseSeconds: number;
+  /** PostgreSQL pool per node: connections at most, and how long opening one may take. */
+  readonly databasePool: { readonly max: number; readonly connectTimeoutMs: number };
   /** How long finished records are kept before the scheduler prunes them. */
   readonly retention: RetentionSettings;
   /** Where notices to the administrators go by email (issue 13). */
@@ -176,11 +184,25 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         'with OUTLINK_TLS=off the base URL must still be https:// (the proxy terminates TLS)',
     });
   }
-  const leaseSeconds = Number(raw.OUTLINK_LEASE_SECONDS ?? 30);
+  const leaseSeconds = Number(raw.OUTLINK_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS);
   if (!(leaseSeconds >= 2 && leaseSeconds <= 600)) {
     violations.push({
       variable: 'OUTLINK_LEASE_SECONDS',
       problem: 'must be a whole number of seconds from 2 to 600',
+    });
+  }
+  const poolMax = Number(raw.OUTLINK_DATABASE_POOL_MAX ?? 10);
+  if (!(poolMax >= 1 && poolMax <= 1000)) {
+    violations.push({
+      variable: 'OUTLINK_DATABASE_POOL_MAX',
+      problem: 'must be a whole number of connections from 1 to 1000',
+    });
+  }
+  const connectTimeout = Number(raw.OUTLINK_DATABASE_CONNECT_TIMEOUT_SECONDS ?? 5);
+  if (!(connectTimeout >= 1 && connectTimeout <= 120)) {
+    violations.push({
+      variable: 'OUTLINK_DATABASE_CONNECT_TIMEOUT_SECONDS',
+      problem: 'must be a whole number of seconds from 1 to 120',
     });
   }
   const retention = parseRetention(raw, violations);
@@ -201,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     adminPassword: valid.OUTLINK_ADMIN_PASSWORD,
     logLevel: valid.OUTLINK_LOG_LEVEL ?? 'info',
     leaseSeconds,
+    databasePool: Object.freeze({ max: poolMax, connectTimeoutMs: connectTimeout * 1000 }),
     retention: Object.freeze(retention),
     notifications: Object.freeze(notifications),
   });

@@ -79,6 +79,9 @@ export const ErrorCodes = {
   key_retire_unsupported: 409,
   internal: 500,
   database_unavailable: 503,
+  schema_too_new: 500,
+  migration_blocked: 409,
+  key_set_outdated: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -19,6 +19,7 @@ import { securityPlugin } from './plugins/security.js';
 import { validatorPlugin } from './plugins/validator.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { authorizationRoutes } from './routes/authorizations.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -132,6 +133,7 @@ export const SERVER_LIMITS: ServerLimits = Object.freeze({
 export type AppServices = Pick<
   Services,
   | 'config'
+  | 'cluster'
   | 'log'
   | 'clock'
   | 'store'
@@ -260,6 +262,7 @@ export async function buildApp(
   providerRoutes(app, services);
   linkRoutes(app, services);
   eventRoutes(app, services);
+  clusterRoutes(app, services);
   authorizationRoutes(app, services);
   connectionRoutes(app, services);
   reauthorizationRoutes(app, services);

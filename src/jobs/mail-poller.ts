@@ -11,13 +11,13 @@ import type { MailClient } from '../mail/mail-client.js';
 import type { MailHandlerService } from '../services/mail-handler.js';
 
 export interface MailPollerOptions {
-  /** How often due mailboxes are looked for (default 15 s). */
+  /** How often due mailboxes are looked for (default 10 s: a dead node's mailboxes move soon). */
   readonly intervalMs: number;
   /** Keep IDLE sessions on enabled IMAP mailboxes (default true). */
   readonly idle: boolean;
 }
 
-export const DEFAULT_MAIL_POLLER_OPTIONS: MailPollerOptions = { intervalMs: 15_000, idle: true };
+export const DEFAULT_MAIL_POLLER_OPTIONS: MailPollerOptions = { intervalMs: 10_000, idle: true };
 
 export interface MailPollerHooks {
   /** A watcher's session is idling on its folder (tests wait for this). */
@@ -44,6 +44,8 @@ export function createMailPoller(deps: {
   readonly mailHandler: MailHandlerService;
   readonly mail: MailClient;
   readonly log: Logger;
+  /** Whether the database answers; a tick is skipped while it does not (issue 14). */
+  readonly ready?: () => Promise<boolean>;
   readonly options?: Partial<MailPollerOptions>;
   readonly hooks?: MailPollerHooks;
 }): MailPoller {
@@ -118,6 +120,7 @@ export function createMailPoller(deps: {
   };
 
   const tick = async () => {
+    if (deps.ready && !(await deps.ready())) return;
     await mailHandler.runDue().catch((e: unknown) => log.error({ err: e }, 'mail poll failed'));
     await mailHandler
       .sendAcknowledgements()

@@ -20,7 +20,8 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
-  intervalMs: 30_000,
+  // Short enough that a dead node's due refreshes move soon after its leases run out.
+  intervalMs: 10_000,
   concurrency: 8,
   batchSize: 500,
   keepAliveMs: 24 * 60 * 60_000,
@@ -56,6 +57,10 @@ export function createScheduler(deps: {
   tokens: TokenService;
   leases: Leases;
   owner: string;
+  /** Whether the database answers; a tick is skipped while it does not (issue 14). */
+  ready?: () => Promise<boolean>;
+  /** PostgreSQL: claim due rows with `FOR UPDATE SKIP LOCKED` (SQLite has one writer). */
+  skipLocked?: boolean;
   /** Prunes old records after the refreshes, when due (hourly across the cluster). */
   retention?: Retention;
   /** Schedules the background ticks; tests pass one they fire themselves. */
@@ -67,16 +72,24 @@ export function createScheduler(deps: {
   const connections = createConnectionTokensRepository(deps.db);
 
   // Every token whose margin may have begun: the largest margin there is (DESIGN §7); the
-  // token service then judges each by its own.
-  const dueConnections = () =>
-    connections.listDue({
-      now: clock.now(),
+  // token service then judges each by its own. Claimed under the token service's own lease
+  // owner, so that its refresh takes the claimed lease over, and other nodes' ticks take
+  // other rows (issue 14: work spread without a leader).
+  const dueConnections = () => {
+    const now = clock.now();
+    return connections.claimDue({
+      now,
       marginMs: MAX_REFRESH_MARGIN_MS,
       keepAliveMs: options.keepAliveMs,
       limit: options.batchSize,
+      owner: tokens.owner,
+      leaseUntil: new Date(now.getTime() + tokens.leaseTtlMs),
+      skipLocked: deps.skipLocked ?? false,
     });
+  };
 
   const tick = async (): Promise<TickResult> => {
+    if (deps.ready && !(await deps.ready())) return { due: 0, refreshed: 0, failed: 0 };
     const ids = await dueConnections();
     let refreshed = 0;
     let failed = 0;
@@ -91,6 +104,9 @@ export function createScheduler(deps: {
         } catch (error) {
           failed++;
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
+        } finally {
+          // A claim the refresh did not use (the token was fresh after all) goes at once.
+          await deps.leases.release(`refresh:${id}`, tokens.owner).catch(() => undefined);
         }
       }
     };

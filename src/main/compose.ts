@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -45,6 +46,11 @@ import { createNoticeWords } from '../presenters/notifications.js';
 import { reauthorizationWords } from '../presenters/reauthorizations.js';
 import { createApiTokenService } from '../services/api-tokens.js';
 import { createAuthorizationFlows } from '../services/authorizations.js';
+import {
+  createClusterService,
+  createNodeRegistration,
+  type NodeRegistration,
+} from '../services/cluster.js';
 import { createRevoker } from '../services/connection-revocation.js';
 import { createConnectionService } from '../services/connections.js';
 import { createDiagnoseService, readOnlyTokenSource } from '../services/diagnose/index.js';
@@ -61,7 +67,8 @@ import { createNotificationService } from '../services/notifications.js';
 import { createReauthorizationService } from '../services/reauthorizations.js';
 import { ADMIN_USERNAME, createUserService } from '../services/users.js';
 import { createWebhookService } from '../services/webhooks.js';
-import { openStore, type Store } from '../store/db.js';
+import { isDatabaseUnavailable, openStore, type Store } from '../store/db.js';
+import { CODE_SCHEMA_VERSION } from '../store/migrations/index.js';
 import { createSecretRepository } from '../store/repositories/secrets.js';
 import { createLeases } from '../tokens/leases.js';
 import { createTokenService, type TokenServiceOptions } from '../tokens/token-service.js';
@@ -78,6 +85,8 @@ export interface Composition extends Services {
   readonly mailPoller: MailPoller;
   /** Notices to administrators: secret reminders, late notices, emails (issue 13). */
   readonly notifier: Notifier;
+  /** This process in the cluster's node registry; `serve` and `worker` start it. */
+  readonly node: NodeRegistration;
 }
 
 export interface ComposeOptions {
@@ -122,9 +131,12 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
   const clock = options.clock ?? systemClock;
   const store = openStore(config.database, {
     onIdleError: (error) => options.log.warn({ err: error }, 'idle database connection lost'),
+    poolMax: config.databasePool.max,
+    connectTimeoutMs: config.databasePool.connectTimeoutMs,
   });
+  const leaseMs = config.leaseSeconds * 1000;
   try {
-    await store.migrate();
+    await store.migrate({ now: clock.now(), nodeTimeoutMs: leaseMs });
     const keyring = await openKeyring(config, store);
     const cipher = createCipher(keyring);
     const db = store.db;
@@ -133,8 +145,13 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     const guard = createAddressGuard(addresses, options.resolve);
     const guardedFetch = options.fetch ? undefined : createGuardedFetch(guard);
     const fetch = options.fetch ?? (guardedFetch as GuardedFetch).fetch;
-    const owner = `${process.pid}:${randomUUID()}`;
+    // The node's id is also the owner name of every lease it takes, so the registry can tell
+    // which node holds which work.
+    const owner = randomUUID();
     const metrics = createMetrics({ db, now: () => clock.now() });
+    // Background work asks first whether the database answers, and skips its tick while it
+    // does not: it pauses, says so once, and resumes by itself.
+    const databaseUp = createDatabaseWatch(store, options.log);
     let events: EventService | undefined;
     const webhooks = createWebhookService({
       db,
@@ -176,8 +193,10 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       clock,
       subscribers: [notifications.subscriber, metrics.subscriber],
     });
-    const keys = createKeyService({ db, cipher, events });
+    const keys = createKeyService({ db, cipher, events, clock });
     await keys.verify();
+    // A node with an older or different key set would write what the others cannot read.
+    await keys.checkKeySet();
     const users = createUserService({
       db,
       clock,
@@ -206,10 +225,12 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       clock,
       events,
       leases,
+      owner,
       fetch,
       sleep: options.sleep,
-      options: options.tokenOptions,
       observe: metrics.observations,
+      isUnavailable: isDatabaseUnavailable,
+      options: { leaseTtlMs: leaseMs, ...options.tokenOptions },
     });
     const revoke = createRevoker({ db, cipher, clock, fetch });
     const connections = createConnectionService({ db, events, tokens, revoke });
@@ -227,6 +248,8 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       tokens,
       leases,
       owner,
+      ready: databaseUp,
+      skipLocked: store.dialect === 'postgres',
       retention: createRetention({
         db,
         clock,
@@ -273,7 +296,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mail,
       leases,
       owner,
-      leaseTtlMs: config.leaseSeconds * 1000,
+      leaseTtlMs: leaseMs,
       runtime: (id) => mailServers.runtime(id),
       resolve: (idOrName) => mailServers.find(idOrName),
       words: acknowledgementWords,
@@ -291,6 +314,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       mailHandler,
       mail,
       log: options.log,
+      ready: databaseUp,
       ...(options.mailPollerOptions ? { options: options.mailPollerOptions } : {}),
       ...(options.mailPollerHooks ? { hooks: options.mailPollerHooks } : {}),
     });
@@ -337,9 +361,24 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
         ? { requestTimeoutMs: options.tokenOptions.requestTimeoutMs }
         : {}),
     });
+    const node = createNodeRegistration({
+      db,
+      clock,
+      log: options.log,
+      identity: {
+        id: owner,
+        hostname: hostname(),
+        pid: process.pid,
+        version: PACKAGE_VERSION,
+        schemaVersion: CODE_SCHEMA_VERSION,
+      },
+      heartbeatMs: Math.max(500, Math.min(5_000, leaseMs / 4)),
+    });
     return {
       config,
       store,
+      node,
+      cluster: createClusterService({ db, clock, nodeTimeoutMs: leaseMs }),
       cipher,
       clock,
       log: options.log,
@@ -375,6 +414,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       schedulerRunning: () => scheduler.running(),
       close: async () => {
         await mailPoller.stop();
+        await node.stop();
         await scheduler.stop();
         await webhookDispatcher.stop();
         await notifier.stop();
@@ -403,4 +443,30 @@ async function openKeyring(config: Config, store: Store): Promise<Keyring> {
   }
   writeKeyFile(file, [generateMasterKey()]);
   return createFileKeyring(file);
+}
+
+/** The version in package.json, which every node reports to the registry. */
+const PACKAGE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * Whether the database answers, for the background loops: one cheap round trip per tick. A
+ * change is logged once, so an outage is two log lines, not one per tick.
+ */
+function createDatabaseWatch(store: Store, log: Logger): () => Promise<boolean> {
+  let up = true;
+  return async () => {
+    try {
+      await store.ping();
+      if (!up) log.info('database reachable again: background work resumed');
+      up = true;
+    } catch (error) {
+      if (up) log.warn({ err: error }, 'database unreachable: background work paused');
+      up = false;
+    }
+    return up;
+  };
 }

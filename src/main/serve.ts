@@ -44,6 +44,7 @@ export async function startServer(config: Config, options: ServeOptions): Promis
       fastify: tls ? { https: { cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2' } } : {},
     });
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    await services.node.start('serve');
     services.scheduler.start();
     services.webhookDispatcher.start();
     services.notifier.start();

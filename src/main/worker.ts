@@ -27,6 +27,12 @@ export async function startWorker(
     fetch: options.fetch,
     onGeneratedAdminPassword: options.onGeneratedAdminPassword,
   });
+  try {
+    await services.node.start('worker');
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
   services.scheduler.start();
   services.webhookDispatcher.start();
   services.notifier.start();

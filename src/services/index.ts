@@ -7,6 +7,7 @@ import type { Store } from '../store/db.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { ApiTokenService } from './api-tokens.js';
 import type { AuthorizationFlows } from './authorizations.js';
+import type { ClusterService } from './cluster.js';
 import type { ConnectionService } from './connections.js';
 import type { DiagnoseService } from './diagnose/index.js';
 import type { EventService } from './events.js';
@@ -54,6 +55,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Whether this process's refresh scheduler is running (`/readyz` reports it). */
   schedulerRunning(): boolean;
+  /** The nodes sharing the database (issue 14). */
+  readonly cluster: ClusterService;
   /** Stops what runs in the background and closes the database. */
   close(): Promise<void>;
 }

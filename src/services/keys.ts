@@ -2,7 +2,9 @@ import type { Cipher } from '../crypto/cipher.js';
 import { DecryptError } from '../crypto/cipher.js';
 import { generateMasterKey, keyIdOf, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
 import type { Actor } from '../domain/actor.js';
+import type { Clock } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
+import { createClusterStateRepository } from '../store/repositories/cluster-state.js';
 import {
   createSecretRepository,
   SECRET_COLUMNS,
@@ -26,6 +28,12 @@ export interface KeyService {
    */
   verify(): Promise<void>;
   /**
+   * Issue 14: the database records the key new secrets are written under. A node whose keys
+   * lack it (an older or a different key set) is refused (`key_set_outdated`) before it can
+   * write what the other nodes cannot read; a node whose newest key is newer records it.
+   */
+  checkKeySet(): Promise<void>;
+  /**
    * Re-encrypts every secret under the keyring's current key. With a key file, first puts a
    * new key at its head (old keys stay, so a running server can still read what it has not
    * yet seen rotated). Returns the number of values re-encrypted.
@@ -45,9 +53,13 @@ export function createKeyService(deps: {
   db: Executor;
   cipher: Cipher;
   events: EventService;
+  clock: Clock;
 }): KeyService {
   const { db, cipher, events } = deps;
   const secrets = createSecretRepository(db);
+  const state = createClusterStateRepository(db);
+  const recordCurrent = (keyId: string) =>
+    state.set('current_key_id', keyId, deps.clock.now().toISOString());
 
   return {
     async verify() {
@@ -82,6 +94,19 @@ export function createKeyService(deps: {
       }
     },
 
+    async checkKeySet() {
+      const recorded = (await state.readAll())?.current_key_id;
+      const current = cipher.keyring.current().id;
+      if (recorded === current) return;
+      if (recorded !== undefined && !cipher.keyring.ids().includes(recorded)) {
+        throw new OutlinkError('key_set_outdated', {
+          current: recorded,
+          known: cipher.keyring.ids().join(', '),
+        });
+      }
+      await recordCurrent(current);
+    },
+
     async rotate(actor, onProgress) {
       const source = cipher.keyring.source;
       if (source.kind === 'file') {
@@ -114,6 +139,7 @@ export function createKeyService(deps: {
           }
         }
       }
+      await recordCurrent(target);
       await events.record(db, { type: 'key.rotated', actor, data: { keyId: target, reencrypted } });
       return { keyId: target, reencrypted };
     },

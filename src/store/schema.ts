@@ -30,6 +30,8 @@ export interface Database {
   notification_state: NotificationStateTable;
   notification_windows: NotificationWindowsTable;
   notification_outbox: NotificationOutboxTable;
+  cluster_nodes: ClusterNodesTable;
+  cluster_state: ClusterStateTable;
 }
 
 export interface NotificationStateTable {
@@ -375,4 +377,24 @@ export interface MailOutboxTable {
 export interface CacheEpochsTable {
   name: 'api_tokens' | 'access_tokens';
   epoch: number | string | bigint;
+}
+
+/** One `serve` or `worker` process of the cluster (issue 14). */
+export interface ClusterNodesTable {
+  id: string;
+  role: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  schema_version: number;
+  started_at: string;
+  last_heartbeat_at: string;
+  stopped_at: string | null;
+}
+
+/** Facts the nodes share: `schema_version`, `min_compatible_schema`, `current_key_id`. */
+export interface ClusterStateTable {
+  name: string;
+  value: string;
+  updated_at: string;
 }

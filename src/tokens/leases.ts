@@ -9,7 +9,13 @@ import type { Database } from '../store/schema.js';
  * blocks others only until its lease runs out.
  */
 export interface Leases {
-  tryAcquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** `reentrant`: taken also when `owner` already holds it (see the repository). */
+  tryAcquire(
+    name: string,
+    owner: string,
+    ttlMs: number,
+    options?: { reentrant?: boolean },
+  ): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
   /** Extends a held lease by `ttlMs` from now; false when `owner` no longer holds it. */
   renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -20,9 +26,9 @@ export function createLeases(deps: { db: Kysely<Database>; clock: Clock }): Leas
   const { clock } = deps;
   const rows = createLeasesRepository(deps.db);
   return {
-    tryAcquire(name, owner, ttlMs) {
+    tryAcquire(name, owner, ttlMs, options) {
       const now = clock.now();
-      return rows.tryAcquire(name, owner, now, new Date(now.getTime() + ttlMs));
+      return rows.tryAcquire(name, owner, now, new Date(now.getTime() + ttlMs), options);
     },
     release: (name, owner) => rows.release(name, owner),
     renew: (name, owner, ttlMs) => rows.renew(name, owner, new Date(clock.now().getTime() + ttlMs)),

@@ -31,11 +31,6 @@ export interface RetryOptions {
   readonly requestTimeoutMs: number;
 }
 
-/** The longest one refresh can take, plus slack: its lease must outlast it. */
-export function refreshLeaseTtlMs(options: RetryOptions): number {
-  return options.attempts * (options.requestTimeoutMs + options.maxDelayMs) + 5_000;
-}
-
 export interface RefreshOutcome {
   /** The row as stored after the refresh (or after its failure was recorded). */
   readonly row: ConnectionTokenRow;
@@ -61,13 +56,38 @@ export function createRefresher(deps: {
   fetch: Fetch;
   /** Waits between in-call retries. */
   sleep: Sleep;
-  options: RetryOptions;
+  options: RetryOptions & { readonly writeRetryMs?: number };
   /** Counts each token request and its failures (metrics); ignored by default. */
   observe?: Observations;
+  /** True when an error means the database is away rather than the write being refused. */
+  isUnavailable?: (error: unknown) => boolean;
 }): Refresher {
   const { db, cipher, clock, events, options } = deps;
   const observe = deps.observe ?? ignoredObservations;
   const rows = createConnectionTokensRepository(db);
+  // Issue 14: new tokens the provider issued but the database could not take. A rotated
+  // refresh token exists nowhere else (the old one is spent), so it is kept here and written
+  // again until the database takes it; meanwhile no new refresh of that connection starts
+  // from the stale stored token.
+  const unsaved = new Map<string, Promise<ConnectionTokenRow>>();
+
+  const keepWriting = (row: ConnectionTokenRow, set: TokenSet, actor: Actor) => {
+    const retryMs = options.writeRetryMs ?? 500;
+    const attempt = async (): Promise<ConnectionTokenRow> => {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        try {
+          return await persistSuccess(row, set, actor);
+        } catch (error) {
+          if (!deps.isUnavailable?.(error)) throw error;
+        }
+      }
+    };
+    const pending = attempt().finally(() => unsaved.delete(row.id));
+    // Nobody may be waiting for it: the outcome is seen through the stored row.
+    pending.catch(() => undefined);
+    unsaved.set(row.id, pending);
+  };
 
   const reload = async (id: string) => {
     const row = await rows.find(id);
@@ -211,6 +231,9 @@ export function createRefresher(deps: {
 
   return {
     async refresh(row, actor) {
+      if (unsaved.has(row.id)) {
+        throw new OutlinkError('database_unavailable', { retryAfter: 5 });
+      }
       if (!row.refresh_token_enc) {
         const error: StoredError = {
           id: 'refresh_token_missing',
@@ -228,8 +251,14 @@ export function createRefresher(deps: {
         try {
           const set = await refreshGrant(client, link, refreshToken);
           observe.refreshAttempt(row.link_id);
-          // The row as the update stored it: no read back.
-          return { row: await persistSuccess(row, set, actor), refreshed: true };
+          try {
+            // The row as the update stored it: no read back.
+            return { row: await persistSuccess(row, set, actor), refreshed: true };
+          } catch (error) {
+            if (!deps.isUnavailable?.(error)) throw error;
+            keepWriting(row, set, actor);
+            throw new OutlinkError('database_unavailable', { retryAfter: 5 }, { cause: error });
+          }
         } catch (error) {
           const failure = error as OAuthFailure;
           if (failure.name !== 'OAuthFailure') throw error;

@@ -31,8 +31,16 @@ export interface LeaseWaitDeps {
 
 export interface LeaseWait<T> {
   readonly lease: string;
-  /** How long the lease holds, should its holder die (it is released when done). */
+  /**
+   * How long the lease holds, should its holder die (it is released when done); the holder
+   * renews it every third of this while the work runs, however long that takes.
+   */
   readonly ttlMs: number;
+  /**
+   * Take the lease also when this owner already holds it: only for work that is single-flight
+   * within the process already (so the holder is a claim made for this very work).
+   */
+  readonly reentrant?: boolean;
   /** How long to wait for another holder before giving up with `busy()`. */
   readonly waitMs: number;
   readonly pollMs: number;
@@ -51,10 +59,19 @@ export interface LeaseWait<T> {
 export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Promise<T> {
   const deadline = deps.clock.now().getTime() + wait.waitMs;
   for (;;) {
-    if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs)) {
+    const reentrant = wait.reentrant ? { reentrant: true } : undefined;
+    if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs, reentrant)) {
+      // A renewal that fails (the database away) is retried at the next beat; the work itself
+      // notices a lost database on its own.
+      const renewal = setInterval(
+        () => void deps.leases.renew(wait.lease, deps.owner, wait.ttlMs).catch(() => undefined),
+        Math.max(100, wait.ttlMs / 3),
+      );
+      renewal.unref();
       try {
         return await wait.held();
       } finally {
+        clearInterval(renewal);
         await deps.leases.release(wait.lease, deps.owner);
       }
     }

@@ -22,7 +22,7 @@ import {
   type TokenTimes,
 } from './freshness.js';
 import type { Leases } from './leases.js';
-import { createRefresher, type RetryOptions, refreshLeaseTtlMs } from './refresher.js';
+import { createRefresher, type RetryOptions } from './refresher.js';
 import { createSingleFlight, underLease } from './single-flight.js';
 import { createTokenViews } from './token-views.js';
 
@@ -33,6 +33,13 @@ export interface TokenServiceOptions extends RetryOptions {
   /** How long a caller waits for another process's refresh before giving up. */
   readonly waitForPeerMs: number;
   readonly pollMs: number;
+  /**
+   * How long a refresh lease holds without renewal: the holder renews it every third of
+   * this while it works, so a node that dies mid-refresh frees the connection this soon.
+   */
+  readonly leaseTtlMs: number;
+  /** How often new tokens that could not be stored are written again (database away). */
+  readonly writeRetryMs: number;
 }
 
 export const DEFAULT_TOKEN_OPTIONS: TokenServiceOptions = {
@@ -42,6 +49,8 @@ export const DEFAULT_TOKEN_OPTIONS: TokenServiceOptions = {
   requestTimeoutMs: 15_000,
   waitForPeerMs: 60_000,
   pollMs: 50,
+  leaseTtlMs: 20_000,
+  writeRetryMs: 500,
 };
 
 export interface TokenService {
@@ -87,6 +96,10 @@ export interface TokenService {
   ): Promise<'refreshed' | 'fresh' | 'failed'>;
   /** True when the token counts as fresh at `now` (DESIGN §7 refresh margin). */
   isFresh(row: TokenTimes): boolean;
+  /** The owner name of this service's refresh leases (the node's id). */
+  readonly owner: string;
+  /** How long its refresh leases hold without renewal. */
+  readonly leaseTtlMs: number;
 }
 
 type Row = ConnectionTokenRow;
@@ -106,7 +119,11 @@ export function createTokenService(deps: {
   clock: Clock;
   events: TokenEventSink;
   leases: Leases;
+  /** The lease owner: the node's id (a random one when not given). */
+  owner?: string;
   fetch: Fetch;
+  /** True when an error means the database is away (new tokens are then kept and retried). */
+  isUnavailable?: (error: unknown) => boolean;
   /** Waits between token request retries; tests pass one that records and returns at once. */
   sleep?: Sleep;
   /**
@@ -128,12 +145,13 @@ export function createTokenService(deps: {
     events: deps.events,
     fetch: deps.fetch,
     sleep: deps.sleep ?? systemSleep,
+    ...(deps.isUnavailable ? { isUnavailable: deps.isUnavailable } : {}),
     options,
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const lease = {
     leases: deps.leases,
-    owner: `${process.pid}:${randomUUID()}`,
+    owner: deps.owner ?? `${process.pid}:${randomUUID()}`,
     clock,
     pollSleep: deps.pollSleep ?? systemSleep,
   };
@@ -191,7 +209,10 @@ export function createTokenService(deps: {
     };
     return underLease(lease, {
       lease: `refresh:${id}`,
-      ttlMs: refreshLeaseTtlMs(options),
+      ttlMs: options.leaseTtlMs,
+      // Every refresh in this process goes through `refreshes` (one per connection), so a
+      // lease this owner holds is a claim the scheduler made for this refresh.
+      reentrant: true,
       waitMs: options.waitForPeerMs,
       pollMs: options.pollMs,
       async held() {
@@ -212,6 +233,8 @@ export function createTokenService(deps: {
   };
 
   return {
+    owner: lease.owner,
+    leaseTtlMs: options.leaseTtlMs,
     isFresh: fresh,
     async getAccessToken(connectionId, opts = {}) {
       const epoch = await freshRows.epoch(opts.epochs);

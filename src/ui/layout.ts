@@ -9,6 +9,7 @@ export const NAV = [
   { id: 'issues', href: '/admin/issues', label: 'nav.issues' },
   { id: 'api-tokens', href: '/admin/api-tokens', label: 'nav.apiTokens' },
   { id: 'events', href: '/admin/events', label: 'nav.events' },
+  { id: 'cluster', href: '/admin/cluster', label: 'nav.cluster' },
 ] as const;
 /** A navigation entry, or the account page (reached from the user name). */
 export type NavId = (typeof NAV)[number]['id'] | 'account';

@@ -1,8 +1,10 @@
 /**
- * A TCP proxy on 127.0.0.1 in front of a real peer (Dovecot's IMAP or POP3 port), for
- * faults below the protocol: it forwards bytes both ways untouched (TLS passes through end
- * to end) and, when told, cuts a connection once the peer has sent a number of bytes on it —
- * a connection dropped in the middle of a FETCH or a RETR.
+ * A TCP proxy on 127.0.0.1 in front of a real peer (Dovecot's IMAP or POP3 port, the
+ * machine's PostgreSQL), for faults below the protocol: it forwards bytes both ways untouched
+ * (TLS passes through end to end) and, when told, cuts a connection once the peer has sent a
+ * number of bytes on it — a connection dropped in the middle of a FETCH or a RETR — or
+ * severs the peer altogether: every open connection dropped and new ones refused until
+ * restored, as a server gone away.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -13,6 +15,10 @@ export interface TcpProxy {
    * destroyed, as a dropped network would); null forwards everything again.
    */
   cutAfter(bytes: number | null): void;
+  /** Drops every open connection and refuses new ones until `restore()`: the peer is gone. */
+  sever(): void;
+  /** Forwards new connections again. */
+  restore(): void;
   /** Connections cut so far. */
   readonly cuts: number;
   /** Closes the listener and every open connection. */
@@ -22,8 +28,13 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let limit: number | null = null;
   let cuts = 0;
+  let severed = false;
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
+    if (severed) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(target.port, target.host);
     open.add(client);
     open.add(upstream);
@@ -64,6 +75,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port: address.port,
     cutAfter(bytes) {
       limit = bytes;
+    },
+    sever() {
+      severed = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      severed = false;
     },
     get cuts() {
       return cuts;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseTarget } from '../../src/config/config.js';
-import { createManualClock } from '../../src/domain/clock.js';
+import { createManualClock, systemClock } from '../../src/domain/clock.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { createLeases, type Leases } from '../../src/tokens/leases.js';
 import { createSingleFlight, type LeaseWait, underLease } from '../../src/tokens/single-flight.js';
@@ -132,6 +133,32 @@ for (const dialect of Dialects) {
         run(async () => undefined),
         /refresh failed/,
       );
+      assert.deepEqual(await leaseRows(), []);
+    });
+
+    it('renews the lease while the work outlasts its time, so nobody takes it over', async () => {
+      // Real time: the renewal runs on a timer. Issue 14: leases are short (a dead node's work
+      // moves soon), so a long refresh must renew its lease rather than lose it.
+      const real = createLeases({ db: store.db, clock: systemClock });
+      let takenMidway: boolean | undefined;
+      const result = await underLease(
+        { leases: real, owner: 'slow', clock: systemClock, pollSleep: sleep },
+        {
+          lease: 'refresh:slow',
+          ttlMs: 600,
+          waitMs: 1_000,
+          pollMs: 50,
+          async held() {
+            await sleep(1_500);
+            takenMidway = await real.tryAcquire('refresh:slow', 'other', 600);
+            return 'done';
+          },
+          poll: async () => undefined,
+          busy: () => new Error('busy'),
+        },
+      );
+      assert.equal(result, 'done');
+      assert.equal(takenMidway, false, 'still held after 2.5 lease times');
       assert.deepEqual(await leaseRows(), []);
     });
 

@@ -13,6 +13,7 @@ const ADMIN_PAGES = [
   '/admin/applinks/new',
   '/admin/api-tokens',
   '/admin/events',
+  '/admin/cluster',
   '/admin/account',
 ];
 

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { type ErrorCode, isOutlinkError, OutlinkError } from '../../domain/errors.js';
 import { presentErrorBody } from '../../presenters/errors.js';
+import { isDatabaseUnavailable } from '../../store/db.js';
 
 /** Fastify's own errors, mapped to catalog codes so clients see one vocabulary. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -47,6 +48,16 @@ export const errorsPlugin = fp(
       if (raw.statusCode && raw.statusCode >= 400 && raw.statusCode < 500) {
         request.log.info({ err: raw }, 'client error');
         return sendError(request, reply, new OutlinkError('body_malformed'));
+      }
+      if (isDatabaseUnavailable(raw)) {
+        // Issue 14: PostgreSQL away is the database's state, not a bug: a 503 that says so
+        // and when to try again, at once (the pool does not queue behind a dead server).
+        request.log.warn({ err: raw }, 'database unavailable');
+        return sendError(
+          request,
+          reply,
+          new OutlinkError('database_unavailable', { retryAfter: 5 }),
+        );
       }
       request.log.error({ err: raw }, 'unhandled error');
       return sendError(request, reply, new OutlinkError('internal'));

@@ -21,6 +21,7 @@ import { type PageContext, type PageUser, pageContext } from '../../ui/context.j
 import type { Html } from '../../ui/html.js';
 import { accountPage, notFoundPage } from '../../ui/pages/account.js';
 import { apiTokensPage } from '../../ui/pages/api-tokens.js';
+import { clusterPage } from '../../ui/pages/cluster.js';
 import { eventsPage } from '../../ui/pages/events.js';
 import { issueDetailPage } from '../../ui/pages/issue-detail.js';
 import { issuesPage } from '../../ui/pages/issues-list.js';
@@ -41,6 +42,7 @@ const PAGE_SIZE = 50;
 export type UiServices = Pick<
   Services,
   | 'config'
+  | 'cluster'
   | 'clock'
   | 'users'
   | 'links'
@@ -264,6 +266,13 @@ export function uiRoutes(app: FastifyInstance, services: UiServices): void {
     const [tokens, links] = await Promise.all([services.apiTokens.list(), linkNames(services)]);
     return apiTokensPage(ctx, { tokens, links });
   });
+
+  page('/admin/cluster', async (ctx) =>
+    clusterPage(ctx, {
+      nodes: await services.cluster.list(),
+      leaseSeconds: services.config.leaseSeconds,
+    }),
+  );
 
   page('/admin/events', async (ctx, req) => {
     const type = EventTypes.find((t) => t === query(req, 'type'));

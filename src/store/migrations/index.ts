@@ -10,6 +10,7 @@ import * as m0007 from './0007-cache-epochs.js';
 import * as m0008 from './0008-connection-authorization.js';
 import * as m0009 from './0009-notifications.js';
 import * as m0010 from './0010-reauthorization-invitations.js';
+import * as m0011 from './0011-cluster-nodes.js';
 
 /** Numbered, immutable migrations; one set for both dialects. Append, never edit. */
 const ordered: ReadonlyArray<
@@ -25,7 +26,24 @@ const ordered: ReadonlyArray<
   ['0008-connection-authorization', m0008],
   ['0009-notifications', m0009],
   ['0010-reauthorization-invitations', m0010],
+  ['0011-cluster-nodes', m0011],
 ];
+
+/**
+ * The schema this code is written for: the number of its newest migration. A node registers
+ * it, and the database records the highest one applied (`cluster_state.schema_version`).
+ */
+export const CODE_SCHEMA_VERSION = Math.max(...ordered.map(([name]) => Number(name.slice(0, 4))));
+
+/**
+ * The oldest code schema version that can still run on a database migrated by this code.
+ * Raise it to a migration's number when that migration changes something an older node
+ * relies on (a dropped or renamed column, a changed meaning): older nodes then refuse to
+ * start, and this code refuses to migrate while such a node is alive. Additive migrations
+ * (new tables, nullable columns) leave it alone, so nodes can be upgraded one at a time.
+ * 11: the first code that checks compatibility at all.
+ */
+export const MIN_COMPATIBLE_SCHEMA_VERSION = 11;
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return Object.fromEntries(

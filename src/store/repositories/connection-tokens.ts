@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConnectionStatus, StoredError } from '../../domain/connection.js';
 import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
 import { bumpCacheEpoch } from './cache-epochs.js';
@@ -76,6 +76,15 @@ export interface ConnectionTokensRepository {
    * within the margin or idle for `keepAliveMs`.
    */
   listDue(query: DueQuery): Promise<string[]>;
+  /**
+   * Issue 14: claims due connections for `owner`, spreading scheduled refreshes across nodes
+   * without a leader. In one transaction: the due rows no live lease covers, locked with
+   * `FOR UPDATE SKIP LOCKED` on PostgreSQL (so concurrent claimers take disjoint rows), and
+   * a `refresh:<id>` lease for each until `leaseUntil`. Returns the ids claimed.
+   */
+  claimDue(
+    query: DueQuery & { owner: string; leaseUntil: Date; skipLocked: boolean },
+  ): Promise<string[]>;
   /**
    * Every connection's link, status and access token expiry (no token): what the metrics
    * show at scrape time, at most `limit` rows.
@@ -166,24 +175,45 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .execute();
       await bumpCacheEpoch(db, 'access_tokens');
     },
-    async listDue({ now, marginMs, keepAliveMs, limit }) {
-      const rows = await db
-        .selectFrom('connections')
-        .select('id')
-        .where('status', '!=', 'reauthorization_required')
-        .where('refresh_token_enc', 'is not', null)
-        .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now.toISOString())]))
-        .where((eb) =>
-          eb.or([
-            eb('expires_at', '<=', new Date(now.getTime() + marginMs).toISOString()),
-            eb('last_refreshed_at', 'is', null),
-            eb('last_refreshed_at', '<=', new Date(now.getTime() - keepAliveMs).toISOString()),
-          ]),
-        )
-        .orderBy('expires_at')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => r.id);
+    listDue: (query) =>
+      dueQuery(db, query)
+        .execute()
+        .then((rows) => rows.map((r) => r.id)),
+
+    claimDue({ owner, leaseUntil, skipLocked, ...query }) {
+      const now = query.now.toISOString();
+      return db.transaction().execute(async (trx) => {
+        const rows = await dueQuery(trx, query)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('leases')
+                  .select('leases.name')
+                  .whereRef('leases.name', '=', sql<string>`'refresh:' || connections.id`)
+                  .where('leases.expires_at', '>', now),
+              ),
+            ),
+          )
+          .$if(skipLocked, (qb) => qb.forUpdate().skipLocked())
+          .execute();
+        const claimed: string[] = [];
+        const until = leaseUntil.toISOString();
+        for (const { id } of rows) {
+          const name = `refresh:${id}`;
+          const result = await trx
+            .insertInto('leases')
+            .values({ name, owner, expires_at: until })
+            .onConflict((oc) =>
+              oc
+                .column('name')
+                .doUpdateSet({ owner, expires_at: until })
+                .where('leases.expires_at', '<=', now),
+            )
+            .executeTakeFirst();
+          if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) claimed.push(id);
+        }
+        return claimed;
+      });
     },
     expiries: (limit) =>
       db
@@ -193,4 +223,23 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .limit(limit)
         .execute(),
   };
+}
+
+/** Connections whose refresh is due: margin reached, never refreshed, or idle too long. */
+function dueQuery(db: Kysely<Database>, { now, marginMs, keepAliveMs, limit }: DueQuery) {
+  return db
+    .selectFrom('connections')
+    .select('id')
+    .where('status', '!=', 'reauthorization_required')
+    .where('refresh_token_enc', 'is not', null)
+    .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now.toISOString())]))
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<=', new Date(now.getTime() + marginMs).toISOString()),
+        eb('last_refreshed_at', 'is', null),
+        eb('last_refreshed_at', '<=', new Date(now.getTime() - keepAliveMs).toISOString()),
+      ]),
+    )
+    .orderBy('expires_at')
+    .limit(limit);
 }

@@ -5,9 +5,16 @@ import type { Database } from '../schema.js';
 export interface LeasesRepository {
   /**
    * Takes the lease for `owner` until `expiresAt`, unless a holder whose time is not up at
-   * `now` has it. True when this call took it.
+   * `now` has it. True when this call took it. `reentrant`: also when `owner` itself holds it
+   * (a lease the scheduler claimed for the refresh it is about to run).
    */
-  tryAcquire(name: string, owner: string, now: Date, expiresAt: Date): Promise<boolean>;
+  tryAcquire(
+    name: string,
+    owner: string,
+    now: Date,
+    expiresAt: Date,
+    options?: { reentrant?: boolean },
+  ): Promise<boolean>;
   /** Frees the lease if `owner` still holds it; a late holder never frees a new holder's. */
   release(name: string, owner: string): Promise<void>;
   /** Extends the lease while `owner` still holds it; false when it was lost. */
@@ -17,7 +24,7 @@ export interface LeasesRepository {
 /** `db` may be a transaction. */
 export function createLeasesRepository(db: Kysely<Database>): LeasesRepository {
   return {
-    async tryAcquire(name, owner, now, expiresAt) {
+    async tryAcquire(name, owner, now, expiresAt, options = {}) {
       const until = expiresAt.toISOString();
       // One statement, so two processes cannot both see the lease free: the conflict
       // clause takes the row over only when its holder's time is up.
@@ -28,7 +35,14 @@ export function createLeasesRepository(db: Kysely<Database>): LeasesRepository {
           oc
             .column('name')
             .doUpdateSet({ owner, expires_at: until })
-            .where('leases.expires_at', '<=', now.toISOString()),
+            .where((eb) =>
+              options.reentrant
+                ? eb.or([
+                    eb('leases.expires_at', '<=', now.toISOString()),
+                    eb('leases.owner', '=', owner),
+                  ])
+                : eb('leases.expires_at', '<=', now.toISOString()),
+            ),
         )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
