@@ -39,7 +39,7 @@ export const TEXT = Object.freeze({
     removed: 'Removed.',
     flowSucceeded: 'The authorization succeeded: the account is connected.',
     invalidClientRemedy:
-      "Copy the client ID and a current client secret from the provider's console into the link and save; every connection then recovers without re-authorizing.",
+      "Copy the client ID and a current client secret from the provider's console, enter them in the link and save: every connection recovers without re-authorizing.",
     remedyLabel: 'What to do:',
     backToLink: 'Back to the link',
   },
