@@ -108,6 +108,24 @@ const WORDED_RULES: readonly Rule[] = [
   ...GENERIC_RULES,
 ];
 
+/** The most characters of a provider's `error_description` Outlink keeps and shows. */
+export const DESCRIPTION_LIMIT = 500;
+
+/**
+ * A provider's own words as Outlink keeps and shows them (issue 13: the real error, as text,
+ * sanitized): control characters (CR/LF that would forge log or terminal lines, escapes)
+ * become spaces, runs of spaces one, and the text is cut to `DESCRIPTION_LIMIT` characters.
+ */
+export function sanitizeProviderText(text: string, limit = DESCRIPTION_LIMIT): string {
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  const chars = [...clean];
+  return chars.length <= limit ? clean : `${chars.slice(0, limit - 1).join('')}…`;
+}
+
 /** Failures that carry no OAuth error body. */
 export const TransientIds = {
   network: 'network_error',

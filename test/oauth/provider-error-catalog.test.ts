@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hasMessage, translate } from '../../src/i18n/i18n.js';
-import { catalogListing, classifyProviderError } from '../../src/oauth/provider-errors.js';
+import {
+  catalogListing,
+  classifyProviderError,
+  sanitizeProviderText,
+} from '../../src/oauth/provider-errors.js';
+import { OAuthFailure } from '../../src/oauth/token-client.js';
 
 /**
  * Every entry of the provider error catalog (issue 13 item 2, DESIGN §7): the answer it shows
@@ -82,5 +87,26 @@ describe('the provider error catalog, entry by entry', () => {
   it("names the secret's ID in the AADSTS7000215 cause, in both languages", () => {
     assert.match(translate('en', 'providerErrors.aadsts_7000215.cause'), /secret's ID/);
     assert.match(translate('ja', 'providerErrors.aadsts_7000215.cause'), /シークレット ID/);
+  });
+});
+
+describe("a provider's words as Outlink keeps them", () => {
+  it('control characters become spaces, and the text is cut at 500 characters', () => {
+    assert.equal(
+      sanitizeProviderText('AADSTS7000215: Invalid\r\nforged: line\u001b[31m red\u2028'),
+      'AADSTS7000215: Invalid forged: line [31m red',
+    );
+    const long = sanitizeProviderText('x'.repeat(600));
+    assert.equal([...long].length, 500);
+    assert.ok(long.endsWith('…'));
+  });
+
+  it('an OAuthFailure keeps the description sanitized', () => {
+    const failure = new OAuthFailure({
+      entry: { id: 'invalid_client', scope: 'link' },
+      error: 'invalid_client',
+      description: 'bad\nsecret',
+    });
+    assert.equal(failure.description, 'bad secret');
   });
 });
