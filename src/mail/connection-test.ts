@@ -8,7 +8,8 @@
  */
 import { isOutlinkError } from '../domain/errors.js';
 import type { MailServerRuntime, MailStep } from '../domain/mail-server.js';
-import type { Remedy } from '../providers/mail-refusals.js';
+import { classifyRefusal, type MailRefusalEntry } from '../providers/mail-refusal-catalog.js';
+import { type Remedy, remedyParams } from '../providers/mail-refusals.js';
 import {
   examineFolder,
   type ImapSession,
@@ -17,7 +18,7 @@ import {
   probeImap,
 } from './imap.js';
 import type { AccessTokenSource, MailAccessToken, MailClient } from './mail-client.js';
-import { MailError } from './mail-error.js';
+import { MailError, MailErrorCodes } from './mail-error.js';
 import { connectPop3, loginPop3, type Pop3Connection } from './pop3/mailbox.js';
 import type { SaslErrorChallenge } from './sasl.js';
 import type { GreetingInfo, SessionObserver } from './session.js';
@@ -64,6 +65,10 @@ export interface TestFailure {
   readonly remedy?: Remedy;
   /** The server's own words, when it said something. */
   readonly serverResponse?: string;
+  /** Its IMAP response code, POP3 RFC 2449 code, or SMTP reply code. */
+  readonly serverCode?: string;
+  /** The refusal catalog's entry for the server's answer (`mail.refusals.<id>`). */
+  readonly refusal?: string;
   /** The decoded RFC 7628 §3.2.2 error challenge. */
   readonly challenge?: SaslErrorChallenge;
 }
@@ -148,25 +153,25 @@ export async function runConnectionTest(
     await run.preamble(observer);
   } catch (error) {
     run.close();
-    return stop(failureOf(error, 'connect', steps));
+    return stop(failureOf(error, 'connect', steps, server));
   }
   let token: MailAccessToken | undefined;
   try {
     token = await run.token();
   } catch (error) {
     run.close();
-    return stop(failureOf(error, 'token', steps));
+    return stop(failureOf(error, 'token', steps, server));
   }
   try {
     await run.authenticate(token);
   } catch (error) {
     run.close();
-    return stop(failureOf(error, 'authentication', steps));
+    return stop(failureOf(error, 'authentication', steps, server));
   }
   try {
     await run.finish();
   } catch (error) {
-    return stop(failureOf(error, server.protocol === 'smtp' ? 'send' : 'folder', steps));
+    return stop(failureOf(error, server.protocol === 'smtp' ? 'send' : 'folder', steps, server));
   } finally {
     run.close();
   }
@@ -314,18 +319,29 @@ class TestRun {
 }
 
 /** A thrown error as the run's failure; `fallback` is the step when the error names none. */
-function failureOf(error: unknown, fallback: MailStep, steps: readonly TestStep[]): TestFailure {
+function failureOf(
+  error: unknown,
+  fallback: MailStep,
+  steps: readonly TestStep[],
+  server: MailServerRuntime,
+): TestFailure {
   if (error instanceof MailError) {
     // A step that already passed (a retry's new connection failing) is reported as the step
     // being run.
     const step = steps.some((s) => s.name === error.step && s.ok) ? fallback : error.step;
+    const refusal = refusalOf(error, server);
+    const remedy =
+      error.remedy ??
+      (refusal?.definitive ? { id: refusal.remedy, params: remedyParams(server) } : undefined);
     return {
       step,
       code: error.code,
       catalog: 'mail',
       params: { detail: echoText(error.message, 2 * ECHO_LIMIT) },
-      ...(error.remedy ? { remedy: error.remedy } : {}),
+      ...(remedy ? { remedy } : {}),
+      ...(refusal ? { refusal: refusal.id } : {}),
       ...(error.serverText ? { serverResponse: echoText(error.serverText) } : {}),
+      ...(error.responseCode ? { serverCode: echoText(error.responseCode) } : {}),
       ...(error.challenge ? { challenge: echoChallenge(error.challenge) } : {}),
     };
   }
@@ -345,6 +361,20 @@ function failureOf(error: unknown, fallback: MailStep, steps: readonly TestStep[
       detail: echoText(error instanceof Error ? error.message : String(error), 2 * ECHO_LIMIT),
     },
   };
+}
+
+/**
+ * The refusal catalog's reading of a failed login (issue 13 item 2): only an answer to a
+ * token (refused, or "cannot check now") is a refusal; a folder, a send or a password is not.
+ */
+export function refusalOf(
+  error: MailError,
+  server: MailServerRuntime,
+): MailRefusalEntry | undefined {
+  const login =
+    error.code === MailErrorCodes.AUTH_FAILED || error.code === MailErrorCodes.AUTH_TEMPORARY;
+  if (!login || server.credentials.method === 'password') return undefined;
+  return classifyRefusal(error, server.host, server.protocol);
 }
 
 /** The server's decoded challenge, each of its words echoed like any server text. */

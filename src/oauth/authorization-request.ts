@@ -1,5 +1,9 @@
 import * as oauth from 'oauth4webapi';
-import { classifyProviderError, type FlowFailureId } from './provider-errors.js';
+import {
+  classifyProviderError,
+  type FlowFailureId,
+  sanitizeProviderText,
+} from './provider-errors.js';
 import {
   authorizationCodeGrant,
   authorizationServerOf,
@@ -112,7 +116,9 @@ export function validateCallback(
       throw new AuthorizationFailure({
         id: entry.id,
         error: error.error,
-        ...(error.error_description ? { description: error.error_description.slice(0, 500) } : {}),
+        ...(error.error_description
+          ? { description: sanitizeProviderText(error.error_description) }
+          : {}),
       });
     }
     if (

@@ -1,6 +1,11 @@
 import type { FailureScope } from '../domain/connection.js';
 import { providers } from '../providers/registry.js';
-import type { ProviderErrorRule, ProviderErrors } from '../providers/types.js';
+import type {
+  ProviderErrorExample,
+  ProviderErrorRule,
+  ProviderErrors,
+  ProviderId,
+} from '../providers/types.js';
 
 /**
  * The provider error catalog (DESIGN §7): what a provider's `error` / `error_description`
@@ -28,17 +33,68 @@ type Rule = Omit<ProviderErrorRule, 'code'>;
  */
 const GENERIC_RULES: readonly Rule[] = [
   // An expired secret is the link's to fix like a wrong one, with a remedy of its own.
-  { id: 'client_secret_expired', error: 'invalid_client', description: /expired/i, scope: 'link' },
-  { id: 'invalid_grant', error: 'invalid_grant', scope: 'connection' },
-  { id: 'invalid_client', error: 'invalid_client', scope: 'link' },
-  { id: 'unauthorized_client', error: 'unauthorized_client', scope: 'link' },
-  { id: 'invalid_scope', error: 'invalid_scope', scope: 'link' },
-  { id: 'access_denied', error: 'access_denied', scope: 'connection' },
-  { id: 'consent_required', error: 'consent_required', scope: 'connection' },
-  { id: 'login_required', error: 'login_required', scope: 'connection' },
-  { id: 'server_error', error: 'server_error', scope: 'transient' },
-  { id: 'temporarily_unavailable', error: 'temporarily_unavailable', scope: 'transient' },
-  { id: 'slow_down', error: 'slow_down', scope: 'transient' },
+  {
+    id: 'client_secret_expired',
+    error: 'invalid_client',
+    description: /expired/i,
+    scope: 'link',
+    example: { error: 'invalid_client', description: 'The client secret has expired.' },
+  },
+  {
+    id: 'invalid_grant',
+    error: 'invalid_grant',
+    scope: 'connection',
+    example: { error: 'invalid_grant', description: 'grant request is invalid' },
+  },
+  {
+    id: 'invalid_client',
+    error: 'invalid_client',
+    scope: 'link',
+    example: { error: 'invalid_client', description: 'client authentication failed' },
+  },
+  {
+    id: 'unauthorized_client',
+    error: 'unauthorized_client',
+    scope: 'link',
+    example: { error: 'unauthorized_client', description: 'Unauthorized' },
+  },
+  {
+    id: 'invalid_scope',
+    error: 'invalid_scope',
+    scope: 'link',
+    example: { error: 'invalid_scope', description: 'requested scope is not allowed' },
+  },
+  {
+    id: 'access_denied',
+    error: 'access_denied',
+    scope: 'connection',
+    example: { error: 'access_denied', description: 'The user denied the request.' },
+  },
+  {
+    id: 'consent_required',
+    error: 'consent_required',
+    scope: 'connection',
+    example: { error: 'consent_required' },
+  },
+  {
+    id: 'login_required',
+    error: 'login_required',
+    scope: 'connection',
+    example: { error: 'login_required' },
+  },
+  {
+    id: 'server_error',
+    error: 'server_error',
+    scope: 'transient',
+    example: { error: 'server_error' },
+  },
+  {
+    id: 'temporarily_unavailable',
+    error: 'temporarily_unavailable',
+    scope: 'transient',
+    example: { error: 'temporarily_unavailable' },
+  },
+  { id: 'slow_down', error: 'slow_down', scope: 'transient', example: { error: 'slow_down' } },
 ];
 
 /** Every provider's error rules, in registry order. */
@@ -51,6 +107,24 @@ const WORDED_RULES: readonly Rule[] = [
   ...PROVIDER_ERRORS.flatMap((c) => c.rules.filter((r) => r.code === undefined)),
   ...GENERIC_RULES,
 ];
+
+/** The most characters of a provider's `error_description` Outlink keeps and shows. */
+export const DESCRIPTION_LIMIT = 500;
+
+/**
+ * A provider's own words as Outlink keeps and shows them (issue 13: the real error, as text,
+ * sanitized): control characters (CR/LF that would forge log or terminal lines, escapes)
+ * become spaces, runs of spaces one, and the text is cut to `DESCRIPTION_LIMIT` characters.
+ */
+export function sanitizeProviderText(text: string, limit = DESCRIPTION_LIMIT): string {
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  const chars = [...clean];
+  return chars.length <= limit ? clean : `${chars.slice(0, limit - 1).join('')}…`;
+}
 
 /** Failures that carry no OAuth error body. */
 export const TransientIds = {
@@ -115,6 +189,49 @@ export type FlowFailureId = (typeof FlowFailureIds)[number];
  * does not retry it.
  */
 export const ENDPOINT_MOVED = 'endpoint_moved';
+
+/** One entry of the provider error catalog as the troubleshooting guide lists it. */
+export interface CatalogListing {
+  readonly id: string;
+  readonly scope: FailureScope;
+  /** The provider whose answers the entry reads; `any` for RFC 6749's own codes. */
+  readonly provider: ProviderId | 'any';
+  /** The provider's own code (an AADSTS number), when the entry is read from it. */
+  readonly code?: string;
+  /** What the provider answers, one per rule that leads to the entry. */
+  readonly examples: readonly ProviderErrorExample[];
+}
+
+/**
+ * The provider error entries in catalog order (each provider's own, then the generic ones):
+ * the data `docs/troubleshooting*.md` is generated from, so guide and product never disagree.
+ */
+export const catalogListing: readonly CatalogListing[] = listing([
+  ...Object.values(providers).flatMap((p) =>
+    (p.errors?.rules ?? []).map((r) => ({ ...r, provider: p.id as ProviderId | 'any' })),
+  ),
+  ...GENERIC_RULES.map((r) => ({ ...r, provider: 'any' as const })),
+]);
+
+function listing(
+  rules: readonly (Omit<ProviderErrorRule, 'code'> & {
+    code?: string;
+    provider: ProviderId | 'any';
+  })[],
+): CatalogListing[] {
+  const byId = new Map<string, CatalogListing>();
+  for (const r of rules) {
+    const known = byId.get(r.id);
+    byId.set(r.id, {
+      id: r.id,
+      scope: r.scope,
+      provider: r.provider,
+      ...(r.code !== undefined ? { code: r.code } : {}),
+      examples: [...(known?.examples ?? []), r.example],
+    });
+  }
+  return [...byId.values()];
+}
 
 /** Every catalog id, for the test that each has text in both languages. */
 export const catalogIds: readonly string[] = [

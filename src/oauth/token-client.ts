@@ -6,6 +6,7 @@ import {
   type CatalogEntry,
   classifyProviderError,
   type FailureScope,
+  sanitizeProviderText,
   TransientIds,
 } from './provider-errors.js';
 
@@ -59,7 +60,8 @@ export class OAuthFailure extends Error {
     this.name = 'OAuthFailure';
     this.entry = init.entry;
     this.error = init.error;
-    this.description = init.description?.slice(0, 500);
+    this.description =
+      init.description === undefined ? undefined : sanitizeProviderText(init.description);
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
   }

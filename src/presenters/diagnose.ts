@@ -18,6 +18,10 @@ function presentCheck(locale: Locale, c: DiagnosticCheck): DiagnosisJson['checks
   let remedy = hasMessage('en', `${key}.remedy`)
     ? translate(locale, `${key}.remedy`, params)
     : undefined;
+  if (c.catalog && hasMessage('en', `providerErrors.${c.catalog}.remedy`)) {
+    // The error catalog's reading, as the connection and the troubleshooting guide show it.
+    remedy = translate(locale, `providerErrors.${c.catalog}.remedy`);
+  }
   if (c.mailTest?.error) {
     // The mail server's own failure, worded by the mail catalog, with the server's words.
     const error = presentTestResult(locale, c.mailTest).error;

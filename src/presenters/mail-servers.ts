@@ -90,6 +90,13 @@ export function presentTestResult(locale: Locale, result: TestResult): TestRepor
               ...failure.params,
             }),
         ...(failure.serverResponse ? { serverResponse: failure.serverResponse } : {}),
+        ...(failure.serverCode ? { serverCode: failure.serverCode } : {}),
+        ...(failure.refusal
+          ? {
+              refusal: failure.refusal,
+              cause: translate(locale, `mail.refusals.${failure.refusal}`),
+            }
+          : {}),
         ...(failure.challenge
           ? {
               challenge: {

@@ -16,17 +16,65 @@ export const GOOGLE_ERRORS: ProviderErrors = Object.freeze({
       error: 'invalid_grant',
       description: /token has been expired or revoked/i,
       scope: 'connection',
+      example: { error: 'invalid_grant', description: 'Token has been expired or revoked.' },
     },
-    { id: 'admin_policy_enforced', error: 'admin_policy_enforced', scope: 'connection' },
+    {
+      id: 'admin_policy_enforced',
+      error: 'admin_policy_enforced',
+      scope: 'connection',
+      example: {
+        error: 'admin_policy_enforced',
+        description:
+          'The Google Account is unable to authorize one or more scopes requested due to the policies of their Google Workspace administrator.',
+      },
+    },
     // Workspace session control wants the user to sign in again (a reauth proof token).
-    { id: 'invalid_rapt', error: 'invalid_rapt', scope: 'connection' },
+    {
+      id: 'invalid_rapt',
+      error: 'invalid_rapt',
+      scope: 'connection',
+      example: { error: 'invalid_rapt', description: 'reauth related error (invalid_rapt)' },
+    },
     {
       id: 'invalid_rapt',
       error: 'invalid_grant',
       description: /invalid_rapt|reauth/i,
       scope: 'connection',
+      example: { error: 'invalid_grant', description: 'reauth related error (invalid_rapt)' },
     },
-    { id: 'redirect_uri_mismatch', error: 'redirect_uri_mismatch', scope: 'link' },
+    {
+      id: 'redirect_uri_mismatch',
+      error: 'redirect_uri_mismatch',
+      scope: 'link',
+      example: {
+        error: 'redirect_uri_mismatch',
+        description:
+          'The redirect URI in the request, https://outlink.example.test/oauth2/callback/abc, does not match the ones authorized for the OAuth client.',
+      },
+    },
+    // An "Internal" consent screen: only accounts of the project's own Workspace may sign in.
+    {
+      id: 'org_internal',
+      error: 'org_internal',
+      scope: 'connection',
+      example: {
+        error: 'org_internal',
+        description: 'This client is restricted to users within its organization.',
+      },
+    },
+    {
+      id: 'google_client_deleted',
+      error: 'deleted_client',
+      scope: 'link',
+      example: { error: 'deleted_client', description: 'The OAuth client was deleted.' },
+    },
+    {
+      id: 'google_client_not_found',
+      error: 'invalid_client',
+      description: /client was not found/i,
+      scope: 'link',
+      example: { error: 'invalid_client', description: 'The OAuth client was not found.' },
+    },
   ] as const),
 });
 
@@ -100,7 +148,6 @@ export const gmailPreset: MailServerPreset = Object.freeze({
     ]),
   }),
   protocolDisabledRemedy: 'gmail_protocol_disabled',
-  refusals: Object.freeze([]),
 });
 
 /**

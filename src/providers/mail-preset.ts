@@ -22,16 +22,6 @@ export interface PresetServer {
   readonly security: MailSecurity;
 }
 
-/**
- * How a preset's servers say "no" beyond a plain refusal, as patterns of the server's own text
- * mapped to a remedy id (`mail.remedies.<id>` in the catalogs).
- */
-export interface PresetRefusal {
-  readonly protocol: MailProtocol;
-  readonly pattern: RegExp;
-  readonly remedy: string;
-}
-
 export interface MailServerPreset {
   readonly id: MailPresetId;
   /** The link provider whose tokens these servers accept. */
@@ -43,10 +33,10 @@ export interface MailServerPreset {
   readonly servers: Readonly<Record<MailProtocol, readonly PresetServer[]>>;
   /**
    * The remedy when a fresh token of the right account with the right scope is still refused:
-   * the protocol is turned off for the mailbox or the organisation.
+   * the protocol is turned off for the mailbox or the organisation. Its servers' own answers
+   * are in `mail-refusal-catalog.ts`.
    */
   readonly protocolDisabledRemedy: string;
-  readonly refusals: readonly PresetRefusal[];
 }
 
 /** A preset's server, frozen. */

@@ -6,6 +6,7 @@
  * connection. Texts are `mail.remedies.<id>` in the catalogs.
  */
 import type { MailServerRuntime } from '../domain/mail-server.js';
+import { classifyRefusal, type RefusalWords } from './mail-refusal-catalog.js';
 import { presetOfHost } from './mail-registry.js';
 
 /** A remedy id with the values its text needs. */
@@ -15,30 +16,20 @@ export interface Remedy {
 }
 
 /** What a server said when it refused the credentials (a mail session's failure). */
-export interface Refusal {
-  /** IMAP response code, POP3 RFC 2449 code, or SMTP reply code with enhanced status. */
-  readonly responseCode?: string | undefined;
-  /** The server's own words. */
-  readonly serverText?: string | undefined;
-  /** The decoded RFC 7628 §3.2.2 error challenge, when the server sent a readable one. */
-  readonly challenge?: { readonly status: string; readonly scope?: string | undefined } | undefined;
-}
+export type Refusal = RefusalWords;
 
 /**
- * The remedy for a refusal of the credentials, most specific first: a preset's own refusal
- * text (Exchange's `5.7.139`), a password login, a token of another account than the mailbox
+ * The remedy for a refusal of the credentials, most specific first: an answer of the refusal
+ * catalog that says what to do by itself (Exchange's `5.7.139`), a password login, a token of another account than the mailbox
  * (a delegate without full access, or the wrong account signed in), a scope the challenge asks
- * for or the preset needs that the connection was not granted, the protocol turned off at a
- * known provider, and otherwise the general advice.
+ * for or the preset needs that the connection was not granted, then the catalog entry's
+ * remedy (the protocol turned off at a known provider, say), and otherwise the general advice.
  */
 export function remedyForRefusal(error: Refusal, server: MailServerRuntime): Remedy {
   const protocol = server.protocol.toUpperCase();
   const preset = presetOfHost(server.host);
-  const said = [error.responseCode, error.serverText].filter(Boolean).join(' ');
-  const refusal = preset?.refusals.find(
-    (r) => r.protocol === server.protocol && r.pattern.test(said),
-  );
-  if (refusal) return { id: refusal.remedy, params: { username: server.username, protocol } };
+  const entry = classifyRefusal(error, server.host, server.protocol);
+  if (entry?.definitive) return { id: entry.remedy, params: remedyParams(server) };
   const { credentials } = server;
   if (credentials.method === 'password') {
     return { id: 'password_rejected', params: { username: server.username, protocol } };
@@ -49,10 +40,21 @@ export function remedyForRefusal(error: Refusal, server: MailServerRuntime): Rem
   }
   const missing = missingScope(error, credentials.grantedScopes, credentials.neededScopes);
   if (missing) return { id: 'missing_scope', params: { scope: missing, account } };
+  if (entry) return { id: entry.remedy, params: remedyParams(server) };
   if (preset) {
     return { id: preset.protocolDisabledRemedy, params: { username: server.username, protocol } };
   }
   return { id: 'token_refused', params: { account, username: server.username, protocol } };
+}
+
+/** The values every remedy text may use: the mailbox, the protocol, the authorized account. */
+export function remedyParams(server: MailServerRuntime): Record<string, string> {
+  const { credentials } = server;
+  return {
+    username: server.username,
+    protocol: server.protocol.toUpperCase(),
+    account: credentials.method === 'oauth2' ? credentials.account : server.username,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type MailServerPreset, presetServer } from './mail-preset.js';
 import type {
   MicrosoftCloud,
+  ProviderErrorRule,
   ProviderErrors,
   ProviderOptions,
   ProviderPreset,
@@ -87,19 +88,124 @@ export const MICROSOFT_ERRORS: ProviderErrors = Object.freeze({
   // Entra ID starts its descriptions with the code (`AADSTS7000222: …`); the first one counts.
   codeOf: (description: string) => /AADSTS(\d+)/.exec(description)?.[1],
   rules: Object.freeze([
-    // The link's registration: client secret expired or wrong, redirect URI, tenant.
-    { id: 'aadsts_7000222', code: '7000222', scope: 'link' },
-    { id: 'aadsts_7000215', code: '7000215', scope: 'link' },
-    { id: 'aadsts_50011', code: '50011', scope: 'link' },
-    { id: 'aadsts_90002', code: '90002', scope: 'link' },
-    // The account: refresh token unused for 90 days, consent, scopes, MFA, Conditional Access.
-    { id: 'aadsts_700082', code: '700082', scope: 'connection' },
-    { id: 'aadsts_65001', code: '65001', scope: 'connection' },
-    { id: 'aadsts_70000', code: '70000', scope: 'connection' },
-    { id: 'aadsts_50076', code: '50076', scope: 'connection' },
-    { id: 'aadsts_53003', code: '53003', scope: 'connection' },
+    // The link's registration: client secret expired, wrong or missing, client ID, redirect
+    // URI, tenant.
+    aad(
+      '7000222',
+      'link',
+      'invalid_client',
+      "The provided client secret keys for app '{app}' are expired. Visit the Azure portal to create new keys for your app, or consider using certificate credentials for added security.",
+    ),
+    aad(
+      '7000215',
+      'link',
+      'invalid_client',
+      "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{app}'.",
+    ),
+    aad(
+      '7000218',
+      'link',
+      'invalid_client',
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ),
+    aad(
+      '700016',
+      'link',
+      'unauthorized_client',
+      "Application with identifier '{app}' was not found in the directory 'contoso.example'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.",
+    ),
+    aad(
+      '50011',
+      'link',
+      'invalid_request',
+      "The redirect URI 'https://outlink.example.test/oauth2/callback/abc' specified in the request does not match the redirect URIs configured for the application '{app}'.",
+    ),
+    aad(
+      '90002',
+      'link',
+      'invalid_request',
+      "Tenant 'contoso.example' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
+    ),
+    // The account: refresh token unused too long or revoked, consent, scopes, MFA,
+    // Conditional Access, an account of another tenant.
+    aad(
+      '700082',
+      'connection',
+      'invalid_grant',
+      'The refresh token has expired due to inactivity. The token was issued on 2026-01-05T09:00:00Z and was inactive for 90.00:00:00.',
+    ),
+    aad(
+      '70008',
+      'connection',
+      'invalid_grant',
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    ),
+    aad(
+      '50173',
+      'connection',
+      'invalid_grant',
+      'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
+    ),
+    aad(
+      '65001',
+      'connection',
+      'invalid_grant',
+      "The user or administrator has not consented to use the application with ID '{app}' named 'Outlink'. Send an interactive authorization request for this user and resource.",
+    ),
+    aad(
+      '70000',
+      'connection',
+      'invalid_grant',
+      'The request was denied because one or more scopes requested are unauthorized or expired. The user must first sign in and grant the client application access to the requested scope.',
+    ),
+    aad(
+      '50076',
+      'connection',
+      'invalid_grant',
+      "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://outlook.office.com'.",
+    ),
+    aad(
+      '50079',
+      'connection',
+      'invalid_grant',
+      "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access 'https://outlook.office.com'.",
+    ),
+    aad(
+      '53003',
+      'connection',
+      'invalid_grant',
+      'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+    ),
+    aad(
+      '90072',
+      'connection',
+      'invalid_grant',
+      "User account 'alice@fabrikam.example' from identity provider 'https://sts.windows.net/{tenant}/' does not exist in tenant 'Contoso' and cannot access the application '{app}'(Outlink) in that tenant. The account needs to be added as an external user in the tenant first.",
+    ),
+    aad(
+      '50020',
+      'connection',
+      'invalid_grant',
+      "User account 'alice@fabrikam.example' from identity provider 'live.com' does not exist in tenant 'Contoso' and cannot access the application '{app}'(Outlink) in that tenant.",
+    ),
   ] as const),
 });
+
+/** A rule for one AADSTS code, with the answer Entra ID gives (ids are made up). */
+function aad(
+  code: string,
+  scope: ProviderErrorRule['scope'],
+  error: string,
+  text: string,
+): ProviderErrorRule {
+  const description = `AADSTS${code}: ${text
+    .replaceAll('{app}', '00000000-0000-0000-0000-000000000001')
+    .replaceAll(
+      '{tenant}',
+      '00000000-0000-0000-0000-00000000000a',
+    )} Trace ID: 00000000-0000-0000-0000-000000000002 Correlation ID: 00000000-0000-0000-0000-000000000003 Timestamp: 2026-04-05 09:00:00Z`;
+  return Object.freeze({ id: `aadsts_${code}`, code, scope, example: { error, description } });
+}
 
 const scopeHost = (options: ProviderOptions) => MICROSOFT_SCOPE_HOSTS[options.cloud ?? 'global'];
 
@@ -216,13 +322,6 @@ export const exchangeOnlinePreset: MailServerPreset = Object.freeze({
     smtp: Object.freeze([presetServer('smtp.office365.com', 587, 'starttls')]),
   }),
   protocolDisabledRemedy: 'exchange_protocol_disabled',
-  refusals: Object.freeze([
-    Object.freeze({
-      protocol: 'smtp',
-      pattern: /\b5\.7\.139\b/,
-      remedy: 'exchange_smtp_auth_disabled',
-    } as const),
-  ]),
 });
 
 /**

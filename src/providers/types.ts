@@ -93,6 +93,17 @@ export interface ProviderErrorRule {
   readonly error?: string;
   /** Tested against `error_description`. */
   readonly description?: RegExp;
+  /**
+   * An answer of the provider this rule reads, as it words it: what the troubleshooting guide
+   * shows under "what you see", and what the catalog's tests classify.
+   */
+  readonly example: ProviderErrorExample;
+}
+
+/** A token or authorization endpoint's error answer (RFC 6749 §4.1.2.1, §5.2). */
+export interface ProviderErrorExample {
+  readonly error: string;
+  readonly description?: string;
 }
 
 export interface ProviderErrors {

@@ -36,7 +36,17 @@ export const HandlerStatus = Type.Object({
   lastSuccessAt: Type.Union([Type.String(), Type.Null()]),
   nextRunAt: Type.Union([Type.String(), Type.Null()]),
   lastError: Type.Union([
-    Type.Object({ code: Type.String(), message: Type.String() }),
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      /** What the mail server said, verbatim (not ours: shown as data), and its code. */
+      serverResponse: Type.Optional(Type.String()),
+      serverCode: Type.Optional(Type.String()),
+      /** The error catalog's entry for the server's answer, what it means and what to do. */
+      refusal: Type.Optional(Type.String()),
+      cause: Type.Optional(Type.String()),
+      remedy: Type.Optional(Type.String()),
+    }),
     Type.Null(),
   ]),
   lastCounts: Type.Union([PollResult, Type.Null()]),

@@ -215,6 +215,11 @@ export const TestReport = Type.Object({
       remedy: Type.String(),
       /** What the server said, verbatim (not ours: shown as data). */
       serverResponse: Type.Optional(Type.String()),
+      /** The server's response code (IMAP, POP3 RFC 2449) or SMTP reply code, verbatim. */
+      serverCode: Type.Optional(Type.String()),
+      /** The error catalog's entry for the server's answer, and what it means. */
+      refusal: Type.Optional(Type.String()),
+      cause: Type.Optional(Type.String()),
       /** The server's decoded RFC 7628 §3.2.2 error challenge. */
       challenge: Type.Optional(
         Type.Object({

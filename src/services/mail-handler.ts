@@ -24,8 +24,10 @@ import type { MessageParser } from '../handler/parse-pool.js';
 import { openPop3Source } from '../handler/pop3-source.js';
 import { type RunProgress, runMailbox } from '../handler/run.js';
 import type { MailboxSource } from '../handler/source.js';
+import { echoText, refusalOf } from '../mail/connection-test.js';
 import type { MailClient } from '../mail/mail-client.js';
-import { asOutlinkError } from '../mail/mail-error.js';
+import { asOutlinkError, MailError } from '../mail/mail-error.js';
+import { type Remedy, remedyParams } from '../providers/mail-refusals.js';
 import { createIssueRepository, type IssueRecord } from '../store/repositories/issues.js';
 import {
   createMailHandlerStateRepository,
@@ -54,7 +56,23 @@ export interface HandlerStatusView {
   readonly nextRunAt: string | null;
   /** The catalog or mail error code of the last failure. */
   readonly lastError: string | null;
+  /** The last failure with what the mail server said and the error catalog's reading. */
+  readonly lastFailure: HandlerFailure | null;
   readonly lastCounts: HandlerCounts | null;
+}
+
+/**
+ * A run's failure as the handler's state keeps it (`last_error`, as JSON; a bare code from an
+ * older run reads as just the code): the code and, for a mail server's refusal, the server's
+ * own words and the error catalog's reading of them (issue 13 item 2). Never a token.
+ */
+export interface HandlerFailure {
+  readonly code: string;
+  readonly serverText?: string;
+  readonly serverCode?: string;
+  /** The refusal catalog's entry (`mail.refusals.<id>`). */
+  readonly refusal?: string;
+  readonly remedy?: Remedy;
 }
 
 /** The words of an acknowledgement, chosen by the edge that knows the languages. */
@@ -189,6 +207,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
     const before = await states.state(id);
     const startedAt = clock.now().toISOString();
     let source: MailboxSource | undefined;
+    let runtime: MailServerRuntime | undefined;
     try {
       if (settings.connectionStatus === 'reauthorization_required') {
         await save(settings, before, {
@@ -199,7 +218,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
         throw new OutlinkError('reauthorization_required', { account: settings.username });
       }
       await save(settings, before, { status: 'running', lastRunAt: startedAt });
-      const runtime = await deps.runtime(id);
+      runtime = await deps.runtime(id);
       let uidValidity = before?.uidValidity ?? null;
       if (settings.protocol === 'imap') {
         const { value } = await deps.mail.imap(runtime);
@@ -265,7 +284,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
       await save(settings, before, {
         status: waiting ? 'waiting_reauthorization' : 'failed',
         lastRunAt: startedAt,
-        lastError: code,
+        lastError: JSON.stringify(failureOf(error, code, runtime)),
       }).catch((e: unknown) => log.error({ err: e, mailServerId: id }, 'handler state not saved'));
       throw asOutlinkError(error, settings.name);
     } finally {
@@ -397,6 +416,7 @@ function statusView(
   enabled: boolean,
   state: HandlerStateRecord | undefined,
 ): HandlerStatusView {
+  const failure = readFailure(state?.lastError ?? null);
   return {
     mailServerId,
     enabled,
@@ -404,9 +424,44 @@ function statusView(
     lastRunAt: state?.lastRunAt ?? null,
     lastSuccessAt: state?.lastSuccessAt ?? null,
     nextRunAt: state?.nextRunAt ?? null,
-    lastError: state?.lastError ?? null,
+    lastError: failure?.code ?? null,
+    lastFailure: failure,
     lastCounts: state?.lastCounts ?? null,
   };
+}
+
+/** A failure to keep: a mail server's words (echoed as a test result echoes them) and reading. */
+function failureOf(
+  error: unknown,
+  code: string,
+  runtime: MailServerRuntime | undefined,
+): HandlerFailure {
+  if (!(error instanceof MailError)) return { code };
+  const refusal = runtime ? refusalOf(error, runtime) : undefined;
+  const remedy =
+    error.remedy ??
+    (refusal?.definitive && runtime
+      ? { id: refusal.remedy, params: remedyParams(runtime) }
+      : undefined);
+  return {
+    code,
+    ...(error.serverText ? { serverText: echoText(error.serverText) } : {}),
+    ...(error.responseCode ? { serverCode: echoText(error.responseCode) } : {}),
+    ...(refusal ? { refusal: refusal.id } : {}),
+    ...(remedy ? { remedy } : {}),
+  };
+}
+
+/** The state row's `last_error`: JSON of a `HandlerFailure`, or a bare code. */
+export function readFailure(raw: string | null): HandlerFailure | null {
+  if (raw === null) return null;
+  if (!raw.startsWith('{')) return { code: raw };
+  try {
+    const parsed = JSON.parse(raw) as HandlerFailure;
+    return typeof parsed.code === 'string' ? parsed : { code: 'internal' };
+  } catch {
+    return { code: 'internal' };
+  }
 }
 
 /** A failure's code for the state row: the catalog's, the mail session's, or `internal`. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
+import { translate } from '../../src/i18n/i18n.js';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { createTestTls } from '../peers/ca.js';
 import type { DovecotPeer } from '../peers/dovecot.js';
@@ -30,6 +31,8 @@ const STEPS = {
   incoming: ['connect', 'tls', 'greeting', 'token', 'authentication', 'folder'],
   outgoing: ['connect', 'tls', 'greeting', 'token', 'authentication', 'send'],
 } as const;
+
+const REJECTED_CAUSE = translate('en', 'mail.refusals.server_token_rejected');
 
 const names = (report: TestReport) => report.steps.map((s) => `${s.name}:${s.ok}`);
 const detailOf = (report: TestReport, step: string) =>
@@ -287,6 +290,7 @@ describe('mail servers against Dovecot (POST /api/v1/mail-servers/:id/test)', ()
           'The server refused the login: password authentication failed: [AUTHENTICATIONFAILED] Authentication failed.',
         remedy: `The server refused the password of ${CAROL} over IMAP: check the password, and whether the provider still accepts passwords at all (Gmail and Exchange Online require OAuth 2.0).`,
         serverResponse: 'Authentication failed.',
+        serverCode: 'AUTHENTICATIONFAILED',
       });
     });
   });
@@ -404,6 +408,10 @@ describe('mail servers against Dovecot (POST /api/v1/mail-servers/:id/test)', ()
           'The server refused the login: OAUTHBEARER authentication failed: [AUTH] Authentication failed.',
         remedy: `The token is of ${BOB}, but the mailbox is ${ALICE}, and the server refused it even after a refresh: either ${BOB} has no full access to ${ALICE} (grant it, for a shared mailbox), or the wrong account signed in: authorize ${ALICE} itself and choose that connection.`,
         serverResponse: 'Authentication failed.',
+        serverCode: 'AUTH',
+        // Dovecot's refusal, read by the error catalog (issue 13 item 2).
+        refusal: 'server_token_rejected',
+        cause: REJECTED_CAUSE,
         challenge: { status: 'invalid_token' },
       });
       // Exactly one forced refresh: Outlink did not take the refusal for an expired token twice.
@@ -421,10 +429,15 @@ describe('mail servers against Dovecot (POST /api/v1/mail-servers/:id/test)', ()
       const before = await world.storedTokens(world.alice);
       const report = await world.test(imap.id);
       const { message, serverResponse, ...rest } = report.error ?? { message: '' };
+      // The error catalog reads Dovecot's [UNAVAILABLE] as its introspection failing.
       assert.deepEqual(rest, {
         step: 'authentication',
         code: 'auth_temporary',
-        remedy: 'Try again later; the server (or the identity provider it asks) is having trouble.',
+        remedy:
+          'Nothing is wrong with the token: check that the mail server reaches its authorization server (for Dovecot, introspection_url, client_id, client_secret and tls_ca_cert_file in dovecot-oauth2.conf.ext), then test again.',
+        serverCode: 'UNAVAILABLE',
+        refusal: 'server_temporary',
+        cause: translate('en', 'mail.refusals.server_temporary'),
       });
       // Dovecot stamps its temporary failures with its host name and time.
       assert.match(
@@ -457,6 +470,9 @@ describe('mail servers against Dovecot (POST /api/v1/mail-servers/:id/test)', ()
           'The server refused the login: XOAUTH2 authentication failed: [AUTH] Authentication failed.',
         remedy: `The token lacks the scope mail: add mail to the link's scopes and authorize ${ALICE} again.`,
         serverResponse: 'Authentication failed.',
+        serverCode: 'AUTH',
+        refusal: 'server_token_rejected',
+        cause: REJECTED_CAUSE,
         challenge: { status: '401', scope: 'mail', schemes: 'bearer' },
       });
     });

@@ -87,7 +87,7 @@ const MICROSOFT: Case[] = [
   // An AADSTS code outside the catalog falls back to the OAuth error it came with.
   [
     'invalid_grant',
-    'AADSTS50173: The provided grant has expired due to it being revoked.',
+    'AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
     400,
     'invalid_grant',
     'connection',
@@ -108,7 +108,8 @@ const GOOGLE: Case[] = [
   ['invalid_rapt', undefined, 400, 'invalid_rapt', 'connection'],
   ['redirect_uri_mismatch', 'Bad Request', 400, 'redirect_uri_mismatch', 'link'],
   ['invalid_grant', 'Bad Request', 400, 'invalid_grant', 'connection'],
-  ['invalid_client', 'The OAuth client was not found.', 401, 'invalid_client', 'link'],
+  ['invalid_client', 'The OAuth client was not found.', 401, 'google_client_not_found', 'link'],
+  ['invalid_client', 'Unauthorized', 401, 'invalid_client', 'link'],
   ['unauthorized_client', 'Unauthorized', 401, 'unauthorized_client', 'link'],
 ];
 
@@ -152,6 +153,7 @@ describe('classifyProviderError (DESIGN §7 catalog)', () => {
         'aadsts_7000222',
         'aadsts_90002',
         'client_secret_expired',
+        'google_client_not_found',
         'invalid_client',
         'invalid_scope',
         'redirect_uri_mismatch',

@@ -7,6 +7,7 @@ import type {
 } from '../../src/domain/mail-server.js';
 import { hasMessage, translate } from '../../src/i18n/i18n.js';
 import { MailError, type MailErrorDetails } from '../../src/mail/mail-error.js';
+import { mailRefusalCatalog } from '../../src/providers/mail-refusal-catalog.js';
 import { missingScope, remedyForRefusal } from '../../src/providers/mail-refusals.js';
 import { mailPresets } from '../../src/providers/mail-registry.js';
 
@@ -184,10 +185,8 @@ describe('remedies for a refusal after the forced refresh', () => {
         'exchange_smtp_auth_disabled',
         'token_refused',
       ].map((id) => `mail.remedies.${id}`),
-      ...Object.values(mailPresets).flatMap((p) => [
-        `mail.remedies.${p.protocolDisabledRemedy}`,
-        ...p.refusals.map((r) => `mail.remedies.${r.remedy}`),
-      ]),
+      ...Object.values(mailPresets).flatMap((p) => [`mail.remedies.${p.protocolDisabledRemedy}`]),
+      ...mailRefusalCatalog.map((e) => `mail.remedies.${e.remedy}`),
     ]) {
       assert.ok(hasMessage('en', key), key);
       assert.ok(hasMessage('ja', key), key);

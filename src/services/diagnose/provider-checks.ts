@@ -213,7 +213,14 @@ export async function clientCredentialsCheck(
       return check('client_credentials', 'pass', 'accepted', { providerError });
     }
     if (error.entry.id === 'aadsts_7000222' || error.entry.id === 'client_secret_expired') {
-      return check('client_credentials', 'fail', 'secret_expired', { providerError });
+      return check(
+        'client_credentials',
+        'fail',
+        'secret_expired',
+        { providerError },
+        undefined,
+        error.entry.id,
+      );
     }
     if (
       error.error === 'invalid_client' ||
@@ -221,9 +228,15 @@ export async function clientCredentialsCheck(
       error.entry.scope === 'link'
     ) {
       const secretId = link.provider === 'microsoft' && looksLikeSecretId(link.clientSecret);
-      return check('client_credentials', 'fail', secretId ? 'secret_id' : 'rejected', {
-        providerError,
-      });
+      // A secret shaped like a GUID says more than the catalog can: keep that remedy.
+      return check(
+        'client_credentials',
+        'fail',
+        secretId ? 'secret_id' : 'rejected',
+        { providerError },
+        undefined,
+        secretId ? undefined : error.entry.id,
+      );
     }
     if (error.entry.scope === 'transient') {
       return check('client_credentials', 'warn', 'unchecked', { problem: providerError });

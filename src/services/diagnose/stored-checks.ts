@@ -129,7 +129,14 @@ export function connectionChecks(
         reason: c.lastError?.id ?? '-',
         providerError: providerWords(c.lastError),
       };
-      return check('connection_token', 'fail', 'reauthorization_required', params, c.account);
+      return check(
+        'connection_token',
+        'fail',
+        'reauthorization_required',
+        params,
+        c.account,
+        c.lastError?.id,
+      );
     }
     if (c.status === 'refresh_failing') {
       const params = { ...base, providerError: providerWords(c.lastError) };

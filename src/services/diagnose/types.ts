@@ -21,6 +21,11 @@ export interface DiagnosticCheck {
   readonly params: Readonly<Record<string, string | number>>;
   /** `mail_server`: the connection test, whose failure the edge words with the mail catalog. */
   readonly mailTest?: TestResult;
+  /**
+   * The provider error catalog's entry the failure was read as (`providerErrors.<id>`): its
+   * cause and remedy are what the edge shows, the same as on the connection and in the guide.
+   */
+  readonly catalog?: string;
 }
 
 export interface Diagnosis {
@@ -35,4 +40,12 @@ export const check = (
   text: string,
   params: Readonly<Record<string, string | number>> = {},
   subject?: string,
-): DiagnosticCheck => ({ id, status, text, params, ...(subject ? { subject } : {}) });
+  catalog?: string,
+): DiagnosticCheck => ({
+  id,
+  status,
+  text,
+  params,
+  ...(subject ? { subject } : {}),
+  ...(catalog ? { catalog } : {}),
+});

@@ -28,8 +28,23 @@ export function mailHandlerStatusCell(ctx: PageContext, status: HandlerStatusJso
 <div class="small handler-error" data-handler="error" data-testid="mail-handler-error" ${attrs({
     hidden: error === null,
   })}>${error?.message ?? ''}</div>
+<div class="small" data-handler="errorServer" data-testid="mail-handler-error-server" ${attrs({
+    hidden: !error?.serverResponse,
+  })}>${t('mailServers.testDialog.serverSaid')} <code>${serverWords(error)}</code> <span data-handler="errorCause">${
+    error?.cause ?? ''
+  }</span></div>
+<div class="small" data-handler="errorRemedy" data-testid="mail-handler-error-remedy" ${attrs({
+    hidden: !error?.remedy,
+  })}><span class="strong">${t('detail.remedy')}</span> <span data-handler="errorRemedyText">${
+    error?.remedy ?? ''
+  }</span></div>
 <div class="small handler-check" role="status" aria-live="polite" data-handler="check" data-testid="mail-handler-check"></div>
 </div>`;
+}
+
+/** The mail server's own answer, its response code first (shown as data, escaped). */
+function serverWords(error: HandlerStatusJson['lastError'] | null): string {
+  return [error?.serverCode, error?.serverResponse].filter(Boolean).join(' ');
 }
 
 /** Each status's icon: a shape as well as a colour and words. */

@@ -196,6 +196,7 @@ function clientStrings(ctx: PageContext): Html {
     handlerOn: t('mailServers.handlerStatus.on'),
     handlerOff: t('mailServers.handlerStatus.off'),
     remedy: t('detail.remedy'),
+    serverSaid: t('mailServers.testDialog.serverSaid'),
   };
   for (const [status, icon] of Object.entries(HANDLER_STATUS_ICONS)) {
     strings[`handlerIcon.${status}`] = icon;

@@ -68,8 +68,19 @@ function showStatus(cell, status) {
 
   const error = $('[data-handler="error"]', cell);
   const failing = status.status === 'failed' || status.status === 'waiting_reauthorization';
-  error.textContent = failing && status.lastError ? status.lastError.message : '';
+  const last = failing ? status.lastError : null;
+  error.textContent = last ? last.message : '';
   error.hidden = !error.textContent;
+  // The mail server's own words and the error catalog's cause and remedy (issue 13).
+  const server = $('[data-handler="errorServer"]', cell);
+  $('code', server).textContent = last
+    ? [last.serverCode, last.serverResponse].filter(Boolean).join(' ')
+    : '';
+  $('[data-handler="errorCause"]', server).textContent = last?.cause ?? '';
+  server.hidden = !last?.serverResponse;
+  const remedy = $('[data-handler="errorRemedy"]', cell);
+  $('[data-handler="errorRemedyText"]', remedy).textContent = last?.remedy ?? '';
+  remedy.hidden = !last?.remedy;
 }
 
 function formatTime(iso) {

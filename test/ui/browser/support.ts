@@ -39,7 +39,7 @@ export const TEXT = Object.freeze({
     removed: 'Removed.',
     flowSucceeded: 'The authorization succeeded: the account is connected.',
     invalidClientRemedy:
-      'Check the client ID and enter a current client secret in the link: every connection recovers without re-authorizing.',
+      "Copy the client ID and a current client secret from the provider's console, enter them in the link and save: every connection recovers without re-authorizing.",
     remedyLabel: 'What to do:',
     backToLink: 'Back to the link',
   },
@@ -56,7 +56,7 @@ export const TEXT = Object.freeze({
     removed: '削除しました。',
     flowSucceeded: '認証に成功しました。アカウントが接続されました。',
     invalidClientRemedy:
-      'クライアント ID を確認し、現在のクライアント シークレットをリンクに入力してください。すべての接続は再認証なしで回復します。',
+      'プロバイダーのコンソールからクライアント ID と有効なクライアントシークレットをリンクにコピーして保存してください。各接続は再認可なしで回復します。',
     remedyLabel: '対処方法:',
     backToLink: 'リンクに戻る',
   },
