@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { createConnectionTokensRepository } from '../store/repositories/connection-tokens.js';
 import type { Database } from '../store/schema.js';
-import { MAX_REFRESH_MARGIN_MS } from '../tokens/freshness.js';
+import { isFresh, MAX_REFRESH_MARGIN_MS } from '../tokens/freshness.js';
 import type { Leases } from '../tokens/leases.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { createJobLoop, systemTimer, type Timer } from './loop.js';
@@ -75,7 +75,19 @@ export function createScheduler(deps: {
     });
 
   const tick = async (): Promise<TickResult> => {
-    const ids = await dueConnections();
+    const now = clock.now();
+    // The query takes the largest margin; a token whose own margin has not begun (one that
+    // lives 20 minutes has a 2-minute margin) is left alone without reading its row.
+    const due = (await dueConnections()).filter(
+      (row) =>
+        !isFresh(row, now) ||
+        row.last_refreshed_at === null ||
+        now.getTime() - Date.parse(row.last_refreshed_at) >= options.keepAliveMs,
+    );
+    // Issue 14: every node of a cluster lists the same due connections; each walks them in
+    // an order of its own, so that the nodes take different ones instead of queueing for the
+    // same leases (each connection is still refreshed once: the lease decides).
+    const ids = shuffled(due.map((row) => row.id));
     let refreshed = 0;
     let failed = 0;
     let next = 0;
@@ -109,4 +121,14 @@ export function createScheduler(deps: {
     name: 'scheduler',
   });
   return { tick, start: loop.start, stop: loop.stop };
+}
+
+/** A copy of `items` in random order (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

@@ -41,6 +41,13 @@ export interface TransientFailure {
   readonly retryAt: string;
 }
 
+/** A connection that may be due, with the times that tell whether it is (`isFresh`). */
+export interface DueConnection {
+  readonly id: string;
+  readonly expires_at: string | null;
+  readonly last_refreshed_at: string | null;
+}
+
 /** What the scheduler asks for: connections whose refresh is due at `now`. */
 export interface DueQuery {
   readonly now: Date;
@@ -75,7 +82,7 @@ export interface ConnectionTokensRepository {
    * re-authorization, holding a refresh token, past any retry time, and either expiring
    * within the margin or idle for `keepAliveMs`.
    */
-  listDue(query: DueQuery): Promise<string[]>;
+  listDue(query: DueQuery): Promise<DueConnection[]>;
 }
 
 export function createConnectionTokensRepository(db: Kysely<Database>): ConnectionTokensRepository {
@@ -156,7 +163,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
     async listDue({ now, marginMs, keepAliveMs, limit }) {
       const rows = await db
         .selectFrom('connections')
-        .select('id')
+        .select(['id', 'expires_at', 'last_refreshed_at'])
         .where('status', '!=', 'reauthorization_required')
         .where('refresh_token_enc', 'is not', null)
         .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now.toISOString())]))
@@ -170,7 +177,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .orderBy('expires_at')
         .limit(limit)
         .execute();
-      return rows.map((r) => r.id);
+      return rows;
     },
   };
 }
