@@ -170,7 +170,7 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
       leases,
       fetch,
       sleep: options.sleep,
-      options: options.tokenOptions,
+      options: { leaseTtlMs: config.leaseSeconds * 1000, ...options.tokenOptions },
     });
     const revoke = createRevoker({ db, cipher, clock, fetch });
     const connections = createConnectionService({ db, events, tokens, revoke });

@@ -31,7 +31,10 @@ export interface LeaseWaitDeps {
 
 export interface LeaseWait<T> {
   readonly lease: string;
-  /** How long the lease holds, should its holder die (it is released when done). */
+  /**
+   * How long the lease holds, should its holder die (it is renewed every third of it while
+   * the work runs, and released when done).
+   */
   readonly ttlMs: number;
   /** How long to wait for another holder before giving up with `busy()`. */
   readonly waitMs: number;
@@ -52,9 +55,17 @@ export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Pr
   const deadline = deps.clock.now().getTime() + wait.waitMs;
   for (;;) {
     if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs)) {
+      // Issue 14: the lease is short (a dead holder's work must move within seconds), so a
+      // live holder renews it while the work runs, however long that is.
+      const heartbeat = setInterval(
+        () => void deps.leases.renew(wait.lease, deps.owner, wait.ttlMs).catch(() => undefined),
+        Math.max(500, wait.ttlMs / 3),
+      );
+      heartbeat.unref();
       try {
         return await wait.held();
       } finally {
+        clearInterval(heartbeat);
         await deps.leases.release(wait.lease, deps.owner);
       }
     }

@@ -32,6 +32,12 @@ export interface TokenServiceOptions extends RetryOptions {
   /** How long a caller waits for another process's refresh before giving up. */
   readonly waitForPeerMs: number;
   readonly pollMs: number;
+  /**
+   * How long a refresh's lease holds without its holder's heartbeat: a process that dies
+   * mid-refresh blocks the connection this long (`OUTLINK_LEASE_SECONDS`). Default: the
+   * longest one refresh can take.
+   */
+  readonly leaseTtlMs?: number;
 }
 
 export const DEFAULT_TOKEN_OPTIONS: TokenServiceOptions = {
@@ -187,7 +193,7 @@ export function createTokenService(deps: {
     };
     return underLease(lease, {
       lease: `refresh:${id}`,
-      ttlMs: refreshLeaseTtlMs(options),
+      ttlMs: options.leaseTtlMs ?? refreshLeaseTtlMs(options),
       waitMs: options.waitForPeerMs,
       pollMs: options.pollMs,
       async held() {
