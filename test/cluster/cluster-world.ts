@@ -36,7 +36,7 @@ export interface ClusterWorld {
    * `n` connections of the link holding real grants minted at the provider, their access
    * tokens expired so that they are due at once. Returns each connection's id and grant id.
    */
-  seedConnections(n: number): Promise<SeededConnection[]>;
+  seedConnections(n: number, linkId?: string): Promise<SeededConnection[]>;
   close(): Promise<void>;
 }
 
@@ -53,6 +53,8 @@ export interface ClusterNode {
   stderr(): string;
   /** Sends `signal` to this node's process (by its pid) and waits until it exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` (SIGSTOP, SIGCONT) to this node's process without waiting. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface RefreshLog {
@@ -167,7 +169,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         children.add(child);
         return nodeOf(child, () => children.delete(child));
       },
-      seedConnections: (n) => seed(inspector as TestOutlink, provider, linkId, n),
+      seedConnections: (n, link = linkId) => seed(inspector as TestOutlink, provider, link, n),
       async close() {
         await Promise.all([...children].map((child) => stopChild(child, 'SIGKILL')));
         await inspector?.close();
@@ -209,6 +211,9 @@ async function nodeOf(child: ChildProcess, onExit: () => void): Promise<ClusterN
     origin: `https://127.0.0.1:${port}`,
     stderr: () => stderr,
     stop: (signal = 'SIGTERM') => stopChild(child, signal),
+    signal: (signal) => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, signal);
+    },
   };
 }
 
