@@ -68,6 +68,9 @@ export async function benchCluster(options: {
         await sleep(20);
       }
       const ms = performance.now() - start;
+      // The provider has answered every refresh; the nodes may still be storing the last
+      // ones. Pausing a node inside its transaction would hold the rows the next pass needs.
+      await quiet(world);
       if (world.refreshes.errors().length) {
         throw new Error(`the provider refused requests: ${world.refreshes.errors()[0]}`);
       }
@@ -158,4 +161,25 @@ async function takeover(world: ClusterWorld, nodes: ClusterNode[], linkId: strin
     await sleep(10);
   }
   return Math.round(performance.now() - killedAt);
+}
+
+/** Waits until every due row of the pass is stored and no refresh lease is held. */
+async function quiet(world: ClusterWorld): Promise<void> {
+  const { db } = world.inspector.services.store;
+  for (let i = 0; i < 6000; i++) {
+    const pending = await db
+      .selectFrom('connections')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('link_id', '=', world.linkId)
+      .where('token_version', '=', 0)
+      .executeTakeFirstOrThrow();
+    const held = await db
+      .selectFrom('leases')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('name', 'like', 'refresh:%')
+      .executeTakeFirstOrThrow();
+    if (Number(pending.n) === 0 && Number(held.n) === 0) return;
+    await sleep(20);
+  }
+  throw new Error('the nodes did not finish storing their refreshes');
 }
