@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { benchCluster } from './cluster.js';
 import { benchHttpsRoutes } from './https-routes.js';
 import { benchMail } from './mail.js';
 import { benchMailHandler } from './mail-handler.js';
@@ -18,6 +19,9 @@ import { benchRefreshDue } from './tokens-refresh.js';
  * The mail handler benchmark also takes `--messages=N` (default 10000, quick 1000),
  * `--rounds=N` (counted rounds, default 5), `--parse` (side C: fetch + mailparser) and
  * `--cpu-prof` (CPU profiles of its Outlink children, in bench/results/profiles).
+ * `--only=cluster` (never run otherwise) measures cluster mode on PostgreSQL: refresh
+ * throughput with 1, 2 and 3 nodes on `--connections=N` (default 10000, quick 1000) over
+ * `--rounds=N` (default 3), and the takeover time after a node is killed.
  */
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -93,6 +97,16 @@ if (wanted('mail-handler')) {
     }),
   );
 }
+// Cluster mode (issue 14) runs only when asked: PostgreSQL and three node processes.
+if (only?.includes('cluster'))
+  results.push(
+    ...(await benchCluster({
+      connections: Number(value('connections') ?? (quick ? 1000 : 10_000)),
+      rounds: Number(value('rounds') ?? (quick ? 1 : 3)),
+      takeovers: quick ? 1 : 3,
+      log,
+    })),
+  );
 if (json) console.log(JSON.stringify(results, null, 2));
 else for (const r of results) console.log(r.summary);
 mkdirSync('bench/results', { recursive: true });

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { ensureGeneratedCertificate, fingerprintOf } from '../crypto/tls-certificate.js';
 import { buildApp } from '../http/app.js';
+import type { MailPollerOptions } from '../jobs/mail-poller.js';
+import type { SchedulerOptions } from '../jobs/scheduler.js';
 import type { Fetch } from '../oauth/discovery.js';
 import { type Composition, compose } from './compose.js';
 
@@ -26,6 +28,9 @@ export interface ServeOptions {
   readonly fetch?: Fetch;
   /** Called once with a generated admin password, which is never logged. */
   readonly onGeneratedAdminPassword?: (password: string, file: string) => void;
+  /** The background loops' pace; tests of a cluster tick faster than the defaults. */
+  readonly schedulerOptions?: Partial<SchedulerOptions>;
+  readonly mailPollerOptions?: Partial<MailPollerOptions>;
 }
 
 /**
@@ -37,6 +42,8 @@ export async function startServer(config: Config, options: ServeOptions): Promis
     log: options.log,
     fetch: options.fetch,
     onGeneratedAdminPassword: options.onGeneratedAdminPassword,
+    schedulerOptions: options.schedulerOptions,
+    mailPollerOptions: options.mailPollerOptions,
   });
   try {
     const tls = await loadTls(config);
