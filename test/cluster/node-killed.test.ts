@@ -36,7 +36,15 @@ test('a node killed mid-refresh: another takes the connection over within the le
       .select('owner')
       .where('name', '=', lease)
       .executeTakeFirst();
-    const pid = Number(row?.owner.split(':')[0]);
+    // A lease's owner is the holding node's id in the cluster registry, which knows its pid.
+    const node = row
+      ? await db
+          .selectFrom('cluster_nodes')
+          .select('pid')
+          .where('id', '=', row.owner)
+          .executeTakeFirst()
+      : undefined;
+    const pid = node?.pid;
     if (world.provider.proxy.count(world.provider.tokenPath) >= 1)
       holder = nodes.find((n) => n.pid === pid);
     if (!holder) await sleep(100);

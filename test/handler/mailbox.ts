@@ -35,7 +35,12 @@ export async function openTestMailbox(
     tls: { ca: world.tls.caPem, servername: 'localhost' },
     auth: { user, accessToken },
     logger: false,
+    // A benchmark keeps this session open, idle, through long rounds.
+    socketTimeout: 30 * 60_000,
   });
+  // A failure surfaces through the awaited command; an unheard 'error' event would end the
+  // process instead.
+  client.on('error', () => {});
   await client.connect();
   return {
     async append(messages, folder = 'INBOX') {
