@@ -1,4 +1,5 @@
 import type { FailureScope } from '../domain/connection.js';
+import { ESCAPE_SEQUENCE } from '../domain/escapes.js';
 import { providers } from '../providers/registry.js';
 import type {
   ProviderErrorExample,
@@ -118,6 +119,7 @@ export const DESCRIPTION_LIMIT = 500;
  */
 export function sanitizeProviderText(text: string, limit = DESCRIPTION_LIMIT): string {
   const clean = text
+    .replace(ESCAPE_SEQUENCE, ' ')
     // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/ {2,}/g, ' ')

@@ -55,7 +55,7 @@ describe('what the CLI writes to a terminal', () => {
     });
     assert.equal(refused.code, 1);
     assertTerminalSafe(refused, 'refresh');
-    assert.match(refused.stderr, /^provider: invalid_grant: revoked by {2}an admin$/m);
+    assert.match(refused.stderr, /^provider: invalid_grant: revoked by an admin$/m);
 
     for (const args of [
       ['connections', 'list', link.name],

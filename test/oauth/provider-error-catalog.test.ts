@@ -91,10 +91,10 @@ describe('the provider error catalog, entry by entry', () => {
 });
 
 describe("a provider's words as Outlink keeps them", () => {
-  it('control characters become spaces, and the text is cut at 500 characters', () => {
+  it('escape sequences and control characters become spaces, and the text is cut at 500 characters', () => {
     assert.equal(
       sanitizeProviderText('AADSTS7000215: Invalid\r\nforged: line\u001b[31m red\u2028'),
-      'AADSTS7000215: Invalid forged: line [31m red',
+      'AADSTS7000215: Invalid forged: line red',
     );
     const long = sanitizeProviderText('x'.repeat(600));
     assert.equal([...long].length, 500);
