@@ -24,6 +24,7 @@ test('three nodes refresh each of 1,000 connections exactly once per token lifet
     jobs: { scheduler: { intervalMs: 1_000 } },
   });
   const seeded = await world.seedConnections(CONNECTIONS);
+  const startedAt = Date.now();
   const nodes = await Promise.all([1, 2, 3].map(() => world!.startNode()));
 
   const wanted = 1 + CYCLES;
@@ -87,6 +88,11 @@ test('three nodes refresh each of 1,000 connections exactly once per token lifet
   // cycle skipped.
   assert.equal(short, 0, 'refreshes closer together than 80% of a token lifetime');
   assert.equal(long, 0, 'refreshes further apart than two token lifetimes');
+  // No connection ran ahead of the clock: the first refreshes of 1,000 seeded-expired
+  // tokens take a while on a loaded machine, so the early ones may be a lifetime ahead of the
+  // last, but never more often than one refresh per 80% of a lifetime since the first.
   const counts = seeded.map((s) => world!.refreshes.of(s.grantId).length);
-  assert.ok(Math.max(...counts) <= wanted + 1, `at most ${wanted + 1} refreshes per connection`);
+  const span = Date.now() - startedAt;
+  const most = 1 + Math.floor(span / minGapMs);
+  assert.ok(Math.max(...counts) <= most, `at most ${most} refreshes per connection in ${span} ms`);
 });
