@@ -328,7 +328,10 @@ for (const dialect of Dialects) {
         assert.equal(c.status, 'reauthorization_required', id);
         assert.equal(c.lastError?.code, 'invalid_client');
         assert.equal(c.lastError?.scope, 'link');
-        assert.match(c.lastError?.remedy ?? '', /client secret in the link/);
+        assert.match(
+          c.lastError?.remedy ?? '',
+          /client secret from the provider's console, enter them in the link/,
+        );
         assert.match(c.lastError?.remedy ?? '', /without re-authorizing/);
         assert.equal((await eventsFor(id, 'connection.reauthorization_required')).length, 1);
       }
