@@ -208,6 +208,8 @@ describe('the mail servers page in Chromium, against Dovecot and the test provid
       'preset-gmail-smtp-465',
       'preset-gmail-smtp-587',
       'preset-exchange_online-smtp-587',
+      'preset-exchange_online_us-smtp-587',
+      'preset-exchange_online_china-smtp-587',
     ]);
     await page.getByTestId('authMethod-oauth2').check();
     // A custom link's provider has no presets.
