@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OutlinkError } from '../../domain/errors.js';
+import type { Locale } from '../../i18n/i18n.js';
 import { presentError } from '../../presenters/errors.js';
 import { presentFlowOutcome } from '../../presenters/flows.js';
 import { ownerCallbackView } from '../../presenters/reauthorizations.js';
@@ -13,7 +14,7 @@ import {
   StartedAuthorization,
 } from '../../schemas/authorizations.js';
 import { authErrors, errorResponses, IdParams, validationErrors } from '../../schemas/common.js';
-import { flowBindingCookie, START_PATH } from '../../services/authorizations.js';
+import { flowBindingCookie, type OpenedStart, START_PATH } from '../../services/authorizations.js';
 import type { Services } from '../../services/index.js';
 import { renderCallbackPage } from '../../ui/callback-page.js';
 import { actorOf, SESSION_COOKIE } from '../plugins/auth.js';
@@ -59,36 +60,12 @@ export function authorizationRoutes(
   });
 
   // Issue 11: the one-time start URL of a flow started without a browser session (API token,
-  // CLI). Public: its secret authenticates it. Opening it binds the flow to this browser with
-  // a short-lived flow-binding cookie — SameSite=Lax, so it comes back with the provider's
-  // top-level redirect to the callback — and sends the browser on to the provider.
+  // CLI). Public: its secret authenticates it.
   r.get(`${START_PATH}:secret`, {
     config: { auth: 'public' },
     schema: { hide: true, params: Type.Object({ secret: Type.String({ maxLength: 100 }) }) },
-    handler: async (req, reply) => {
-      const { locale } = req;
-      reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      try {
-        const opened = await flows.openStart(req.params.secret);
-        const maxAge = Math.max(1, Math.ceil((Date.parse(opened.expiresAt) - Date.now()) / 1000));
-        reply.setCookie(flowBindingCookie(opened.flowId), opened.binding, {
-          path: '/',
-          secure: true,
-          httpOnly: true,
-          sameSite: 'lax',
-          maxAge,
-        });
-        return reply.redirect(opened.authorizationUrl, 303);
-      } catch (error) {
-        if (!(error instanceof OutlinkError) || error.status >= 500) throw error;
-        const { code, message, remedy = '' } = presentError(locale, error);
-        const page = renderCallbackPage(locale, {
-          status: 'failed',
-          error: { code, message, remedy },
-        });
-        return reply.status(error.status).type('text/html; charset=utf-8').send(page);
-      }
-    },
+    handler: (req, reply) =>
+      openStartUrl(req.locale, reply, () => flows.openStart(req.params.secret)),
   });
 
   // The redirect URL registered at the provider: public, since the browser arrives here from
@@ -123,14 +100,44 @@ export function authorizationRoutes(
           .type('text/html; charset=utf-8')
           .send(page);
       } catch (error) {
-        if (!(error instanceof OutlinkError) || error.status >= 500) throw error;
-        const { code, message, remedy = '' } = presentError(locale, error);
-        const page = renderCallbackPage(locale, {
-          status: 'failed',
-          error: { code, message, remedy },
-        });
-        return reply.status(error.status).type('text/html; charset=utf-8').send(page);
+        return sendFailurePage(locale, reply, error);
       }
     },
   });
+}
+
+/**
+ * Opens a one-time start URL (issue 11) or re-authorization link (issue 13): binds the flow
+ * to this browser with a short-lived `__Host-` flow cookie — SameSite=Lax, so it comes back
+ * with the provider's top-level redirect to the callback — and sends the browser on to the
+ * provider; a refusal is an HTML page, since a browser opened the URL.
+ */
+export async function openStartUrl(
+  locale: Locale,
+  reply: FastifyReply,
+  open: () => Promise<OpenedStart>,
+): Promise<FastifyReply> {
+  reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+  try {
+    const opened = await open();
+    const maxAge = Math.max(1, Math.ceil((Date.parse(opened.expiresAt) - Date.now()) / 1000));
+    reply.setCookie(flowBindingCookie(opened.flowId), opened.binding, {
+      path: '/',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      maxAge,
+    });
+    return reply.redirect(opened.authorizationUrl, 303);
+  } catch (error) {
+    return sendFailurePage(locale, reply, error);
+  }
+}
+
+/** A client error as the callback page a browser is shown; anything else is rethrown. */
+function sendFailurePage(locale: Locale, reply: FastifyReply, error: unknown): FastifyReply {
+  if (!(error instanceof OutlinkError) || error.status >= 500) throw error;
+  const { code, message, remedy = '' } = presentError(locale, error);
+  const page = renderCallbackPage(locale, { status: 'failed', error: { code, message, remedy } });
+  return reply.status(error.status).type('text/html; charset=utf-8').send(page);
 }

@@ -1,8 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { OutlinkError } from '../../domain/errors.js';
-import { presentError } from '../../presenters/errors.js';
 import { presentReauthorization } from '../../presenters/reauthorizations.js';
 import {
   authErrors,
@@ -17,11 +15,10 @@ import {
   ReauthorizationResponse,
   RevokedReauthorization,
 } from '../../schemas/reauthorizations.js';
-import { flowBindingCookie } from '../../services/authorizations.js';
 import type { Services } from '../../services/index.js';
 import { REAUTHORIZE_PATH } from '../../services/reauthorizations.js';
-import { renderCallbackPage } from '../../ui/callback-page.js';
 import { actorOf } from '../plugins/auth.js';
+import { openStartUrl } from './authorizations.js';
 
 /**
  * Re-authorization without a console (issue 13): an administrator makes a one-time link for
@@ -101,29 +98,7 @@ export function reauthorizationRoutes(
   r.get(`${REAUTHORIZE_PATH}:secret`, {
     config: { auth: 'public' },
     schema: { hide: true, params: Type.Object({ secret: Type.String({ maxLength: 100 }) }) },
-    handler: async (req, reply) => {
-      const { locale } = req;
-      reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      try {
-        const opened = await reauthorizations.open(req.params.secret);
-        const maxAge = Math.max(1, Math.ceil((Date.parse(opened.expiresAt) - Date.now()) / 1000));
-        reply.setCookie(flowBindingCookie(opened.flowId), opened.binding, {
-          path: '/',
-          secure: true,
-          httpOnly: true,
-          sameSite: 'lax',
-          maxAge,
-        });
-        return reply.redirect(opened.authorizationUrl, 303);
-      } catch (error) {
-        if (!(error instanceof OutlinkError) || error.status >= 500) throw error;
-        const { code, message, remedy = '' } = presentError(locale, error);
-        const page = renderCallbackPage(locale, {
-          status: 'failed',
-          error: { code, message, remedy },
-        });
-        return reply.status(error.status).type('text/html; charset=utf-8').send(page);
-      }
-    },
+    handler: (req, reply) =>
+      openStartUrl(req.locale, reply, () => reauthorizations.open(req.params.secret)),
   });
 }
