@@ -8,12 +8,12 @@
  * - `{"run": true}` refreshes until nothing is due, answers `{"ms", "refreshed", "failed",
  *   "rssMb", "peakRssMb"}` (RSS sampled every 100 ms during the run).
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config/config.js';
 import { compose } from '../src/main/compose.js';
 import { createLogger } from '../src/main/log.js';
+import { insertDueConnections } from '../test/support/due-connections.js';
 
 const SCOPE = 'openid email offline_access';
 const config = loadConfig(process.env);
@@ -26,33 +26,14 @@ const { cipher } = services;
 
 async function load(file: string, linkId: string, issuer: string): Promise<number> {
   const tokens = JSON.parse(readFileSync(file, 'utf8')) as string[];
-  const now = Date.now();
-  const expired = new Date(now - 60_000).toISOString();
-  const refreshed = new Date(now - 3_600_000).toISOString();
   await db.deleteFrom('connections').where('link_id', '=', linkId).execute();
-  for (let start = 0; start < tokens.length; start += 500) {
-    const rows = tokens.slice(start, start + 500).map((token, offset) => {
-      const id = randomUUID();
-      return {
-        id,
-        link_id: linkId,
-        account: `bench-${start + offset}@example.test`,
-        status: 'valid' as const,
-        access_token_enc: cipher.encrypt('stale', `connections.access_token:${id}`),
-        refresh_token_enc: cipher.encrypt(token, `connections.refresh_token:${id}`),
-        token_type: 'bearer',
-        expires_at: expired,
-        scopes: JSON.stringify(SCOPE.split(' ')),
-        last_refreshed_at: refreshed,
-        last_error: null,
-        created_at: refreshed,
-        updated_at: refreshed,
-        issuer,
-        retry_at: null,
-      };
-    });
-    await db.insertInto('connections').values(rows).execute();
-  }
+  await insertDueConnections(db, cipher, {
+    linkId,
+    issuer,
+    scope: SCOPE,
+    accountPrefix: 'bench',
+    refreshTokens: tokens,
+  });
   return tokens.length;
 }
 

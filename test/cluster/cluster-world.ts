@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { databaseEnv, ROOT } from '../cli/cli-harness.js';
 import { testTls } from '../peers/ca.js';
+import { insertDueConnections } from '../support/due-connections.js';
 import { startOutlink, type TestOutlink } from '../support/harness.js';
 import {
   ALICE,
@@ -274,35 +275,14 @@ async function seed(
   const { db } = outlink.services.store;
   const { cipher } = outlink.services;
   const minted = await mintGrants(provider, n);
-  const now = Date.now();
-  const expired = new Date(now - 60_000).toISOString();
-  const refreshed = new Date(now - 3_600_000).toISOString();
-  const seeded: SeededConnection[] = [];
-  for (let start = 0; start < minted.length; start += 500) {
-    const rows = minted.slice(start, start + 500).map(({ refreshToken, grantId }, offset) => {
-      const id = randomUUID();
-      seeded.push({ connectionId: id, grantId });
-      return {
-        id,
-        link_id: linkId,
-        account: `cluster-${start + offset}@example.test`,
-        status: 'valid' as const,
-        access_token_enc: cipher.encrypt('stale', `connections.access_token:${id}`),
-        refresh_token_enc: cipher.encrypt(refreshToken, `connections.refresh_token:${id}`),
-        token_type: 'bearer',
-        expires_at: expired,
-        scopes: JSON.stringify(SCOPE.split(' ')),
-        last_refreshed_at: refreshed,
-        last_error: null,
-        created_at: refreshed,
-        updated_at: refreshed,
-        issuer: provider.as.issuer,
-        retry_at: null,
-      };
-    });
-    await db.insertInto('connections').values(rows).execute();
-  }
-  return seeded;
+  const ids = await insertDueConnections(db, cipher, {
+    linkId,
+    issuer: provider.as.issuer,
+    scope: SCOPE,
+    accountPrefix: 'cluster',
+    refreshTokens: minted.map((m) => m.refreshToken),
+  });
+  return minted.map(({ grantId }, i) => ({ connectionId: ids[i] as string, grantId }));
 }
 
 /** A `fetch` that trusts the nodes' (and the provider's) certificate. */
