@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../src/crypto/tls-certificate.js';
 import { databaseEnv, ROOT } from '../test/cli/cli-harness.js';
+import type { TestDatabase } from '../test/support/harness.js';
 import { DEFAULT_BASE_URL, startAuthorizedWorld } from '../test/support/worlds.js';
 import { roundedSpread, spreadOf } from './stats.js';
 
@@ -43,6 +44,42 @@ export function lineOf(
     });
     child.once('exit', (code) => reject(new Error(`${what} exited (${code}):\n${stderr}`)));
   });
+}
+
+/**
+ * `outlink serve` in a process of its own on `database` (which the benchmark's in-process
+ * Outlink has let go of), at the default log level as shipped (its log goes to the child's
+ * stderr, read and dropped), trusting the provider's CA; with `cpuProfileDir`, profiled.
+ * Resolves once it listens, with its base URL.
+ */
+export async function spawnServe(options: {
+  database: TestDatabase;
+  providerCaPem: string;
+  scratch: string;
+  cpuProfileDir?: string | undefined;
+}): Promise<{ server: ChildProcess; base: string }> {
+  const caFile = join(options.scratch, 'provider-ca.pem');
+  writeFileSync(caFile, options.providerCaPem);
+  const env = databaseEnv(options.database, {
+    OUTLINK_LISTEN: '127.0.0.1:0',
+    OUTLINK_BASE_URL: DEFAULT_BASE_URL,
+    NODE_EXTRA_CA_CERTS: caFile,
+  });
+  delete env.OUTLINK_LOG_LEVEL;
+  const profile = options.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', 'src/main/cli.ts', 'serve'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const [, port] = await lineOf(server, /https:\/\/127\.0\.0\.1:(\d+)/, 'outlink serve');
+  return { server, base: `https://127.0.0.1:${port}` };
 }
 
 /** One load-generator process against `url`; its result. */
@@ -126,30 +163,13 @@ export async function benchHttpsRoutes(options: {
     const admin = await outlink.tokenHeaders();
     // Outlink itself now runs in its own process on the same database.
     await outlink.close({ drop: false });
-    const caFile = join(scratch, 'provider-ca.pem');
-    writeFileSync(caFile, world.as.caPem);
-    const env = databaseEnv(outlink.database, {
-      OUTLINK_LISTEN: '127.0.0.1:0',
-      OUTLINK_BASE_URL: DEFAULT_BASE_URL,
-      NODE_EXTRA_CA_CERTS: caFile,
+    const { server, base: outlinkBase } = await spawnServe({
+      database: outlink.database,
+      providerCaPem: world.as.caPem,
+      scratch,
+      cpuProfileDir: options.cpuProfileDir,
     });
-    // The default log level, as shipped: the log goes to the child's stderr, read and dropped.
-    delete env.OUTLINK_LOG_LEVEL;
-    const profile = options.cpuProfileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-      : [];
-    const server = spawn(
-      process.execPath,
-      [...profile, '--import', 'tsx', 'src/main/cli.ts', 'serve'],
-      {
-        cwd: ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
     children.push(server);
-    const [, port] = await lineOf(server, /https:\/\/127\.0\.0\.1:(\d+)/, 'outlink serve');
-    const outlinkBase = `https://127.0.0.1:${port}`;
 
     const routes = [
       {

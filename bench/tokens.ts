@@ -10,17 +10,17 @@
  *   few seconds, reported as a slope.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseEnv, ROOT } from '../test/cli/cli-harness.js';
+import { ROOT } from '../test/cli/cli-harness.js';
 import {
   DEFAULT_BASE_URL,
   startAuthorizedWorld,
   TEST_ACCOUNTS,
   TEST_CLIENT,
 } from '../test/support/worlds.js';
-import { lineOf, stop } from './https-routes.js';
+import { lineOf, spawnServe, stop } from './https-routes.js';
 import { roundedSpread, type Spread, spreadOf } from './stats.js';
 import { jsonChild, loadAverage, mintGrants, rssOfMb } from './tokens-refresh.js';
 
@@ -69,29 +69,13 @@ export async function benchTokens(options: {
     const { outlink } = world;
     const admin = await outlink.tokenHeaders();
     await outlink.close({ drop: false });
-    const caFile = join(scratch, 'provider-ca.pem');
-    writeFileSync(caFile, world.as.caPem);
-    const env = databaseEnv(outlink.database, {
-      OUTLINK_LISTEN: '127.0.0.1:0',
-      OUTLINK_BASE_URL: DEFAULT_BASE_URL,
-      NODE_EXTRA_CA_CERTS: caFile,
+    const { server, base } = await spawnServe({
+      database: outlink.database,
+      providerCaPem: world.as.caPem,
+      scratch,
+      cpuProfileDir: options.cpuProfileDir,
     });
-    delete env.OUTLINK_LOG_LEVEL;
-    const profile = options.cpuProfileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-      : [];
-    const server = spawn(
-      process.execPath,
-      [...profile, '--import', 'tsx', 'src/main/cli.ts', 'serve'],
-      {
-        cwd: ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
     children.push(server);
-    const [, port] = await lineOf(server, /https:\/\/127\.0\.0\.1:(\d+)/, 'outlink serve');
-    const base = `https://127.0.0.1:${port}`;
     const loaderProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/api-load.ts'], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
