@@ -305,7 +305,7 @@ export function createMailHandlerService(deps: MailHandlerDeps): MailHandlerServ
     },
 
     async runDue() {
-      const due = await states.due(clock.now().toISOString(), 100);
+      const due = await states.due(clock.now().toISOString(), 100, leaseName(''));
       let next = 0;
       const worker = async () => {
         while (next < due.length) {

@@ -7,7 +7,12 @@ import type { Fetch } from '../../src/oauth/discovery.js';
 import { databaseEnv, ROOT } from '../cli/cli-harness.js';
 import { testTls } from '../peers/ca.js';
 import { insertDueConnections } from '../support/due-connections.js';
-import { startOutlink, type TestOutlink } from '../support/harness.js';
+import {
+  createTestDatabase,
+  startOutlink,
+  type TestDatabase,
+  type TestOutlink,
+} from '../support/harness.js';
 import {
   ALICE,
   createTestLink,
@@ -52,6 +57,8 @@ export interface ClusterNode {
   readonly origin: string;
   /** The last lines the node logged (stderr). */
   stderr(): string;
+  /** How many of every line the node logged (stderr) contain `text`. */
+  logged(text: string): number;
   /** Sends `signal` to this node's process (by its pid) and waits until it exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Sends `signal` (SIGSTOP, SIGCONT) to this node's process without waiting. */
@@ -79,6 +86,8 @@ export interface ClusterOptions {
   };
   /** More environment for every node. */
   readonly env?: Record<string, string>;
+  /** The PostgreSQL server to create the cluster's database on (default `PG_ADMIN_URL`). */
+  readonly pgAdminUrl?: string;
 }
 
 const SCOPE = 'openid email offline_access';
@@ -101,10 +110,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
   });
   const masterKey = randomBytes(32).toString('base64');
-  const children = new Set<ChildProcess>();
+  let launcher: NodeLauncher | undefined;
   let inspector: TestOutlink | undefined;
   try {
     inspector = await startOutlink('postgres', {
+      ...(options.pgAdminUrl
+        ? { database: await createTestDatabase('postgres', { adminUrl: options.pgAdminUrl }) }
+        : {}),
       fetch: provider.as.fetch,
       env: { OUTLINK_MASTER_KEY: masterKey, OUTLINK_LOG_LEVEL: 'warn' },
     });
@@ -129,28 +141,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       errors.push(error.message);
     });
 
-    // Every node serves the same certificate, as behind a load balancer; the test CA signed
-    // it, so the tests' `fetch` (provider.as.fetch) trusts the nodes as it trusts the provider.
-    const tls = await testTls();
-    const dir = inspector.database.dataDir;
-    const files = {
-      ca: join(dir, 'test-ca.pem'),
-      cert: join(dir, 'node-cert.pem'),
-      key: join(dir, 'node-key.pem'),
-    };
-    writeFileSync(files.ca, tls.caPem);
-    writeFileSync(files.cert, tls.server.certPem);
-    writeFileSync(files.key, tls.server.keyPem, { mode: 0o600 });
-    const clusterEnv = databaseEnv(inspector.database, {
+    launcher = await createNodeLauncher(inspector.database, {
       OUTLINK_MASTER_KEY: masterKey,
-      OUTLINK_BASE_URL: DEFAULT_BASE_URL,
-      OUTLINK_LISTEN: '127.0.0.1:0',
-      OUTLINK_TLS_CERT: files.cert,
-      OUTLINK_TLS_KEY: files.key,
-      NODE_EXTRA_CA_CERTS: files.ca,
-      OUTLINK_TEST_JOBS: JSON.stringify(options.jobs ?? {}),
+      ...(options.jobs ? { OUTLINK_TEST_JOBS: JSON.stringify(options.jobs) } : {}),
       ...options.env,
     });
+    const nodes = launcher;
 
     const world: ClusterWorld = {
       provider,
@@ -161,36 +157,83 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         total: () => total,
         errors: () => errors,
       },
-      startNode: async (env = {}) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'test/cluster/node.ts'], {
-          cwd: ROOT,
-          env: { ...clusterEnv, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        children.add(child);
-        return nodeOf(child, () => children.delete(child));
-      },
+      startNode: (env) => nodes.start(env),
       seedConnections: (n, link = linkId) => seed(inspector as TestOutlink, provider, link, n),
       async close() {
-        await Promise.all([...children].map((child) => stopChild(child, 'SIGKILL')));
+        await nodes.close();
         await inspector?.close();
         await provider.close();
       },
     };
     return world;
   } catch (error) {
-    for (const child of children) child.kill('SIGKILL');
+    await launcher?.close();
     await inspector?.close();
     await provider.close();
     throw error;
   }
 }
 
+/** Starts node processes on one database; `close()` SIGKILLs those still running. */
+export interface NodeLauncher {
+  /** Starts one more node; `env` adds to (or overrides) the launcher's environment. */
+  start(env?: Record<string, string>): Promise<ClusterNode>;
+  close(): Promise<void>;
+}
+
+/**
+ * Node processes (test/cluster/node.ts) on `database`, as behind a load balancer: one base
+ * URL, one TLS certificate signed by the test CA (so the tests' `fetch`, which trusts the
+ * provider, trusts the nodes too), and the test CA trusted by every node for the provider
+ * and the mail servers. The master key is the data dir's key file unless `env` gives one.
+ */
+export async function createNodeLauncher(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<NodeLauncher> {
+  const tls = await testTls();
+  const dir = database.dataDir;
+  const files = {
+    ca: join(dir, 'test-ca.pem'),
+    cert: join(dir, 'node-cert.pem'),
+    key: join(dir, 'node-key.pem'),
+  };
+  writeFileSync(files.ca, tls.caPem);
+  writeFileSync(files.cert, tls.server.certPem);
+  writeFileSync(files.key, tls.server.keyPem, { mode: 0o600 });
+  const nodeEnv = databaseEnv(database, {
+    OUTLINK_BASE_URL: DEFAULT_BASE_URL,
+    OUTLINK_LISTEN: '127.0.0.1:0',
+    OUTLINK_TLS_CERT: files.cert,
+    OUTLINK_TLS_KEY: files.key,
+    NODE_EXTRA_CA_CERTS: files.ca,
+    OUTLINK_TEST_JOBS: '{}',
+    ...env,
+  });
+  const children = new Set<ChildProcess>();
+  return {
+    async start(more = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/cluster/node.ts'], {
+        cwd: ROOT,
+        env: { ...nodeEnv, ...more },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      return nodeOf(child, () => children.delete(child));
+    },
+    close: async () => {
+      await Promise.all([...children].map((child) => stopChild(child, 'SIGKILL')));
+    },
+  };
+}
+
 async function nodeOf(child: ChildProcess, onExit: () => void): Promise<ClusterNode> {
   let stderr = '';
+  const lines: string[] = [];
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-20_000);
   });
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
   child.once('exit', onExit);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -211,6 +254,7 @@ async function nodeOf(child: ChildProcess, onExit: () => void): Promise<ClusterN
     pid: child.pid!,
     origin: `https://127.0.0.1:${port}`,
     stderr: () => stderr,
+    logged: (text) => lines.filter((line) => line.includes(text)).length,
     stop: (signal = 'SIGTERM') => stopChild(child, signal),
     signal: (signal) => {
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, signal);

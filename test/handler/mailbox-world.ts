@@ -12,6 +12,7 @@ import {
   startOutlinkMailWorld,
 } from '../mail/mail-servers-world.js';
 import { startTcpProxy, type TcpProxy } from '../peers/tcp-proxy.js';
+import type { TestDialect } from '../support/harness.js';
 import { ALICE, BOB } from '../support/worlds.js';
 import { buildCorpus, type CorpusMessage } from './corpus.js';
 import { openTestMailbox, type TestMailbox } from './mailbox.js';
@@ -39,6 +40,8 @@ export interface MailboxWorldOptions {
   /** false: the corpus is built but not appended (the caller puts it where it wants). */
   readonly append?: boolean;
   readonly mailTimeouts?: Partial<MailTimeouts>;
+  /** Outlink's database (default SQLite; the cluster tests run nodes on PostgreSQL). */
+  readonly dialect?: TestDialect;
   /** More fields of the mail server (name, processedAction, pollIntervalSeconds, …). */
   readonly server?: Record<string, unknown>;
 }
@@ -57,9 +60,10 @@ export interface MailboxWorld {
 }
 
 export async function startMailboxWorld(options: MailboxWorldOptions): Promise<MailboxWorld> {
-  const world = await startOutlinkMailWorld(
-    options.mailTimeouts ? { mailTimeouts: options.mailTimeouts } : {},
-  );
+  const world = await startOutlinkMailWorld({
+    ...(options.mailTimeouts ? { mailTimeouts: options.mailTimeouts } : {}),
+    ...(options.dialect ? { dialect: options.dialect } : {}),
+  });
   let proxy: TcpProxy | undefined;
   let mailbox: TestMailbox | undefined;
   const close = async () => {

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { HANDLER_DEFAULTS } from '../../domain/mail-handler-settings.js';
 import type { MailHandlerStateTable } from '../schema.js';
 import type { Executor } from './transaction.js';
@@ -64,10 +64,12 @@ export interface MailHandlerStateRepository {
   /** Inserts or replaces the state row. */
   save(state: HandlerStateRecord): Promise<void>;
   /**
-   * Enabled incoming mail servers whose next run is due at `now` (or that never ran), and
-   * those waiting for a re-authorization of their connection that has happened since.
+   * Enabled incoming mail servers whose next run is due at `now` (or that never ran), those
+   * waiting for a re-authorization of their connection that has happened since, and those
+   * left `running` by a run whose lease (`<runLeasePrefix><id>`) is gone or has run out: its
+   * holder died mid-run, and the mailbox moves now rather than at its next poll.
    */
-  due(now: string, limit: number): Promise<string[]>;
+  due(now: string, limit: number, runLeasePrefix: string): Promise<string[]>;
   /** Enabled incoming mail servers of these protocols. */
   enabled(protocols: readonly ('imap' | 'pop3')[]): Promise<string[]>;
   /** Every issue key prefix in use: a subject may name an issue of any mailbox. */
@@ -186,11 +188,18 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
         .execute();
     },
 
-    async due(now, limit) {
+    async due(now, limit, runLeasePrefix) {
       const rows = await db
         .selectFrom('mail_servers')
         .leftJoin('mail_handler_state', 'mail_handler_state.mail_server_id', 'mail_servers.id')
         .leftJoin('connections', 'connections.id', 'mail_servers.connection_id')
+        .leftJoin('leases', (join) =>
+          join.onRef(
+            'leases.name',
+            '=',
+            sql<string>`cast(${runLeasePrefix} as text) || ${sql.ref('mail_servers.id')}`,
+          ),
+        )
         .select('mail_servers.id as id')
         .where('mail_servers.handler_enabled', '=', 1)
         .where('mail_servers.protocol', 'in', ['imap', 'pop3'])
@@ -203,6 +212,11 @@ export function createMailHandlerStateRepository(db: Executor): MailHandlerState
             eb.and([
               eb('mail_handler_state.status', '=', 'waiting_reauthorization'),
               eb('connections.status', '!=', 'reauthorization_required'),
+            ]),
+            // A run that died with its holder (issue 14: a killed cluster node).
+            eb.and([
+              eb('mail_handler_state.status', '=', 'running'),
+              eb.or([eb('leases.name', 'is', null), eb('leases.expires_at', '<=', now)]),
             ]),
           ]),
         )
