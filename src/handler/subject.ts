@@ -60,7 +60,7 @@ export function summaryOf(subject: string, prefixes: readonly string[]): string 
   const normalized = normalizeSubject(subject);
   const alternatives = validPrefixes(prefixes);
   if (alternatives.length === 0) return normalized;
-  const tag = new RegExp(
+  const tag = compiled(
     `\\[\\s*(?:${alternatives})-[1-9][0-9]*\\s*\\]|\\(\\s*(?:${alternatives})-[1-9][0-9]*\\s*\\)|【\\s*(?:${alternatives})-[1-9][0-9]*\\s*】`,
     'gi',
   );
@@ -91,5 +91,22 @@ function validPrefixes(prefixes: readonly string[]): string {
 function keyPattern(prefixes: readonly string[]): RegExp | null {
   const alternatives = validPrefixes(prefixes);
   if (alternatives.length === 0) return null;
-  return new RegExp(`(?<![A-Za-z0-9_-])(${alternatives})-([1-9][0-9]*)(?![A-Za-z0-9_-])`, 'i');
+  return compiled(`(?<![A-Za-z0-9_-])(${alternatives})-([1-9][0-9]*)(?![A-Za-z0-9_-])`, 'i');
+}
+
+/**
+ * The handler asks about every message with the same prefixes: each pattern is compiled once.
+ * Only patterns without state are kept (`String.replace` resets a `g` pattern's lastIndex).
+ */
+const patterns = new Map<string, RegExp>();
+function compiled(source: string, flags: 'i' | 'gi'): RegExp {
+  const key = `${flags}/${source}`;
+  let pattern = patterns.get(key);
+  if (!pattern) {
+    // Prefixes are few (one per mail server); a map that somehow grew is simply started anew.
+    if (patterns.size >= 256) patterns.clear();
+    pattern = new RegExp(source, flags);
+    patterns.set(key, pattern);
+  }
+  return pattern;
 }

@@ -1,4 +1,5 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
+import { prepare } from '../prepared.js';
 import type { EventsTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -37,22 +38,24 @@ export interface EventRepository {
   deleteBefore(cutoff: string, limit: number): Promise<number>;
 }
 
+// Every event goes through it: the handler writes one per issue and comment (issue 10).
+const insertEvent = prepare((db, row: Insertable<EventsTable>) =>
+  db.insertInto('events').values(row),
+);
+
 export function createEventRepository(db: Executor): EventRepository {
   return {
     async insert(event) {
-      await db
-        .insertInto('events')
-        .values({
-          id: event.id,
-          type: event.type,
-          at: event.at,
-          actor: event.actor,
-          link_id: event.linkId,
-          connection_id: event.connectionId,
-          mail_server_id: event.mailServerId,
-          data: JSON.stringify(event.data),
-        })
-        .execute();
+      await insertEvent(db, {
+        id: event.id,
+        type: event.type,
+        at: event.at,
+        actor: event.actor,
+        link_id: event.linkId,
+        connection_id: event.connectionId,
+        mail_server_id: event.mailServerId,
+        data: JSON.stringify(event.data),
+      });
     },
     async deleteBefore(cutoff, limit) {
       // By `seq`, oldest first, a batch at a time: a short statement each, however many there are.

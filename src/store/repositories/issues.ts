@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { OutlinkError } from '../../domain/errors.js';
+import { prepare } from '../prepared.js';
 import type { AttachmentsTable, CommentsTable, IssuesTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -81,82 +82,96 @@ export interface IssueRepository {
   ): Promise<(AttachmentRecord & { readonly content: Buffer }) | undefined>;
 }
 
+// The statements of every message the handler turns into an issue or a comment (issue 10),
+// prepared once per transaction.
+const nextNumber = prepare((db, v: { prefix: string }) =>
+  db
+    .insertInto('issue_counters')
+    .values({ prefix: v.prefix, last_number: 1 })
+    .onConflict((oc) =>
+      oc.column('prefix').doUpdateSet({ last_number: sql`issue_counters.last_number + 1` }),
+    )
+    .returning('last_number'),
+);
+const insertIssue = prepare((db, row: Insertable<IssuesTable>) =>
+  db.insertInto('issues').values(row),
+);
+const insertComment = prepare((db, row: Insertable<CommentsTable>) =>
+  db.insertInto('comments').values(row),
+);
+const insertAttachment = prepare((db, row: Insertable<AttachmentsTable>) =>
+  db.insertInto('attachments').values(row),
+);
+const touch = prepare((db, v: { id: string; at: string }) =>
+  db.updateTable('issues').set({ updated_at: v.at }).where('id', '=', v.id),
+);
+const addThreadMessage = prepare((db, v: { messageId: string; issueId: string }) =>
+  db
+    .insertInto('thread_messages')
+    .values({ message_id: v.messageId, issue_id: v.issueId })
+    .onConflict((oc) => oc.column('message_id').doNothing()),
+);
+const findByKey = prepare((db, v: { key: string }) =>
+  db.selectFrom('issues').selectAll().where('key', '=', v.key),
+);
+
 export function createIssueRepository(db: Executor): IssueRepository {
   return {
     async nextNumber(prefix) {
       // One statement: the row lock (PostgreSQL) or the write lock (SQLite) keeps two
       // writers from taking the same number.
-      const row = await db
-        .insertInto('issue_counters')
-        .values({ prefix, last_number: 1 })
-        .onConflict((oc) =>
-          oc.column('prefix').doUpdateSet({ last_number: sql`issue_counters.last_number + 1` }),
-        )
-        .returning('last_number')
-        .executeTakeFirstOrThrow();
-      return Number(row.last_number);
+      const { rows } = await nextNumber(db, { prefix });
+      if (!rows[0]) throw new Error('the issue counter returned no row');
+      return Number(rows[0].last_number);
     },
 
     async insertIssue(issue) {
-      await db
-        .insertInto('issues')
-        .values({
-          id: issue.id,
-          key: issue.key,
-          summary: issue.summary,
-          description: issue.description,
-          reporter_address: issue.reporterAddress,
-          reporter_name: issue.reporterName,
-          mail_server_id: issue.mailServerId,
-          message_id: issue.messageId,
-          created_at: issue.createdAt,
-          updated_at: issue.updatedAt,
-        })
-        .execute();
+      await insertIssue(db, {
+        id: issue.id,
+        key: issue.key,
+        summary: issue.summary,
+        description: issue.description,
+        reporter_address: issue.reporterAddress,
+        reporter_name: issue.reporterName,
+        mail_server_id: issue.mailServerId,
+        message_id: issue.messageId,
+        created_at: issue.createdAt,
+        updated_at: issue.updatedAt,
+      });
     },
 
     async insertComment(comment) {
-      await db
-        .insertInto('comments')
-        .values({
-          id: comment.id,
-          issue_id: comment.issueId,
-          author_address: comment.authorAddress,
-          author_name: comment.authorName,
-          body: comment.body,
-          message_id: comment.messageId,
-          created_at: comment.createdAt,
-        })
-        .execute();
+      await insertComment(db, {
+        id: comment.id,
+        issue_id: comment.issueId,
+        author_address: comment.authorAddress,
+        author_name: comment.authorName,
+        body: comment.body,
+        message_id: comment.messageId,
+        created_at: comment.createdAt,
+      });
     },
 
     async insertAttachment(a) {
-      await db
-        .insertInto('attachments')
-        .values({
-          id: a.id,
-          issue_id: a.issueId,
-          comment_id: a.commentId,
-          filename: a.filename,
-          content_type: a.contentType,
-          size: a.size,
-          content: a.content,
-          created_at: a.createdAt,
-        })
-        .execute();
+      await insertAttachment(db, {
+        id: a.id,
+        issue_id: a.issueId,
+        comment_id: a.commentId,
+        filename: a.filename,
+        content_type: a.contentType,
+        size: a.size,
+        content: a.content,
+        created_at: a.createdAt,
+      });
     },
 
     async touch(issueId, at) {
-      await db.updateTable('issues').set({ updated_at: at }).where('id', '=', issueId).execute();
+      await touch(db, { id: issueId, at });
     },
 
     async addThreadMessages(issueId, messageIds) {
       for (const messageId of new Set(messageIds)) {
-        await db
-          .insertInto('thread_messages')
-          .values({ message_id: messageId, issue_id: issueId })
-          .onConflict((oc) => oc.column('message_id').doNothing())
-          .execute();
+        await addThreadMessage(db, { messageId, issueId });
       }
     },
 
@@ -178,12 +193,8 @@ export function createIssueRepository(db: Executor): IssueRepository {
     },
 
     async findByKey(key) {
-      const row = await db
-        .selectFrom('issues')
-        .selectAll()
-        .where('key', '=', key.toUpperCase())
-        .executeTakeFirst();
-      return row && toIssue(row);
+      const { rows } = await findByKey(db, { key: key.toUpperCase() });
+      return rows[0] && toIssue(rows[0]);
     },
 
     async findById(id) {

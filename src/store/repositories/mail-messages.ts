@@ -1,4 +1,5 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
+import { prepare } from '../prepared.js';
 import type { MailMessagesTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -53,6 +54,38 @@ export interface MailMessageRepository {
   recent(mailServerId: string, limit: number): Promise<MailMessageRecord[]>;
 }
 
+// Run for every message the handler reads (issue 10), so prepared once per transaction.
+const firstHandledStatement = (column: 'message_id' | 'content_hash') =>
+  prepare((db, v: { mailServerId: string; value: string }) =>
+    db
+      .selectFrom('mail_messages')
+      .selectAll()
+      .where('mail_server_id', '=', v.mailServerId)
+      .where(column, '=', v.value)
+      .where('outcome', '!=', 'duplicate')
+      .orderBy('processed_at')
+      .limit(1),
+  );
+const firstHandledBy = {
+  message_id: firstHandledStatement('message_id'),
+  content_hash: firstHandledStatement('content_hash'),
+};
+
+const insertRow = prepare((db, row: Insertable<MailMessagesTable>) =>
+  db.insertInto('mail_messages').values(row),
+);
+
+const countFromSender = prepare((db, v: { mailServerId: string; sender: string; since: string }) =>
+  db
+    .selectFrom('mail_messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('mail_server_id', '=', v.mailServerId)
+    .where('sender', '=', v.sender)
+    .where('processed_at', '>', v.since)
+    .where('outcome', 'in', ['issue', 'comment', 'skipped'])
+    .where((eb) => eb.or([eb('reason', 'is', null), eb('reason', '=', 'throttled')])),
+);
+
 export function createMailMessageRepository(db: Executor): MailMessageRepository {
   /** The first handling (not a duplicate's row) of a message known by this column's value. */
   const firstHandled = async (
@@ -60,37 +93,27 @@ export function createMailMessageRepository(db: Executor): MailMessageRepository
     column: 'message_id' | 'content_hash',
     value: string,
   ): Promise<MailMessageRecord | undefined> => {
-    const row = await db
-      .selectFrom('mail_messages')
-      .selectAll()
-      .where('mail_server_id', '=', mailServerId)
-      .where(column, '=', value)
-      .where('outcome', '!=', 'duplicate')
-      .orderBy('processed_at')
-      .executeTakeFirst();
-    return row && toRecord(row);
+    const { rows } = await firstHandledBy[column](db, { mailServerId, value });
+    return rows[0] && toRecord(rows[0]);
   };
   return {
     async insert(r) {
-      await db
-        .insertInto('mail_messages')
-        .values({
-          id: r.id,
-          mail_server_id: r.mailServerId,
-          location: r.location,
-          message_id: r.messageId,
-          content_hash: r.contentHash,
-          sender: r.sender,
-          subject: r.subject,
-          size: r.size,
-          outcome: r.outcome,
-          reason: r.reason,
-          issue_id: r.issueId,
-          comment_id: r.commentId,
-          processed_at: r.processedAt,
-          settled_at: r.settledAt,
-        })
-        .execute();
+      await insertRow(db, {
+        id: r.id,
+        mail_server_id: r.mailServerId,
+        location: r.location,
+        message_id: r.messageId,
+        content_hash: r.contentHash,
+        sender: r.sender,
+        subject: r.subject,
+        size: r.size,
+        outcome: r.outcome,
+        reason: r.reason,
+        issue_id: r.issueId,
+        comment_id: r.commentId,
+        processed_at: r.processedAt,
+        settled_at: r.settledAt,
+      });
     },
 
     async atLocation(mailServerId, location) {
@@ -150,16 +173,8 @@ export function createMailMessageRepository(db: Executor): MailMessageRepository
     },
 
     async countFromSender(mailServerId, sender, since) {
-      const row = await db
-        .selectFrom('mail_messages')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('mail_server_id', '=', mailServerId)
-        .where('sender', '=', sender)
-        .where('processed_at', '>', since)
-        .where('outcome', 'in', ['issue', 'comment', 'skipped'])
-        .where((eb) => eb.or([eb('reason', 'is', null), eb('reason', '=', 'throttled')]))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+      const { rows } = await countFromSender(db, { mailServerId, sender, since });
+      return Number(rows[0]?.n ?? 0);
     },
 
     async recent(mailServerId, limit) {

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { prepare } from '../prepared.js';
 import type { WebhookDeliveriesTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -63,6 +64,11 @@ export interface DeliveryRepository {
   deleteFinishedBefore(cutoff: string, limit: number): Promise<number>;
 }
 
+// Read for every event recorded, to match it against the webhooks.
+const subscriptions = prepare((db, _: Record<string, never>) =>
+  db.selectFrom('webhooks').select(['id', 'event_types']),
+);
+
 export function createWebhookRepository(db: Executor): WebhookRepository {
   return {
     async insert(webhook) {
@@ -111,7 +117,7 @@ export function createWebhookRepository(db: Executor): WebhookRepository {
       return Number(result.numDeletedRows) > 0;
     },
     async subscriptions() {
-      const rows = await db.selectFrom('webhooks').select(['id', 'event_types']).execute();
+      const { rows } = await subscriptions(db, {});
       return rows.map((r) => ({ id: r.id, eventTypes: JSON.parse(r.event_types) as string[] }));
     },
   };
