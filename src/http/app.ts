@@ -17,6 +17,7 @@ import { localePlugin } from './plugins/locale.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { securityPlugin } from './plugins/security.js';
 import { validatorPlugin } from './plugins/validator.js';
+import { lazyChildLoggerFactory } from './request-logger.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { authorizationRoutes } from './routes/authorizations.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -197,6 +198,7 @@ export async function buildApp(
   const app = Fastify({
     loggerInstance: services.log,
     logController: new OneLinePerRequest(services.log),
+    childLoggerFactory: lazyChildLoggerFactory,
     genReqId: requestIdOf,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: services.config.trustProxy ? [...services.config.trustProxy] : false,
