@@ -76,20 +76,9 @@ export const LOG_SERIALIZERS = {
 };
 
 /**
- * Lines are written in batches of at least this many bytes (about fifteen request lines)
- * instead of one write per line: at the default log level every request writes a line, and
- * a write per line cost the token route a twentieth of its CPU (issue 12).
- */
-export const LOG_BUFFER_BYTES = 4096;
-
-/** A line waits at most this long for its batch: a quiet server's lines still show at once. */
-export const LOG_FLUSH_MS = 250;
-
-/**
- * The logger of a process. Lines go to stderr asynchronously, in batches (`LOG_BUFFER_BYTES`,
- * at most `LOG_FLUSH_MS` late): a write never blocks the request that logged it, and what is
- * still pending is flushed when the process exits (pino's exit handler). A process killed
- * with SIGKILL loses at most its last `LOG_FLUSH_MS` of lines.
+ * The logger of a process. Lines go to stderr asynchronously: a write never blocks the request
+ * that logged it, lines logged while one is being written go out together, and what is still
+ * pending is flushed when the process exits.
  */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return pino(
@@ -99,12 +88,6 @@ export function createLogger(options: { level: string; destination?: Destination
       serializers: LOG_SERIALIZERS,
       base: { service: 'outlink' },
     },
-    options.destination ??
-      pino.destination({
-        dest: 2,
-        sync: false,
-        minLength: LOG_BUFFER_BYTES,
-        periodicFlush: LOG_FLUSH_MS,
-      }),
+    options.destination ?? pino.destination({ dest: 2, sync: false }),
   );
 }
