@@ -24,6 +24,7 @@ import {
 import { presetFor } from '../providers/registry.js';
 import type { CreateLinkInput, LinkView, UpdateLinkInput } from '../schemas/links.js';
 import { isUniqueViolation } from '../store/db.js';
+import { createCacheEpochRepository } from '../store/repositories/cache-epochs.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository, type LinkRecord } from '../store/repositories/links.js';
 import { type Executor, inTransaction } from '../store/repositories/transaction.js';
@@ -51,7 +52,13 @@ export interface LinkService {
    * (RFC 7009) where it has a revocation endpoint; says what came of that.
    */
   remove(actor: Actor, id: string): Promise<LinkRemoval>;
-  get(id: string): Promise<LinkView>;
+  /**
+   * The link with its connections. Served from an in-process cache of views until the
+   * `access_tokens` cache epoch moves (issue 12): every write to a link or a connection bumps
+   * it, in any process. `epochs` are the counters the caller's request already read (the API
+   * token check), used instead of reading them again.
+   */
+  get(id: string, epochs?: { readonly access_tokens?: string }): Promise<LinkView>;
   /** Finds a link by id or, failing that, by name (the CLI accepts either). */
   find(idOrName: string): Promise<LinkView>;
   list(page: {
@@ -80,6 +87,7 @@ export function createLinkService(deps: {
   const addresses = deps.addresses ?? createAddressPolicy();
   const links = createLinkRepository(db);
   const connections = createConnectionRepository(db);
+  const views = createLinkViewCache(createCacheEpochRepository(db, 'access_tokens'));
 
   const assertSecureBaseUrl = () => {
     if (!config.baseUrlIsHttps) {
@@ -356,8 +364,12 @@ export function createLinkService(deps: {
       return { id, connections: deleted.length, revocation };
     },
 
-    async get(id) {
+    async get(id, epochs) {
+      const epoch = await views.epoch(epochs);
+      const cached = views.get(epoch, id);
+      if (cached) return cached;
       const [view] = await present([await loadRow(id)]);
+      views.set(epoch, id, view!);
       return view!;
     },
 
@@ -380,6 +392,40 @@ export function createLinkService(deps: {
     },
   };
   return service;
+}
+
+/** More links than any installation has: past it, the cache starts over. */
+const LINK_VIEWS_MAX = 10_000;
+
+/**
+ * Issue 12: link views (the link and its connections' summaries) by link id, since the
+ * `access_tokens` cache epoch last moved. The repositories bump that epoch with every write
+ * to a link or a connection (insert, update, token save, failure, delete, key rotation), in
+ * the writer's transaction and in any process; each read asks for the epoch first, so a
+ * change committed before the request began is always seen. A missing link is never cached.
+ */
+function createLinkViewCache(epochs: { current(): Promise<string | undefined> }) {
+  let cachedEpoch: string | undefined;
+  const entries = new Map<string, LinkView>();
+  return {
+    async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
+      const now = known ? known.access_tokens : await epochs.current();
+      if (now !== cachedEpoch) {
+        entries.clear();
+        cachedEpoch = now;
+      }
+      return now;
+    },
+    get(epoch: string | undefined, id: string): LinkView | undefined {
+      return epoch !== undefined && epoch === cachedEpoch ? entries.get(id) : undefined;
+    },
+    /** Keeps `view` unless the epoch moved since it was read (a write raced the read). */
+    set(epoch: string | undefined, id: string, view: LinkView): void {
+      if (epoch === undefined || epoch !== cachedEpoch) return;
+      if (entries.size >= LINK_VIEWS_MAX) entries.clear();
+      entries.set(id, view);
+    },
+  };
 }
 
 /**

@@ -62,7 +62,7 @@ export function linkRoutes(
       params: IdParams,
       response: { 200: LinkRef, ...authErrors, ...notFound },
     },
-    handler: (req) => links.get(req.params.id),
+    handler: (req) => links.get(req.params.id, req.cacheEpochs),
   });
 
   r.patch('/api/v1/links/:id', {

@@ -2,7 +2,11 @@ import type { CompiledQuery } from 'kysely';
 import type { CacheEpochsTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
-/** The in-process caches whose entries a write in any process can make stale. */
+/**
+ * The in-process caches whose entries a write in any process can make stale: `api_tokens`
+ * (verified API tokens), `access_tokens` (fresh connection rows, and the link views, which
+ * show a link and its connections: every write to a link or a connection bumps it).
+ */
 export type CacheName = CacheEpochsTable['name'];
 
 /** Statements on `cache_epochs` (migration 0007). */

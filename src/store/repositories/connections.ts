@@ -226,6 +226,8 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
           ...stateColumns(state),
         })
         .execute();
+      // The link views cached by the link service list their connections (issue 12).
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async updateAuthorized(id, state, tokenVersion, who) {
       await db

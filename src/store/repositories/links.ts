@@ -130,6 +130,8 @@ export function createLinkRepository(db: Executor): LinkRepository {
         })
         .where('id', '=', id)
         .execute();
+      // The link views cached by the link service (issue 12).
+      await bumpCacheEpoch(db, 'access_tokens');
     },
     async delete(id) {
       await db.deleteFrom('links').where('id', '=', id).execute();
@@ -138,6 +140,7 @@ export function createLinkRepository(db: Executor): LinkRepository {
     },
     async requireIssuer(id, issuer) {
       await db.updateTable('links').set({ issuer, iss_required: 1 }).where('id', '=', id).execute();
+      await bumpCacheEpoch(db, 'access_tokens');
     },
   };
 }
