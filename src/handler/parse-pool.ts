@@ -7,8 +7,12 @@
  * view into a shared pool) and answers plain data — a `ParsedMessage` minus its `header`
  * function, which `parsedFromData` rebuilds. Workers start when the first message comes,
  * are unreferenced while idle (an idle pool never keeps the process alive) and end after
- * `idleMs` without work. A worker that dies or answers an error costs nothing but time: its
- * messages are parsed again on the calling thread, which throws as `parseMessage` would.
+ * `idleMs` without work. A worker that has been given `messagesPerWorker` messages takes no
+ * more and ends when its last answer is in; a fresh one takes its place, so the memory a
+ * long batch leaves in a worker's heap (mailparser's and iconv's buffers, fragmented) is
+ * given back instead of growing with the mailbox. A worker that dies or answers an error
+ * costs nothing but time: its messages are parsed again on the calling thread, which
+ * throws as `parseMessage` would.
  * Under tsx (source runs and tests) the worker is the `.ts` file and registers tsx itself.
  */
 import { createHash } from 'node:crypto';
@@ -37,6 +41,8 @@ export interface MessageParser {
 export interface ParsePool extends MessageParser {
   /** Ends the workers; messages still being parsed are parsed on the calling thread. */
   close(): Promise<void>;
+  /** Worker threads started so far (recycled ones count again). */
+  stats(): ParsePoolStats;
 }
 
 /** What the pool sends a worker. */
@@ -78,6 +84,8 @@ export interface ParsePoolOptions {
   readonly threads?: number;
   /** A pool without work this long ends its workers (default 30 s). */
   readonly idleMs?: number;
+  /** A worker given this many messages is replaced by a fresh one (default 1,000). */
+  readonly messagesPerWorker?: number;
   /** Told when a worker fails (it will not start, dies, or throws); the message is parsed here. */
   onError?(error: unknown): void;
 }
@@ -92,12 +100,21 @@ interface Pending {
 interface PoolWorker {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Messages given to this worker so far; at `messagesPerWorker` it retires. */
+  given: number;
+}
+
+/** How many worker threads a pool has started; for tests of recycling. */
+export interface ParsePoolStats {
+  readonly started: number;
 }
 
 export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   const threads = Math.max(1, options.threads ?? defaultParseThreads());
   const idleMs = options.idleMs ?? 30_000;
+  const messagesPerWorker = Math.max(1, options.messagesPerWorker ?? 1_000);
   const workers: PoolWorker[] = [];
+  let started = 0;
   let nextId = 0;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -108,7 +125,8 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
 
   const start = (): PoolWorker => {
     const worker = startWorker();
-    const own: PoolWorker = { worker, pending: new Map() };
+    started++;
+    const own: PoolWorker = { worker, pending: new Map(), given: 0 };
     worker.on('message', (reply: ParseReply) => {
       const task = own.pending.get(reply.id);
       if (!task) return;
@@ -141,7 +159,11 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
   /** A worker with nothing to do must not keep the process alive; a pool idle too long ends. */
   const settled = (own: PoolWorker) => {
     if (own.pending.size > 0) return;
-    own.worker.unref();
+    if (retired(own)) {
+      // Out of the pool at once, so `pick` starts its successor; 'exit' finds it gone.
+      workers.splice(workers.indexOf(own), 1);
+      void own.worker.terminate();
+    } else own.worker.unref();
     if (workers.some((w) => w.pending.size > 0)) return;
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
@@ -150,9 +172,12 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
     idleTimer.unref();
   };
 
+  const retired = (own: PoolWorker) => own.given >= messagesPerWorker;
+
+  /** The least busy worker that takes work; a new one while the pool has room. */
   const pick = (): PoolWorker => {
     const least = workers.reduce<PoolWorker | undefined>(
-      (best, w) => (!best || w.pending.size < best.pending.size ? w : best),
+      (best, w) => (!retired(w) && (!best || w.pending.size < best.pending.size) ? w : best),
       undefined,
     );
     if (least && (least.pending.size === 0 || workers.length >= threads)) return least;
@@ -165,6 +190,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       clearTimeout(idleTimer);
       return new Promise<ParseOutcome>((resolve, reject) => {
         const own = pick();
+        own.given++;
         const id = nextId++;
         own.pending.set(id, { raw, limits, resolve, reject });
         own.worker.ref();
@@ -177,6 +203,7 @@ export function createParsePool(options: ParsePoolOptions = {}): ParsePool {
       clearTimeout(idleTimer);
       await Promise.all(workers.map((w) => w.worker.terminate()));
     },
+    stats: () => ({ started }),
   };
 }
 
