@@ -135,21 +135,15 @@ export async function benchCluster(options: {
 
 /** Kills the node whose token request hangs; ms until another's refresh reaches the provider. */
 async function takeover(world: ClusterWorld, nodes: ClusterNode[], linkId: string) {
-  const { db } = world.inspector.services.store;
   const sent = world.provider.proxy.count(world.provider.tokenPath);
   world.provider.proxy.queue({ kind: 'hang' });
   const [seeded] = await world.seedConnections(1, linkId);
   if (!seeded) throw new Error('nothing seeded');
   let holder: ClusterNode | undefined;
   for (let i = 0; i < 1200 && !holder; i++) {
-    const row = await db
-      .selectFrom('leases')
-      .select('owner')
-      .where('name', '=', `refresh:${seeded.connectionId}`)
-      .executeTakeFirst();
-    const pid = Number(row?.owner.split(':')[0]);
+    const held = await world.leaseHolder(`refresh:${seeded.connectionId}`);
     if (world.provider.proxy.count(world.provider.tokenPath) > sent)
-      holder = nodes.find((n) => n.pid === pid);
+      holder = nodes.find((n) => n.pid === held?.pid);
     if (!holder) await sleep(50);
   }
   if (!holder) throw new Error('no node sent the token request');

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Kysely } from 'kysely';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import type { Database } from '../../src/store/schema.js';
 import { databaseEnv, ROOT } from '../cli/cli-harness.js';
 import { testTls } from '../peers/ca.js';
 import { insertDueConnections } from '../support/due-connections.js';
@@ -43,6 +45,11 @@ export interface ClusterWorld {
    * tokens expired so that they are due at once. Returns each connection's id and grant id.
    */
   seedConnections(n: number, linkId?: string): Promise<SeededConnection[]>;
+  /**
+   * The live holder of lease `name` (e.g. `refresh:<connection id>`): its owner id and the
+   * pid of the node process the cluster registry names for it; undefined when none holds it.
+   */
+  leaseHolder(name: string): Promise<{ owner: string; pid: number } | undefined>;
   close(): Promise<void>;
 }
 
@@ -159,6 +166,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       startNode: (env) => nodes.start(env),
       seedConnections: (n, link = linkId) => seed(inspector as TestOutlink, provider, link, n),
+      leaseHolder: (name) => leaseHolder((inspector as TestOutlink).services.store.db, name),
       async close() {
         await nodes.close();
         await inspector?.close();
@@ -172,6 +180,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await provider.close();
     throw error;
   }
+}
+
+/** {@link ClusterWorld.leaseHolder} on any world's database. */
+export async function leaseHolder(
+  db: Kysely<Database>,
+  name: string,
+): Promise<{ owner: string; pid: number } | undefined> {
+  const row = await db
+    .selectFrom('leases')
+    .innerJoin('cluster_nodes', 'cluster_nodes.id', 'leases.owner')
+    .select(['leases.owner', 'leases.expires_at', 'cluster_nodes.pid'])
+    .where('leases.name', '=', name)
+    .executeTakeFirst();
+  if (!row || Date.parse(row.expires_at) <= Date.now()) return undefined;
+  return { owner: row.owner, pid: row.pid };
 }
 
 /** Starts node processes on one database; `close()` SIGKILLs those still running. */

@@ -3,7 +3,12 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAILBOX_PREFIX, type MailboxWorld, startMailboxWorld } from '../handler/mailbox-world.js';
 import { assertCorpusOutcomes } from '../handler/outcomes.js';
-import { type ClusterNode, createNodeLauncher, type NodeLauncher } from './cluster-world.js';
+import {
+  type ClusterNode,
+  createNodeLauncher,
+  leaseHolder,
+  type NodeLauncher,
+} from './cluster-world.js';
 
 /**
  * Issue 14: a node SIGKILLed while it polls a mailbox. Two node processes on one PostgreSQL
@@ -56,14 +61,8 @@ test('a node killed mid-poll: another takes the mailbox over, nothing lost or do
   };
   /** The lease's holder now: its owner id and the node process it names (by pid). */
   const holder = async () => {
-    const row = await db
-      .selectFrom('leases')
-      .innerJoin('cluster_nodes', 'cluster_nodes.id', 'leases.owner')
-      .select(['leases.owner', 'leases.expires_at', 'cluster_nodes.pid'])
-      .where('leases.name', '=', lease)
-      .executeTakeFirst();
-    if (!row || Date.parse(row.expires_at) <= Date.now()) return undefined;
-    return { owner: row.owner, node: nodes.find((n) => n.pid === row.pid) };
+    const held = await leaseHolder(db, lease);
+    return held && { owner: held.owner, node: nodes.find((n) => n.pid === held.pid) };
   };
 
   // Kill the holder once its first batch of 50 is committed, while it fetches the next ones.

@@ -31,22 +31,9 @@ test('a node killed mid-refresh: another takes the connection over within the le
   const lease = `refresh:${seeded.connectionId}`;
   let holder: ClusterNode | undefined;
   for (let i = 0; i < 600 && !holder; i++) {
-    const row = await db
-      .selectFrom('leases')
-      .select('owner')
-      .where('name', '=', lease)
-      .executeTakeFirst();
-    // A lease's owner is the holding node's id in the cluster registry, which knows its pid.
-    const node = row
-      ? await db
-          .selectFrom('cluster_nodes')
-          .select('pid')
-          .where('id', '=', row.owner)
-          .executeTakeFirst()
-      : undefined;
-    const pid = node?.pid;
+    const held = await world.leaseHolder(lease);
     if (world.provider.proxy.count(world.provider.tokenPath) >= 1)
-      holder = nodes.find((n) => n.pid === pid);
+      holder = nodes.find((n) => n.pid === held?.pid);
     if (!holder) await sleep(100);
   }
   assert.ok(holder, 'a node took the refresh lease and sent its token request');
