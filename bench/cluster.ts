@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ClusterNode,
   type ClusterWorld,
+  leaseHolder,
   startCluster,
 } from '../test/cluster/cluster-world.js';
 import { createTestLink } from '../test/support/worlds.js';
@@ -141,7 +142,10 @@ async function takeover(world: ClusterWorld, nodes: ClusterNode[], linkId: strin
   if (!seeded) throw new Error('nothing seeded');
   let holder: ClusterNode | undefined;
   for (let i = 0; i < 1200 && !holder; i++) {
-    const held = await world.leaseHolder(`refresh:${seeded.connectionId}`);
+    const held = await leaseHolder(
+      world.inspector.services.store.db,
+      `refresh:${seeded.connectionId}`,
+    );
     if (world.provider.proxy.count(world.provider.tokenPath) > sent)
       holder = nodes.find((n) => n.pid === held?.pid);
     if (!holder) await sleep(50);

@@ -45,11 +45,6 @@ export interface ClusterWorld {
    * tokens expired so that they are due at once. Returns each connection's id and grant id.
    */
   seedConnections(n: number, linkId?: string): Promise<SeededConnection[]>;
-  /**
-   * The live holder of lease `name` (e.g. `refresh:<connection id>`): its owner id and the
-   * pid of the node process the cluster registry names for it; undefined when none holds it.
-   */
-  leaseHolder(name: string): Promise<{ owner: string; pid: number } | undefined>;
   close(): Promise<void>;
 }
 
@@ -166,7 +161,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       startNode: (env) => nodes.start(env),
       seedConnections: (n, link = linkId) => seed(inspector as TestOutlink, provider, link, n),
-      leaseHolder: (name) => leaseHolder((inspector as TestOutlink).services.store.db, name),
       async close() {
         await nodes.close();
         await inspector?.close();
@@ -182,7 +176,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
-/** {@link ClusterWorld.leaseHolder} on any world's database. */
+/**
+ * The live holder of lease `name` (e.g. `refresh:<connection id>`): its owner id and the pid
+ * of the node process the cluster registry names for it; undefined when none holds it.
+ */
 export async function leaseHolder(
   db: Kysely<Database>,
   name: string,

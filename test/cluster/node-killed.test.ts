@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClusterNode, type ClusterWorld, startCluster } from './cluster-world.js';
+import { type ClusterNode, type ClusterWorld, leaseHolder, startCluster } from './cluster-world.js';
 
 /**
  * Issue 14: a node SIGKILLed in the middle of a refresh — its token request sent, no answer
@@ -31,7 +31,7 @@ test('a node killed mid-refresh: another takes the connection over within the le
   const lease = `refresh:${seeded.connectionId}`;
   let holder: ClusterNode | undefined;
   for (let i = 0; i < 600 && !holder; i++) {
-    const held = await world.leaseHolder(lease);
+    const held = await leaseHolder(db, lease);
     if (world.provider.proxy.count(world.provider.tokenPath) >= 1)
       holder = nodes.find((n) => n.pid === held?.pid);
     if (!holder) await sleep(100);
