@@ -70,9 +70,13 @@ export function createRefresher(deps: {
   // again until the database takes it; meanwhile no new refresh of that connection starts
   // from the stale stored token.
   const unsaved = new Map<string, Promise<ConnectionTokenRow>>();
+  // The rows those late writes stored. A caller may have read the connection while the write
+  // was still pending and call `refresh` just after it landed: its row carries the spent
+  // refresh token, and the stored row is what a refresh would give it.
+  const savedLate = new Map<string, ConnectionTokenRow>();
 
+  const retryMs = options.writeRetryMs ?? 500;
   const keepWriting = (row: ConnectionTokenRow, set: TokenSet, actor: Actor) => {
-    const retryMs = options.writeRetryMs ?? 500;
     const attempt = async (): Promise<ConnectionTokenRow> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, retryMs));
@@ -83,7 +87,12 @@ export function createRefresher(deps: {
         }
       }
     };
-    const pending = attempt().finally(() => unsaved.delete(row.id));
+    const pending = attempt()
+      .then((stored) => {
+        savedLate.set(row.id, stored);
+        return stored;
+      })
+      .finally(() => unsaved.delete(row.id));
     // Nobody may be waiting for it: the outcome is seen through the stored row.
     pending.catch(() => undefined);
     unsaved.set(row.id, pending);
@@ -235,9 +244,22 @@ export function createRefresher(deps: {
 
   return {
     async refresh(row, actor) {
-      if (unsaved.has(row.id)) {
-        throw new OutlinkError('database_unavailable', { retryAfter: 5 });
+      const pending = unsaved.get(row.id);
+      if (pending) {
+        // The kept tokens are what a refresh would give: the answer once they are written,
+        // which takes one more try (`retryMs`) when the database is back.
+        const stored = await Promise.race([
+          pending.catch(() => undefined),
+          new Promise<undefined>((resolve) =>
+            setTimeout(() => resolve(undefined), 2 * retryMs).unref(),
+          ),
+        ]);
+        if (!stored) throw new OutlinkError('database_unavailable', { retryAfter: 5 });
+        return { row: stored, refreshed: false };
       }
+      const late = savedLate.get(row.id);
+      if (late && late.token_version > row.token_version) return { row: late, refreshed: false };
+      savedLate.delete(row.id);
       if (!row.refresh_token_enc) {
         const error: StoredError = {
           id: 'refresh_token_missing',

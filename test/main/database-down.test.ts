@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock } from '../../src/domain/clock.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
+import { isDatabaseUnavailable } from '../../src/store/db.js';
+import { createConnectionTokensRepository } from '../../src/store/repositories/connection-tokens.js';
+import { createRefresher } from '../../src/tokens/refresher.js';
+import { DEFAULT_TOKEN_OPTIONS } from '../../src/tokens/token-service.js';
 import { startTcpProxy, type TcpProxy } from '../peers/tcp-proxy.js';
 import {
   createTestDatabase,
@@ -32,6 +37,8 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
   let alice: string;
   /** Set by a test: the next token response severs the database before Outlink sees it. */
   let severAfterToken = false;
+  /** The provider's fetch, severing the database when `severAfterToken` says so. */
+  let severingFetch: Fetch;
 
   before(async () => {
     database = await createTestDatabase('postgres');
@@ -40,7 +47,7 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
     const proxied = new URL(database.url);
     proxied.port = String(proxy.port);
     provider = await startTestProvider();
-    const fetch: Fetch = async (input, init) => {
+    severingFetch = async (input, init) => {
       const res = await provider.as.fetch(input, init);
       const url = input instanceof Request ? input.url : String(input);
       if (severAfterToken && url.endsWith(provider.tokenPath)) {
@@ -51,7 +58,7 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
     };
     outlink = await startOutlink('postgres', {
       database: { ...database, url: proxied.href },
-      fetch,
+      fetch: severingFetch,
       env: { OUTLINK_DATABASE_CONNECT_TIMEOUT_SECONDS: '2' },
     });
     const linkId = await createTestLink(outlink, provider);
@@ -141,6 +148,53 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
     });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((res.json() as { status: string }).status, 'valid');
+    assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 2);
+  });
+
+  test('a row read before the kept tokens were written refreshes nothing: the stored row is the answer', async () => {
+    // The race of a node whose own scheduler read the connection (the database just back)
+    // while the kept tokens were still being written, and asks for a refresh just after the
+    // write landed: its row holds the spent refresh token, which the provider would refuse
+    // and the connection would need re-authorization.
+    const { db } = outlink.services.store;
+    const refresher = createRefresher({
+      db,
+      cipher: outlink.services.cipher,
+      clock: systemClock,
+      events: outlink.services.events,
+      fetch: severingFetch,
+      sleep: async () => undefined,
+      isUnavailable: isDatabaseUnavailable,
+      options: { ...DEFAULT_TOKEN_OPTIONS, writeRetryMs: 100 },
+    });
+    const tokens = createConnectionTokensRepository(db);
+    const stale = await tokens.find(alice);
+    assert.ok(stale);
+    const grantsBefore = provider.proxy.count(provider.tokenPath);
+    severAfterToken = true;
+    await assert.rejects(refresher.refresh(stale, { kind: 'system' }), {
+      code: 'database_unavailable',
+    });
+    proxy.restore();
+    let stored = stale;
+    for (let i = 0; i < 40 && stored.token_version === stale.token_version; i++) {
+      await sleep(100);
+      stored = (await tokens.find(alice)) ?? stale;
+    }
+    assert.equal(stored.token_version, stale.token_version + 1, 'the kept tokens were written');
+
+    const outcome = await refresher.refresh(stale, { kind: 'system' });
+    assert.equal(outcome.refreshed, false);
+    assert.equal(outcome.row.token_version, stored.token_version);
+    assert.equal(outcome.row.refresh_token_enc, stored.refresh_token_enc);
+    assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 1, 'no second grant');
+    const row = await tokens.find(alice);
+    assert.equal(row?.status, 'valid');
+    assert.equal(row?.token_version, stored.token_version);
+    // A row read after the write refreshes as usual, with the live refresh token.
+    const again = await refresher.refresh(stored, { kind: 'system' });
+    assert.equal(again.refreshed, true);
+    assert.equal(again.row.token_version, stored.token_version + 1);
     assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 2);
   });
 });
