@@ -46,6 +46,9 @@ interface Sample {
   /** 0: no answer within 10 s (or the connection failed). */
   readonly status: number;
   readonly code?: string;
+  /** The node asked (its pid) and the seeded connection's index, to tell a failure apart. */
+  readonly node?: number;
+  readonly connection?: number;
 }
 
 test('PostgreSQL restarted under load: fast 503s, then recovery with no token lost', async (t) => {
@@ -87,10 +90,17 @@ test('PostgreSQL restarted under load: fast 503s, then recovery with no token lo
   };
   const client = async (k: number) => {
     for (let i = k; loading; i++) {
-      samples.push(await get(nodes[i % nodes.length]!, seeded[i % CONNECTIONS]!.connectionId));
+      const node = nodes[i % nodes.length]!;
+      const sample = await get(node, seeded[i % CONNECTIONS]!.connectionId);
+      samples.push({ ...sample, node: node.pid, connection: i % CONNECTIONS });
     }
   };
   const clients = Array.from({ length: CLIENTS }, (_, k) => client(k));
+  // However the test ends, the load ends with it (a failed assertion must not leave the
+  // clients asking stopped nodes until the file's timeout).
+  t.after(() => {
+    loading = false;
+  });
   await sleep(2_000);
 
   // Refreshes in flight at the stop: three asked for on node 1, the provider's answers held.
@@ -122,20 +132,30 @@ test('PostgreSQL restarted under load: fast 503s, then recovery with no token lo
     proxy.always({ kind: 'pass' });
     restartedAt = Date.now();
     await pg.start();
+    t.diagnostic(`PostgreSQL accepted connections ${Date.now() - restartedAt} ms after its start`);
   }
 
   // Recovery without restarting a node: each serves every connection's token again within
   // 15 s (a connection whose rotated tokens are still being written answers 503 meanwhile).
   const recoverBy = restartedAt + 15_000;
+  const unrecovered: string[] = [];
   for (const node of nodes) {
     for (const { connectionId } of seeded) {
-      while ((await get(node, connectionId)).status !== 200 && Date.now() < recoverBy) {
+      let last = await get(node, connectionId);
+      while (last.status !== 200 && Date.now() < recoverBy) {
         await sleep(100);
+        last = await get(node, connectionId);
       }
+      if (last.status !== 200)
+        unrecovered.push(`${node.pid} ${connectionId}: ${last.status} ${last.code}`);
     }
   }
   recoveredAt = Date.now();
-  assert.ok(recoveredAt - restartedAt < 15_000, `recovered ${recoveredAt - restartedAt} ms after`);
+  assert.ok(
+    recoveredAt - restartedAt < 15_000,
+    `recovered ${recoveredAt - restartedAt} ms after; still failing: ${unrecovered.join(', ')}\n` +
+      nodes.map((n) => n.stderr().slice(-3_000)).join('\n'),
+  );
   await sleep(2_000);
   loading = false;
   await Promise.all(clients);
@@ -162,6 +182,8 @@ test('PostgreSQL restarted under load: fast 503s, then recovery with no token lo
   assert.deepEqual(
     later.filter((s) => s.status !== 200),
     [],
+    `every request after the recovery answered 200 (recovered at ${recoveredAt}, restarted at ${restartedAt})\n` +
+      nodes.map((n) => n.stderr().slice(-4_000)).join('\n'),
   );
   // The refreshes whose answers came back while it was down could not be stored.
   assert.deepEqual(
