@@ -75,24 +75,22 @@ export function createScheduler(deps: {
   // token service then judges each by its own. Claimed under the token service's own lease
   // owner, so that its refresh takes the claimed lease over, and other nodes' ticks take
   // other rows (issue 14: work spread without a leader).
-  const dueConnections = async () => {
+  const dueConnections = () => {
     const now = clock.now();
-    const leaseUntil = new Date(now.getTime() + tokens.leaseTtlMs);
-    const ids = await connections.claimDue({
+    return connections.claimDue({
       now,
       marginMs: MAX_REFRESH_MARGIN_MS,
       keepAliveMs: options.keepAliveMs,
       limit: options.batchSize,
       owner: tokens.owner,
-      leaseUntil,
+      leaseUntil: new Date(now.getTime() + tokens.leaseTtlMs),
       skipLocked: deps.skipLocked ?? false,
     });
-    return { ids, leaseUntil };
   };
 
   const tick = async (): Promise<TickResult> => {
     if (deps.ready && !(await deps.ready())) return { due: 0, refreshed: 0, failed: 0 };
-    const { ids, leaseUntil } = await dueConnections();
+    const ids = await dueConnections();
     let refreshed = 0;
     let failed = 0;
     let next = 0;
@@ -107,11 +105,8 @@ export function createScheduler(deps: {
           failed++;
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
         } finally {
-          // A claim the refresh did not use (the token was fresh after all, or the database
-          // went away) goes at once, or as soon as the database is back.
-          await deps.leases
-            .release(`refresh:${id}`, tokens.owner, leaseUntil)
-            .catch(() => undefined);
+          // A claim the refresh did not use (the token was fresh after all) goes at once.
+          await deps.leases.release(`refresh:${id}`, tokens.owner).catch(() => undefined);
         }
       }
     };

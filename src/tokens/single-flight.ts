@@ -61,19 +61,10 @@ export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Pr
   for (;;) {
     const reentrant = wait.reentrant ? { reentrant: true } : undefined;
     if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs, reentrant)) {
-      // No earlier than the expiry the take (or a renewal) wrote: read after it answered.
-      const until = () => new Date(deps.clock.now().getTime() + wait.ttlMs);
-      let heldUntil = until();
       // A renewal that fails (the database away) is retried at the next beat; the work itself
       // notices a lost database on its own.
       const renewal = setInterval(
-        () =>
-          void deps.leases.renew(wait.lease, deps.owner, wait.ttlMs).then(
-            (renewed) => {
-              if (renewed) heldUntil = until();
-            },
-            () => undefined,
-          ),
+        () => void deps.leases.renew(wait.lease, deps.owner, wait.ttlMs).catch(() => undefined),
         Math.max(100, wait.ttlMs / 3),
       );
       renewal.unref();
@@ -81,7 +72,7 @@ export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Pr
         return await wait.held();
       } finally {
         clearInterval(renewal);
-        await deps.leases.release(wait.lease, deps.owner, heldUntil);
+        await deps.leases.release(wait.lease, deps.owner);
       }
     }
     await deps.pollSleep(wait.pollMs);

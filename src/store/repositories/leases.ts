@@ -15,12 +15,8 @@ export interface LeasesRepository {
     expiresAt: Date,
     options?: { reentrant?: boolean },
   ): Promise<boolean>;
-  /**
-   * Frees the lease if `owner` still holds it; a late holder never frees a new holder's.
-   * `expiringBy`: only while its expiry is no later than that (the owner's take it was, not
-   * a later take by the same owner).
-   */
-  release(name: string, owner: string, expiringBy?: Date): Promise<void>;
+  /** Frees the lease if `owner` still holds it; a late holder never frees a new holder's. */
+  release(name: string, owner: string): Promise<void>;
   /** Extends the lease while `owner` still holds it; false when it was lost. */
   renew(name: string, owner: string, expiresAt: Date): Promise<boolean>;
 }
@@ -60,15 +56,8 @@ export function createLeasesRepository(db: Kysely<Database>): LeasesRepository {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    async release(name, owner, expiringBy) {
-      await db
-        .deleteFrom('leases')
-        .where('name', '=', name)
-        .where('owner', '=', owner)
-        .$if(expiringBy !== undefined, (qb) =>
-          qb.where('expires_at', '<=', expiringBy!.toISOString()),
-        )
-        .execute();
+    async release(name, owner) {
+      await db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();
     },
   };
 }
