@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, 
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/config.js';
 import { OutlinkError } from '../domain/errors.js';
+import { type ChangeProbe, openWalChangeProbe, registerChangeProbe } from './change-probe.js';
 import {
   CODE_SCHEMA_VERSION,
   MIN_COMPATIBLE_SCHEMA_VERSION,
@@ -51,14 +52,22 @@ export interface StoreOptions {
 /** Opens the configured database: SQLite in WAL mode by default, or a PostgreSQL pool. */
 export function openStore(target: DatabaseTarget, options: StoreOptions = {}): Store {
   const dialect: Dialect = target.kind;
-  const db =
-    target.kind === 'sqlite'
-      ? new Kysely<Database>({
-          dialect: new SqliteDialect({ database: withStatementCache(openSqlite(target.file)) }),
-        })
-      : new Kysely<Database>({
-          dialect: new PostgresDialect({ pool: openPool(target.url, options) }),
-        });
+  let probe: ChangeProbe | undefined;
+  let db: Kysely<Database>;
+  if (target.kind === 'sqlite') {
+    const database = openSqlite(target.file);
+    db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    });
+    if (target.file !== ':memory:' && database.pragma('journal_mode', { simple: true }) === 'wal') {
+      probe = openWalChangeProbe(target.file);
+      registerChangeProbe(db, probe);
+    }
+  } else {
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: openPool(target.url, options) }),
+    });
+  }
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrationsFor(dialect) },
@@ -118,6 +127,7 @@ export function openStore(target: DatabaseTarget, options: StoreOptions = {}): S
       if (closed) return;
       closed = true;
       await db.destroy();
+      probe?.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { CompiledQuery } from 'kysely';
+import { changeProbeOf } from '../change-probe.js';
 import type { CacheEpochsTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -13,8 +14,9 @@ export type CacheName = CacheEpochsTable['name'];
 export interface CacheEpochRepository {
   /**
    * The cache's counter, as text (PostgreSQL's bigint arrives as a string). Every request
-   * that uses a cache asks: one primary-key read, compiled once. Undefined when the row is
-   * missing: then nothing may be cached.
+   * that uses a cache asks: one primary-key read, compiled once, skipped while the database's
+   * change probe sees no commit since the last one. Undefined when the row is missing: then
+   * nothing may be cached.
    */
   current(): Promise<string | undefined>;
 }
@@ -26,12 +28,11 @@ export function createCacheEpochRepository(db: Executor, name: CacheName): Cache
     .select('epoch')
     .where('name', '=', name)
     .compile();
-  return {
-    async current() {
-      const { rows } = await db.executeQuery(query);
-      return rows[0] === undefined ? undefined : String(rows[0].epoch);
-    },
-  };
+  const read = unlessUnchanged(db, async () => {
+    const { rows } = await db.executeQuery(query);
+    return rows[0] === undefined ? undefined : String(rows[0].epoch);
+  });
+  return { current: read };
 }
 
 /** Every cache's counter as one read saw them; a cache whose row is missing is absent. */
@@ -46,11 +47,30 @@ export function createCacheEpochSnapshotReader(db: Executor): () => Promise<Cach
     .selectFrom('cache_epochs')
     .select(['name', 'epoch'])
     .compile();
-  return async () => {
+  return unlessUnchanged(db, async () => {
     const { rows } = await db.executeQuery(query);
     const snapshot: Partial<Record<CacheName, string>> = {};
     for (const row of rows) snapshot[row.name] = String(row.epoch);
     return snapshot;
+  });
+}
+
+/**
+ * `read`, answered from its last result while the database's change probe says nothing was
+ * committed since that result's look (no probe: every call reads). The probe is asked before
+ * the read, so a result is at least as new as the version it is kept under; a commit after
+ * the look moves the version and the next call reads again.
+ */
+function unlessUnchanged<T>(db: Executor, read: () => Promise<T>): () => Promise<T> {
+  const probe = changeProbeOf(db);
+  if (!probe) return read;
+  let kept: { version: number; value: T } | undefined;
+  return async () => {
+    const version = probe.version();
+    if (kept && kept.version === version) return kept.value;
+    const value = await read();
+    kept = { version, value };
+    return value;
   };
 }
 
