@@ -191,16 +191,18 @@ for (const dialect of Dialects) {
     });
 
     it('names each request by an id, in the answer and in its log line', async () => {
+      // A refused request: its line is an info line (a successful read's is a debug one).
       const sent = await outlink.app.inject({
         method: 'GET',
-        url: '/healthz',
+        url: '/api/v1/links',
         headers: { 'x-request-id': 'lb-7f3a.42' },
       });
+      assert.equal(sent.statusCode, 401);
       assert.equal(sent.headers['x-request-id'], 'lb-7f3a.42');
       const logged = outlink.logLines
         .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; req?: { url?: string } })
         .find((l) => l.reqId === 'lb-7f3a.42' && l.msg === 'request completed');
-      assert.equal(logged?.req?.url, '/healthz');
+      assert.equal(logged?.req?.url, '/api/v1/links');
 
       // An unsafe or overlong id is replaced, not echoed.
       for (const bad of ['a b', 'x'.repeat(65), 'id\u0000evil', '"><script>']) {

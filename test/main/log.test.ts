@@ -6,8 +6,9 @@ import { googleLink, startOutlink, type TestOutlink } from '../support/harness.j
 describe('request logs', () => {
   let outlink: TestOutlink;
 
+  // At debug, so that successful reads write their request line too and are checked.
   before(async () => {
-    outlink = await startOutlink('sqlite');
+    outlink = await startOutlink('sqlite', { env: { OUTLINK_LOG_LEVEL: 'debug' } });
   });
   after(async () => {
     await outlink?.close();
@@ -87,5 +88,57 @@ describe('request logs', () => {
       redactQuery('/oauth2/callback/abc?code=1'),
       '/oauth2/callback/abc?code=[redacted]',
     );
+  });
+});
+
+describe('request lines at the default level', () => {
+  let outlink: TestOutlink;
+
+  before(async () => {
+    outlink = await startOutlink('sqlite');
+  });
+  after(async () => {
+    await outlink?.close();
+  });
+
+  const linesOf = (id: string) =>
+    outlink.logLines
+      .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; level?: number })
+      .filter((l) => l.reqId === id && l.msg === 'request completed');
+
+  it('log every change and every refusal, and successful reads at debug only', async () => {
+    const headers = await outlink.adminHeaders();
+    const read = await outlink.app.inject({
+      method: 'GET',
+      url: '/api/v1/links',
+      headers: { ...headers, 'x-request-id': 'read-ok-1' },
+    });
+    assert.equal(read.statusCode, 200, read.body);
+    const missing = await outlink.app.inject({
+      method: 'GET',
+      url: '/api/v1/links/00000000-0000-4000-8000-000000000000',
+      headers: { ...headers, 'x-request-id': 'read-404-1' },
+    });
+    assert.equal(missing.statusCode, 404, missing.body);
+    const refused = await outlink.app.inject({
+      method: 'GET',
+      url: '/api/v1/links',
+      headers: { 'x-request-id': 'read-401-1' },
+    });
+    assert.equal(refused.statusCode, 401, refused.body);
+    const created = await outlink.app.inject({
+      method: 'POST',
+      url: '/api/v1/links',
+      headers: { ...headers, 'x-request-id': 'write-ok-1' },
+      payload: googleLink(),
+    });
+    assert.equal(created.statusCode, 201, created.body);
+
+    assert.equal(linesOf('read-ok-1').length, 0, 'a successful read logged at info');
+    for (const id of ['read-404-1', 'read-401-1', 'write-ok-1']) {
+      const lines = linesOf(id);
+      assert.equal(lines.length, 1, `${id}: ${lines.length} request lines`);
+      assert.equal(lines[0]!.level, 30, `${id} is an info line`);
+    }
   });
 });
