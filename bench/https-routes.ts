@@ -47,6 +47,12 @@ export function lineOf(
 }
 
 /**
+ * The CLI as `npm start` runs it: the compiled `dist/` (bench/run.ts builds it first), so
+ * what is measured is what ships, not the TypeScript loader's output.
+ */
+export const SHIPPED_CLI = 'dist/main/cli.js';
+
+/**
  * `outlink serve` in a process of its own on `database` (which the benchmark's in-process
  * Outlink has let go of), at the default log level as shipped (its log goes to the child's
  * stderr, read and dropped), trusting the provider's CA; with `cpuProfileDir`, profiled.
@@ -69,15 +75,11 @@ export async function spawnServe(options: {
   const profile = options.cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
     : [];
-  const server = spawn(
-    process.execPath,
-    [...profile, '--import', 'tsx', 'src/main/cli.ts', 'serve'],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const server = spawn(process.execPath, [...profile, SHIPPED_CLI, 'serve'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const [, port] = await lineOf(server, /https:\/\/127\.0\.0\.1:(\d+)/, 'outlink serve');
   return { server, base: `https://127.0.0.1:${port}` };
 }

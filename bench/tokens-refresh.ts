@@ -19,7 +19,7 @@ import { databaseEnv, ROOT } from '../test/cli/cli-harness.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../test/peers/oidc-provider.js';
 import { startOutlink } from '../test/support/harness.js';
 import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/worlds.js';
-import { getSelfSigned, lineOf, stop } from './https-routes.js';
+import { getSelfSigned, lineOf, SHIPPED_CLI, stop } from './https-routes.js';
 import { roundedSpread, type Spread, spreadOf } from './stats.js';
 
 // The parts of oidc-provider's model API used to mint grants (see mintGrants).
@@ -241,7 +241,7 @@ export async function benchRefreshDue(options: {
     let serveIdleRssMb = 0;
     for (let i = 0; i < (options.rounds > 1 ? 3 : 1); i++) {
       const start = performance.now();
-      const server = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'serve'], {
+      const server = spawn(process.execPath, [SHIPPED_CLI, 'serve'], {
         cwd: ROOT,
         env: { ...env, OUTLINK_LISTEN: '127.0.0.1:0' },
         stdio: ['ignore', 'pipe', 'pipe'],
