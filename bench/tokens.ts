@@ -4,7 +4,8 @@
  * the real flow at the test oidc-provider (in this otherwise idle process); the load
  * generator is another child (bench/api-load.ts or bench/https-load.ts).
  * - refresh-api: `POST /api/v1/connections/:id/refresh` one after another vs the same
- *   refresh grant sent straight to the provider, warmed up, alternating rounds;
+ *   refresh grant (a grant from the same code flow) sent straight to the provider, warmed
+ *   up, alternating rounds;
  * - fan-in: callers simultaneous on an expired token, their p99 vs one refresh's time;
  * - soak: the token route under load for `soakSeconds`, the server's RSS sampled every
  *   few seconds, reported as a slope.
@@ -15,14 +16,16 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../test/cli/cli-harness.js';
 import {
+  authorizeAccount,
   DEFAULT_BASE_URL,
   startAuthorizedWorld,
+  storedTokens,
   TEST_ACCOUNTS,
   TEST_CLIENT,
 } from '../test/support/worlds.js';
 import { lineOf, spawnServe, stop } from './https-routes.js';
 import { roundedSpread, type Spread, spreadOf } from './stats.js';
-import { jsonChild, loadAverage, mintGrants, rssOfMb } from './tokens-refresh.js';
+import { jsonChild, loadAverage, rssOfMb } from './tokens-refresh.js';
 
 export { benchRefreshDue, mintGrants } from './tokens-refresh.js';
 
@@ -68,6 +71,22 @@ export async function benchTokens(options: {
   try {
     const { outlink } = world;
     const admin = await outlink.tokenHeaders();
+    // The provider's baseline refreshes a grant made the way Outlink's are, through the real
+    // code flow (a session-bound grant costs the provider about a millisecond more per refresh
+    // than one minted in its model): a third account's, taken out of Outlink's database.
+    const baselineConnection = await authorizeAccount(
+      outlink,
+      world,
+      world.linkId,
+      'bench@example.test',
+    );
+    const baselineGrant = (await storedTokens(world, baselineConnection)).refreshToken;
+    if (!baselineGrant) throw new Error('the baseline connection has no refresh token');
+    // Out of Outlink's hands (no revocation at the provider): its scheduler would rotate it.
+    await outlink.services.store.db
+      .deleteFrom('connections')
+      .where('id', '=', baselineConnection)
+      .execute();
     await outlink.close({ drop: false });
     const { server, base } = await spawnServe({
       database: outlink.database,
@@ -85,7 +104,7 @@ export async function benchTokens(options: {
     await loader.ready;
 
     if (options.wanted('refresh-api')) {
-      let refreshToken = (await mintGrants(world.as, 1))[0]!;
+      let refreshToken = baselineGrant;
       const sides = {
         outlink: async (seconds: number) => {
           const r = await loader.ask({
