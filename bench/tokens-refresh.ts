@@ -296,7 +296,7 @@ export async function benchRefreshDue(options: {
         loadAverage: loadAverage(),
         summary:
           `startup: outlink serve answers /readyz 200 after ${range(startupMs, 0)} ms with ` +
-          `${options.connections} connections in the database (spawn under tsx included), ` +
+          `${options.connections} connections in the database (from spawning dist/main/cli.js serve), ` +
           `${startup.length} start(s), load ${loadAverage()}`,
       },
     ];
