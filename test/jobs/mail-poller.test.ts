@@ -46,9 +46,22 @@ for (const dialect of Dialects) {
   describe(`mail poller: IMAP IDLE on ${dialect}`, () => {
     let world: OutlinkMailWorld;
     let mailbox: TestMailbox;
+    // What the watcher did, as its hooks tell it.
+    let watching = 0;
+    let idleRuns = 0;
 
     before(async () => {
-      world = await startOutlinkMailWorld({ dialect });
+      world = await startOutlinkMailWorld({
+        dialect,
+        mailPollerHooks: {
+          onWatching: () => {
+            watching++;
+          },
+          onIdleRun: () => {
+            idleRuns++;
+          },
+        },
+      });
       mailbox = await openTestMailbox(world, world.alice);
     });
     after(async () => {
@@ -80,12 +93,15 @@ for (const dialect of Dialects) {
         )?.last_run_at ?? undefined;
       services.mailPoller.start();
       // The first tick runs the due mailbox; the watcher, once idling, runs it once more for
-      // mail that came while it was away: two runs, then only IDLE can start another.
-      const first = await waitFor('the scheduled run', 20_000, runs);
-      await waitFor('the watcher', 20_000, async () => {
-        const at = await runs();
-        return at && at !== first ? at : undefined;
-      });
+      // mail that came while it was away: two runs, then only IDLE can start another. (Told
+      // by the watcher's hooks: the second run can end before a look at the table sees the
+      // first.)
+      await waitFor('the scheduled run', 20_000, runs);
+      await waitFor('the watcher idling', 20_000, async () => (watching > 0 ? true : undefined));
+      await waitFor('the watcher’s first run', 20_000, async () =>
+        idleRuns > 0 ? true : undefined,
+      );
+      const runsBefore = idleRuns;
       const before = await db.selectFrom('issues').select('key').execute();
       assert.deepEqual(before, []);
 
@@ -96,6 +112,10 @@ for (const dialect of Dialects) {
       );
       assert.deepEqual(issue, { key: 'MAIL-1', summary: 'Toner empty on floor 3' });
       assert.ok(Date.now() - appendedAt < 5_000);
+      // Made by a run the watcher started (its hook fires as that run ends).
+      await waitFor('the watcher’s run to end', 5_000, async () =>
+        idleRuns > runsBefore ? true : undefined,
+      );
       await services.mailPoller.stop();
     });
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Clock } from '../../src/domain/clock.js';
+import type { MailPollerHooks } from '../../src/jobs/mail-poller.js';
 import type { MailTimeouts } from '../../src/mail/endpoint.js';
 import type { TestReport } from '../../src/schemas/mail-servers.js';
 import { type TestTls, testTls } from '../peers/ca.js';
@@ -112,6 +113,8 @@ export async function startOutlinkMailWorld(
     env?: Record<string, string>;
     /** Outlink's clock (a manual one moves token expiry and notice windows). */
     clock?: Clock;
+    /** Told when an IDLE watcher idles and when its runs end. */
+    mailPollerHooks?: MailPollerHooks;
   } = {},
 ): Promise<OutlinkMailWorld> {
   const tls = await testTls();
@@ -121,6 +124,7 @@ export async function startOutlinkMailWorld(
     outlink: {
       env: { OUTLINK_LOG_LEVEL: 'warn', ...options.env },
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.mailPollerHooks ? { mailPollerHooks: options.mailPollerHooks } : {}),
       mailTls: { ca: tls.caPem },
       mailTimeouts: options.mailTimeouts ?? {
         connectMs: 2_000,

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
+import type { MailPollerHooks } from '../../src/jobs/mail-poller.js';
 import type { SchedulerOptions } from '../../src/jobs/scheduler.js';
 import type { WebhookDispatcherOptions } from '../../src/jobs/webhook-dispatcher.js';
 import type { MailTimeouts, MailTlsOptions } from '../../src/mail/endpoint.js';
@@ -138,6 +139,8 @@ export interface ServicesOptions {
   /** Mail servers' TLS trust (the test CA) and step timeouts. */
   readonly mailTls?: MailTlsOptions;
   readonly mailTimeouts?: Partial<MailTimeouts>;
+  /** Told when an IDLE watcher idles and when its runs end. */
+  readonly mailPollerHooks?: MailPollerHooks;
   /** Answers host names without DNS, for every outgoing connection (compose's `resolve`). */
   readonly resolve?: Resolver;
   /** Sign-in limits, e.g. a short failure-event window. */
@@ -174,6 +177,7 @@ export async function startServices(
     mailTls: options.mailTls,
     mailTimeouts: options.mailTimeouts,
     loginGuard: options.loginGuard,
+    ...(options.mailPollerHooks ? { mailPollerHooks: options.mailPollerHooks } : {}),
     ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   return { services, config, logLines: log.lines };
