@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
+import { prepare } from '../prepared.js';
+import type { Executor } from './transaction.js';
 
 /** The `leases` table: one row per named lease, its holder and until when it holds. */
 export interface LeasesRepository {
@@ -21,43 +21,68 @@ export interface LeasesRepository {
   renew(name: string, owner: string, expiresAt: Date): Promise<boolean>;
 }
 
+interface TakeValues {
+  name: string;
+  owner: string;
+  until: string;
+  now: string;
+}
+
+/**
+ * Takes the row over only when its holder's time is up (or, reentrant, when `owner` holds
+ * it). One statement, so two processes cannot both see the lease free. Prepared: every
+ * refresh takes and frees a lease (issue 12).
+ */
+const takeStatement = (reentrant: boolean) =>
+  prepare((db, v: TakeValues) =>
+    db
+      .insertInto('leases')
+      .values({ name: v.name, owner: v.owner, expires_at: v.until })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ owner: v.owner, expires_at: v.until })
+          .where((eb) =>
+            reentrant
+              ? eb.or([eb('leases.expires_at', '<=', v.now), eb('leases.owner', '=', v.owner)])
+              : eb('leases.expires_at', '<=', v.now),
+          ),
+      ),
+  );
+const take = takeStatement(false);
+const takeReentrant = takeStatement(true);
+
+const renewStatement = prepare((db, v: { name: string; owner: string; until: string }) =>
+  db
+    .updateTable('leases')
+    .set({ expires_at: v.until })
+    .where('name', '=', v.name)
+    .where('owner', '=', v.owner),
+);
+
+const releaseStatement = prepare((db, v: { name: string; owner: string }) =>
+  db.deleteFrom('leases').where('name', '=', v.name).where('owner', '=', v.owner),
+);
+
 /** `db` may be a transaction. */
-export function createLeasesRepository(db: Kysely<Database>): LeasesRepository {
+export function createLeasesRepository(db: Executor): LeasesRepository {
   return {
     async tryAcquire(name, owner, now, expiresAt, options = {}) {
-      const until = expiresAt.toISOString();
-      // One statement, so two processes cannot both see the lease free: the conflict
-      // clause takes the row over only when its holder's time is up.
-      const result = await db
-        .insertInto('leases')
-        .values({ name, owner, expires_at: until })
-        .onConflict((oc) =>
-          oc
-            .column('name')
-            .doUpdateSet({ owner, expires_at: until })
-            .where((eb) =>
-              options.reentrant
-                ? eb.or([
-                    eb('leases.expires_at', '<=', now.toISOString()),
-                    eb('leases.owner', '=', owner),
-                  ])
-                : eb('leases.expires_at', '<=', now.toISOString()),
-            ),
-        )
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      const statement = options.reentrant ? takeReentrant : take;
+      const result = await statement(db, {
+        name,
+        owner,
+        until: expiresAt.toISOString(),
+        now: now.toISOString(),
+      });
+      return Number(result.numAffectedRows ?? 0) > 0;
     },
     async renew(name, owner, expiresAt) {
-      const result = await db
-        .updateTable('leases')
-        .set({ expires_at: expiresAt.toISOString() })
-        .where('name', '=', name)
-        .where('owner', '=', owner)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      const result = await renewStatement(db, { name, owner, until: expiresAt.toISOString() });
+      return Number(result.numAffectedRows ?? 0) > 0;
     },
     async release(name, owner) {
-      await db.deleteFrom('leases').where('name', '=', name).where('owner', '=', owner).execute();
+      await releaseStatement(db, { name, owner });
     },
   };
 }
