@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConnectionStatus, StoredError } from '../../domain/connection.js';
+import { OutlinkError } from '../../domain/errors.js';
 import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
 import { bumpCacheEpoch } from './cache-epochs.js';
 import { compiledOnce } from './compiled.js';
@@ -107,11 +108,10 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
     (id: string) => db.selectFrom('connections').selectAll().where('id', '=', id),
     [''],
   );
-  return {
-    find: async (id) => (await findRow(id))[0],
-    listOfLink: (linkId) =>
-      db.selectFrom('connections').selectAll().where('link_id', '=', linkId).execute(),
-    findRefreshClient: (linkId) =>
+  // Every refresh reads its link's client (issue 12: built and compiled once).
+  const findRefreshClientRow = compiledOnce(
+    db,
+    (linkId: string) =>
       db
         .selectFrom('links')
         .select([
@@ -123,8 +123,18 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
           'token_endpoint',
           'issuer',
         ])
-        .where('id', '=', linkId)
-        .executeTakeFirstOrThrow(),
+        .where('id', '=', linkId),
+    [''],
+  );
+  return {
+    find: async (id) => (await findRow(id))[0],
+    listOfLink: (linkId) =>
+      db.selectFrom('connections').selectAll().where('link_id', '=', linkId).execute(),
+    async findRefreshClient(linkId) {
+      const row = (await findRefreshClientRow(linkId))[0];
+      if (!row) throw new OutlinkError('link_not_found', { id: linkId });
+      return row;
+    },
     async saveRefreshed(id, tokens) {
       const row = await db
         .updateTable('connections')
