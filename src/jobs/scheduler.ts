@@ -97,16 +97,19 @@ export function createScheduler(deps: {
     const worker = async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
+        let outcome: Awaited<ReturnType<TokenService['refreshIfDue']>> | undefined;
         try {
-          const outcome = await tokens.refreshIfDue(id, options.keepAliveMs);
+          outcome = await tokens.refreshIfDue(id, options.keepAliveMs);
           if (outcome === 'refreshed') refreshed++;
           if (outcome === 'failed') failed++;
         } catch (error) {
           failed++;
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
         } finally {
-          // A claim the refresh did not use (the token was fresh after all) goes at once.
-          await deps.leases.release(`refresh:${id}`, tokens.owner).catch(() => undefined);
+          // A claim the refresh did not use (the token was fresh after all, or it failed)
+          // goes at once. A refresh made here took the claim over and freed it as it ended.
+          if (outcome !== 'refreshed')
+            await deps.leases.release(`refresh:${id}`, tokens.owner).catch(() => undefined);
         }
       }
     };
