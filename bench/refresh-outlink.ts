@@ -1,7 +1,7 @@
 /**
  * The Outlink side of the refresh benchmark, in a process of its own: the composition root
- * as `outlink worker` builds it (config from the environment, the global fetch, the default
- * log level), its scheduler driven tick after tick until nothing is due. Commands arrive as
+ * of the built `dist/` as `outlink worker` builds it (config from the environment, the
+ * global fetch, the default log level), its scheduler driven tick after tick until nothing is due. Commands arrive as
  * JSON lines on stdin, answers leave as JSON lines on stdout:
  * - `{"load": file, "linkId", "issuer"}` stores the refresh tokens in `file` as due
  *   connections of the link (not timed), answers `{"loaded": n}`;
@@ -10,10 +10,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { loadConfig } from '../src/config/config.js';
-import { compose } from '../src/main/compose.js';
-import { createLogger } from '../src/main/log.js';
 import { insertDueConnections } from '../test/support/due-connections.js';
+
+// The compiled dist/ (bench/run.ts builds it), as `outlink worker` runs it; typed by the sources.
+const dist = (path: string) => `../dist/${path}`;
+const { loadConfig } = (await import(
+  dist('config/config.js')
+)) as typeof import('../src/config/config.js');
+const { compose } = (await import(
+  dist('main/compose.js')
+)) as typeof import('../src/main/compose.js');
+const { createLogger } = (await import(dist('main/log.js'))) as typeof import('../src/main/log.js');
 
 const SCOPE = 'openid email offline_access';
 const config = loadConfig(process.env);
