@@ -73,24 +73,29 @@ export function createScheduler(deps: {
 
   // Every token whose margin may have begun: the largest margin there is (DESIGN §7); the
   // token service then judges each by its own. Claimed under the token service's own lease
-  // owner, so that its refresh takes the claimed lease over, and other nodes' ticks take
-  // other rows (issue 14: work spread without a leader).
-  const dueConnections = () => {
+  // owner, so that its refresh uses the claimed lease (and frees it with the new tokens), and
+  // other nodes' ticks take other rows (issue 14: work spread without a leader).
+  const dueConnections = async () => {
     const now = clock.now();
-    return connections.claimDue({
+    const claim = {
+      until: new Date(now.getTime() + tokens.leaseTtlMs),
+      stamp: tokens.claimStamp(),
+    };
+    const ids = await connections.claimDue({
       now,
       marginMs: MAX_REFRESH_MARGIN_MS,
       keepAliveMs: options.keepAliveMs,
       limit: options.batchSize,
       owner: tokens.owner,
-      leaseUntil: new Date(now.getTime() + tokens.leaseTtlMs),
+      leaseUntil: claim.until,
       skipLocked: deps.skipLocked ?? false,
     });
+    return { ids, claim };
   };
 
   const tick = async (): Promise<TickResult> => {
     if (deps.ready && !(await deps.ready())) return { due: 0, refreshed: 0, failed: 0 };
-    const ids = await dueConnections();
+    const { ids, claim } = await dueConnections();
     let refreshed = 0;
     let failed = 0;
     let next = 0;
@@ -99,7 +104,8 @@ export function createScheduler(deps: {
         const id = ids[next++]!;
         let outcome: Awaited<ReturnType<TokenService['refreshIfDue']>> | undefined;
         try {
-          outcome = await tokens.refreshIfDue(id, options.keepAliveMs);
+          // The claim spares the refresh taking the lease again (issue 12: one commit each).
+          outcome = await tokens.refreshIfDue(id, options.keepAliveMs, claim);
           if (outcome === 'refreshed') refreshed++;
           if (outcome === 'failed') failed++;
         } catch (error) {

@@ -17,9 +17,11 @@ import {
   type ConnectionTokenRow,
   createConnectionTokensRepository,
 } from '../store/repositories/connection-tokens.js';
+import { createLeasesRepository } from '../store/repositories/leases.js';
 import type { Database } from '../store/schema.js';
 import type { TokenEventSink } from './event-sink.js';
 import { backoffMs, nextRetryAt, notExpired, secondsUntilRetry } from './freshness.js';
+import type { HeldLease } from './single-flight.js';
 
 /** How one refresh retries a failing provider within the call. */
 export interface RetryOptions {
@@ -43,9 +45,12 @@ export interface Refresher {
    * One refresh of `row` (RFC 6749 §6), the caller holding the connection's lease: transient
    * failures retried with backoff in the call, then recorded as `refresh_failing`; permanent
    * ones mark re-authorization at once. Throws `reauthorization_required`, or
-   * `provider_unavailable` when a transient failure leaves no usable token.
+   * `provider_unavailable` when a transient failure leaves no usable token. `lease`: the
+   * connection's refresh lease, freed in the transaction that stores the new tokens (one
+   * commit per refresh, issue 12), or kept until tokens the database could not take are
+   * written (issue 14).
    */
-  refresh(row: ConnectionTokenRow, actor: Actor): Promise<RefreshOutcome>;
+  refresh(row: ConnectionTokenRow, actor: Actor, lease?: HeldLease): Promise<RefreshOutcome>;
 }
 
 export function createRefresher(deps: {
@@ -76,12 +81,17 @@ export function createRefresher(deps: {
   const savedLate = new Map<string, ConnectionTokenRow>();
 
   const retryMs = options.writeRetryMs ?? 500;
-  const keepWriting = (row: ConnectionTokenRow, set: TokenSet, actor: Actor) => {
+  const keepWriting = (
+    row: ConnectionTokenRow,
+    set: TokenSet,
+    actor: Actor,
+    lease: HeldLease | undefined,
+  ) => {
     const attempt = async (): Promise<ConnectionTokenRow> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, retryMs));
         try {
-          return await persistSuccess(row, set, actor);
+          return await persistSuccess(row, set, actor, lease);
         } catch (error) {
           if (!deps.isUnavailable?.(error)) throw error;
         }
@@ -127,7 +137,12 @@ export function createRefresher(deps: {
     at: clock.now().toISOString(),
   });
 
-  const persistSuccess = (row: ConnectionTokenRow, set: TokenSet, actor: Actor) =>
+  const persistSuccess = (
+    row: ConnectionTokenRow,
+    set: TokenSet,
+    actor: Actor,
+    lease: HeldLease | undefined,
+  ) =>
     db.transaction().execute(async (trx) => {
       const at = clock.now().toISOString();
       const ids = { linkId: row.link_id, connectionId: row.id };
@@ -163,6 +178,8 @@ export function createRefresher(deps: {
         tokenVersion: row.token_version + 1,
       });
       if (!saved) throw new OutlinkError('connection_not_found', { id: row.id });
+      // Freed with the tokens it guarded: no other process can take it before they are stored.
+      if (lease) await createLeasesRepository(trx).release(lease.name, lease.owner);
       return saved;
     });
 
@@ -243,7 +260,7 @@ export function createRefresher(deps: {
   };
 
   return {
-    async refresh(row, actor) {
+    async refresh(row, actor, lease) {
       const pending = unsaved.get(row.id);
       if (pending) {
         // The kept tokens are what a refresh would give: the answer once they are written,
@@ -279,10 +296,15 @@ export function createRefresher(deps: {
           observe.refreshAttempt(row.link_id);
           try {
             // The row as the update stored it: no read back.
-            return { row: await persistSuccess(row, set, actor), refreshed: true };
+            const saved = await persistSuccess(row, set, actor, lease);
+            lease?.freed();
+            return { row: saved, refreshed: true };
           } catch (error) {
             if (!deps.isUnavailable?.(error)) throw error;
-            keepWriting(row, set, actor);
+            // The lease goes with the kept tokens' write: freed now, another process could
+            // refresh from the spent refresh token still stored.
+            lease?.freed();
+            keepWriting(row, set, actor, lease);
             throw new OutlinkError('database_unavailable', { retryAfter: 5 }, { cause: error });
           }
         } catch (error) {

@@ -29,6 +29,18 @@ export interface LeaseWaitDeps {
   readonly pollSleep: Sleep;
 }
 
+/** The lease the work holds, as `held` sees it. */
+export interface HeldLease {
+  readonly name: string;
+  readonly owner: string;
+  /**
+   * The work freed the lease itself, in the transaction that stored its result, or handed
+   * it on to a write still pending (issue 12: one commit per refresh; issue 14: the lease
+   * stays until kept tokens are written): `underLease` then leaves it alone.
+   */
+  freed(): void;
+}
+
 export interface LeaseWait<T> {
   readonly lease: string;
   /**
@@ -41,11 +53,16 @@ export interface LeaseWait<T> {
    * within the process already (so the holder is a claim made for this very work).
    */
   readonly reentrant?: boolean;
+  /**
+   * This owner holds the lease already, with more than half its time left (a claim the
+   * scheduler just made for this work): the first try uses it without taking it again.
+   */
+  readonly claimed?: boolean;
   /** How long to wait for another holder before giving up with `busy()`. */
   readonly waitMs: number;
   readonly pollMs: number;
   /** The work, run while holding the lease. */
-  held(): Promise<T>;
+  held(lease: HeldLease): Promise<T>;
   /** A look while another process holds the lease: its result once it has what we need. */
   poll(): Promise<T | undefined>;
   /** The error when the wait outlasts `waitMs`. */
@@ -58,9 +75,13 @@ export interface LeaseWait<T> {
  */
 export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Promise<T> {
   const deadline = deps.clock.now().getTime() + wait.waitMs;
+  const reentrant = wait.reentrant ? { reentrant: true } : undefined;
+  let claimed = wait.claimed === true;
   for (;;) {
-    const reentrant = wait.reentrant ? { reentrant: true } : undefined;
-    if (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs, reentrant)) {
+    const mine =
+      claimed || (await deps.leases.tryAcquire(wait.lease, deps.owner, wait.ttlMs, reentrant));
+    claimed = false;
+    if (mine) {
       // A renewal that fails (the database away) is retried at the next beat; the work itself
       // notices a lost database on its own.
       const renewal = setInterval(
@@ -68,11 +89,19 @@ export async function underLease<T>(deps: LeaseWaitDeps, wait: LeaseWait<T>): Pr
         Math.max(100, wait.ttlMs / 3),
       );
       renewal.unref();
+      let freed = false;
+      const lease: HeldLease = {
+        name: wait.lease,
+        owner: deps.owner,
+        freed: () => {
+          freed = true;
+        },
+      };
       try {
-        return await wait.held();
+        return await wait.held(lease);
       } finally {
         clearInterval(renewal);
-        await deps.leases.release(wait.lease, deps.owner);
+        if (!freed) await deps.leases.release(wait.lease, deps.owner);
       }
     }
     await deps.pollSleep(wait.pollMs);

@@ -93,7 +93,15 @@ export interface TokenService {
   refreshIfDue(
     connectionId: string,
     keepAliveMs: number,
+    /** The scheduler's claim on the connection's lease for this owner (see `claimStamp`). */
+    claim?: RefreshClaim,
   ): Promise<'refreshed' | 'fresh' | 'failed'>;
+  /**
+   * Taken just before the scheduler claims leases for this owner: a claim is used as it
+   * stands only while no refresh in this process ended after its stamp (such a refresh took
+   * the claimed lease over and freed it).
+   */
+  claimStamp(): number;
   /** True when the token counts as fresh at `now` (DESIGN §7 refresh margin). */
   isFresh(row: TokenTimes): boolean;
   /** The owner name of this service's refresh leases (the node's id). */
@@ -103,6 +111,13 @@ export interface TokenService {
 }
 
 type Row = ConnectionTokenRow;
+
+/** Leases the scheduler claimed for this service's owner in one go. */
+export interface RefreshClaim {
+  readonly until: Date;
+  /** `claimStamp()` as it was before the claim. */
+  readonly stamp: number;
+}
 
 /** The least time between two refreshes a consumer forces with a rejected token. */
 export const FORCED_REFRESH_INTERVAL_MS = 30_000;
@@ -156,7 +171,26 @@ export function createTokenService(deps: {
     pollSleep: deps.pollSleep ?? systemSleep,
   };
   const { accessTokenOf, view } = createTokenViews(cipher);
-  const refreshes = createSingleFlight<Row>();
+  const flights = createSingleFlight<Row>();
+  // When each connection's last refresh in this process ended, counted in `ended.last`: a
+  // claim stamped later is still whole. Forgotten wholesale past FRESH_ROWS_MAX entries,
+  // claims stamped before that moment then count as used.
+  const ended = { last: 0, floor: 0, by: new Map<string, number>() };
+  const refreshes = (id: string, run: () => Promise<Row>) =>
+    flights(id, () =>
+      run().finally(() => {
+        if (ended.by.size >= FRESH_ROWS_MAX) {
+          ended.by.clear();
+          ended.floor = ended.last + 1;
+        }
+        ended.by.set(id, ++ended.last);
+      }),
+    );
+  const claimWhole = (id: string, claim: RefreshClaim | undefined) =>
+    claim !== undefined &&
+    claim.stamp >= ended.floor &&
+    (ended.by.get(id) ?? 0) <= claim.stamp &&
+    claim.until.getTime() - clock.now().getTime() > options.leaseTtlMs / 2;
   // Concurrent callers share one read of a row: 1,000 callers arriving together cost one
   // query, not a queue of 1,000 behind the database connection (SQLite has just one).
   const reads = createSingleFlight<Row>();
@@ -196,13 +230,16 @@ export function createTokenService(deps: {
   /**
    * Refresh across processes: take the connection's lease, or wait for its holder and
    * re-read. `satisfied` says whether a row read meanwhile already has what we need.
-   * `explicit`: an admin's refresh, tried even after a permanent failure.
+   * `explicit`: an admin's refresh, tried even after a permanent failure. `claimed`: the row
+   * as read just now under a lease the scheduler claimed for this owner, with more than half
+   * its time left, so neither the lease nor the row needs asking for again (issue 12).
    */
   const refreshShared = (
     id: string,
     actor: Actor,
     satisfied: (row: Row) => boolean,
     explicit = false,
+    claimed?: Row,
   ): Promise<Row> => {
     const check = (row: Row) => {
       if (!explicit) assertUsable(row);
@@ -213,13 +250,14 @@ export function createTokenService(deps: {
       // Every refresh in this process goes through `refreshes` (one per connection), so a
       // lease this owner holds is a claim the scheduler made for this refresh.
       reentrant: true,
+      claimed: claimed !== undefined,
       waitMs: options.waitForPeerMs,
       pollMs: options.pollMs,
-      async held() {
-        const row = await load(id);
+      async held(held) {
+        const row = claimed ?? (await load(id));
         check(row);
         if (satisfied(row)) return row;
-        const outcome = await refresher.refresh(row, actor);
+        const outcome = await refresher.refresh(row, actor, held);
         if (outcome.refreshed) refreshedHere.add(outcome.row);
         return outcome.row;
       },
@@ -283,14 +321,23 @@ export function createTokenService(deps: {
       );
       return view(refreshed);
     },
-    async refreshIfDue(connectionId, keepAliveMs) {
+    claimStamp: () => ended.last,
+    async refreshIfDue(connectionId, keepAliveMs, claim) {
       const recent = (r: Row) =>
         r.last_refreshed_at !== null &&
         clock.now().getTime() - Date.parse(r.last_refreshed_at) < keepAliveMs;
       const before = await load(connectionId);
       if (fresh(before) && recent(before)) return 'fresh';
+      // Read under a whole claim: nobody, here or elsewhere, can have refreshed it since.
+      const claimHolds = claimWhole(connectionId, claim);
       const after = await refreshes(connectionId, () =>
-        refreshShared(connectionId, { kind: 'system' }, (r) => fresh(r) && recent(r)),
+        refreshShared(
+          connectionId,
+          { kind: 'system' },
+          (r) => fresh(r) && recent(r),
+          false,
+          claimHolds ? before : undefined,
+        ),
       );
       if (refreshedHere.has(after)) return 'refreshed';
       return after.refresh_failures > before.refresh_failures ? 'failed' : 'fresh';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createManualClock, systemClock } from '../../src/domain/clock.js';
@@ -40,6 +40,22 @@ async function eventsOf(outlink: TestOutlink, type: string, connectionId: string
   return (
     res.json() as { items: { connectionId?: string; data: Record<string, unknown> }[] }
   ).items.filter((e) => e.connectionId === connectionId);
+}
+
+/**
+ * How many write transactions SQLite has committed to the WAL-mode database `file`: the
+ * `iChange` counter of the wal-index header at the start of `-shm`, which every commit moves
+ * by one (https://www.sqlite.org/walformat.html, "The WAL-Index Header"; native byte order).
+ */
+function sqliteCommits(file: string): number {
+  const fd = openSync(`${file}-shm`, 'r');
+  try {
+    const header = Buffer.alloc(12);
+    readSync(fd, header, 0, 12, 0);
+    return header.readUInt32LE(8);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -377,6 +393,77 @@ for (const dialect of Dialects) {
         for (const w of workers) w.kill();
         await Promise.all(workers.map((w) => w.done));
       }
+    });
+
+    if (dialect === 'sqlite')
+      it('stores each scheduled refresh with one commit, which also frees its lease', async () => {
+        // Issue 12: no per-refresh work beyond the grant and one transaction. The claim is one
+        // commit for the whole batch; each refresh then commits its tokens, its event and the
+        // release of its lease together (it used to take the lease again and free it apart).
+        const ids: string[] = [];
+        for (const account of accounts.slice(13, 16)) {
+          ids.push(await authorizeAccount(outlink, provider, linkId, account));
+        }
+        clock.advance(56 * MINUTE);
+        const { services } = outlink;
+        // No retention pass: only the refreshes write.
+        const scheduler = createScheduler({
+          db: services.store.db,
+          clock,
+          log: services.log,
+          tokens: services.tokens,
+          leases: createLeases({ db: services.store.db, clock }),
+          owner: 'commit-count',
+        });
+        const file = outlink.database.url.slice('sqlite:'.length);
+        const versions = await Promise.all(
+          ids.map(async (id) => (await connectionRow(outlink, id)).token_version),
+        );
+        const commits = sqliteCommits(file);
+        assert.deepEqual(await scheduler.tick(), { due: 3, refreshed: 3, failed: 0 });
+        assert.equal(sqliteCommits(file) - commits, 1 + ids.length);
+        for (const [i, id] of ids.entries()) {
+          const row = await connectionRow(outlink, id);
+          assert.equal(row.token_version, versions[i]! + 1);
+          assert.equal(row.status, 'valid');
+          assert.equal((await eventsOf(outlink, 'connection.refreshed', id)).length, 1);
+        }
+        assert.deepEqual(
+          await services.store.db.selectFrom('leases').select('name').execute(),
+          [],
+          'every lease freed',
+        );
+      });
+
+    it('does not trust a claim that a refresh in this process used and freed meanwhile', async () => {
+      // The claim spares a scheduled refresh taking its lease again, but an API caller's
+      // refresh in this process can take the claimed lease over and free it between the claim
+      // and the scheduled refresh. Another process may hold the lease by then.
+      const id = await authorizeAccount(outlink, provider, linkId, accounts[16]!);
+      clock.advance(56 * MINUTE);
+      const { tokens, store } = outlink.services;
+      const leases = createLeases({ db: store.db, clock });
+      const stamp = tokens.claimStamp();
+      const until = new Date(clock.now().getTime() + tokens.leaseTtlMs);
+      assert.equal(await leases.tryAcquire(`refresh:${id}`, tokens.owner, tokens.leaseTtlMs), true);
+      // An API caller: its refresh fails for now (the stored token still serves) and frees
+      // the lease as it ends.
+      provider.proxy.queue({ kind: 'respond', status: 503, headers: { 'retry-after': '120' } });
+      await tokens.getAccessToken(id);
+      const requests = provider.proxy.count(provider.tokenPath);
+      assert.equal(await leases.tryAcquire(`refresh:${id}`, 'peer', tokens.leaseTtlMs), true);
+
+      const scheduled = tokens.refreshIfDue(id, DAY, { until, stamp });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(
+        provider.proxy.count(provider.tokenPath),
+        requests,
+        'no refresh while the peer holds the lease',
+      );
+      await leases.release(`refresh:${id}`, 'peer');
+      assert.equal(await scheduled, 'refreshed');
+      assert.equal(provider.proxy.count(provider.tokenPath), requests + 1);
+      assert.deepEqual(await store.db.selectFrom('leases').select('name').execute(), []);
     });
 
     it('start() runs ticks in the background until stop()', async () => {

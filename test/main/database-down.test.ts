@@ -133,6 +133,16 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
       after = await storedTokens({ outlink }, alice);
     }
     assert.equal(after.version, before.version + 1);
+    // The refresh lease went with the kept tokens' write, not before it (another node could
+    // then refresh from the spent refresh token) nor long after (until it expired).
+    assert.deepEqual(
+      await outlink.services.store.db
+        .selectFrom('leases')
+        .select('name')
+        .where('name', '=', `refresh:${alice}`)
+        .execute(),
+      [],
+    );
     assert.notEqual(
       after.refreshToken,
       before.refreshToken,
