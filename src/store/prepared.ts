@@ -2,8 +2,9 @@
  * Statements built and compiled once, then run with new values. Kysely builds and compiles a
  * query on every call, and for the small statements of the hot paths that costs more than
  * SQLite takes to run them (issue 10: about 40 of the 55 µs of a one-row insert). A prepared
- * statement compiles once per executor — the database, or a transaction, whose statements
- * all share it — and afterwards only fills its parameters in.
+ * statement compiles once per database — shared by its transactions, whose SQL is the same
+ * (issue 12: the refresh runs its statements in one) — and afterwards only fills its
+ * parameters in. An executor with plugins, which may rewrite the query, keeps its own.
  *
  * `build` gets placeholders instead of the values. It must use each only as a value (a
  * parameter of the statement), never to choose the statement's shape: no `if (value)`, no
@@ -32,15 +33,16 @@ export type PreparedStatement<V extends object, Row> = (
 export function prepare<V extends object, Row>(
   build: (db: Executor, values: V) => Compilable<Row>,
 ): PreparedStatement<V, Row> {
-  const compiled = new WeakMap<Executor, Compiled>();
+  const compiled = new WeakMap<object, Compiled>();
   return async (db, values) => {
     const record = values as Record<string, unknown>;
     if (Object.values(record).some((v) => v === undefined))
       return db.executeQuery(build(db, values));
-    let statement = compiled.get(db);
+    const key = compileKey(db);
+    let statement = compiled.get(key);
     if (!statement) {
       statement = compile(db, values, build);
-      compiled.set(db, statement);
+      compiled.set(key, statement);
     } else if (Object.keys(values).length !== statement.keys) {
       throw new Error('a prepared statement takes the same values on every call');
     }
@@ -49,6 +51,15 @@ export function prepare<V extends object, Row>(
     );
     return db.executeQuery(CompiledQuery.raw(statement.sql, parameters) as CompiledQuery<Row>);
   };
+}
+
+/**
+ * What the compiled SQL depends on: the dialect's adapter, which a database and every
+ * transaction on it share; an executor with plugins is its own key.
+ */
+function compileKey(db: Executor): object {
+  const executor = db.getExecutor();
+  return executor.plugins.length === 0 ? executor.adapter : db;
 }
 
 function compile<V extends object>(
