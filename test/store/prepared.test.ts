@@ -21,7 +21,7 @@ function counted() {
 
 for (const dialect of Dialects) {
   describe(`prepared statements on ${dialect}`, () => {
-    it('builds once per executor and runs with each call’s own values', async () => {
+    it('builds once per database and runs with each call’s own values', async () => {
       await withRepositoryWorld(dialect, async ({ store }) => {
         const { statement, builds } = counted();
         const first = await statement(store.db, { prefix: 'A', last: 1 });
@@ -64,6 +64,28 @@ for (const dialect of Dialects) {
         assert.equal(builds(), 1);
         const rows = await store.db.selectFrom('issue_counters').selectAll().execute();
         assert.deepEqual(rows, []);
+      });
+    });
+
+    it('shares one build between the database and its transactions, not with a plugin', async () => {
+      // Issue 12: a refresh runs its statements in a transaction; built per transaction they
+      // cost a query tree and a compile each time.
+      await withRepositoryWorld(dialect, async ({ store }) => {
+        const { statement, builds } = counted();
+        await statement(store.db, { prefix: 'D', last: 1 });
+        for (const prefix of ['E', 'F']) {
+          await inTransaction(store.db, (trx) => statement(trx, { prefix, last: 2 }));
+        }
+        assert.equal(builds(), 1);
+        // A plugin may rewrite the query: such an executor builds its own.
+        const renamed = store.db.withPlugin({
+          transformQuery: (args) => args.node,
+          transformResult: async (args) => args.result,
+        });
+        await statement(renamed, { prefix: 'G', last: 3 });
+        assert.equal(builds(), 2);
+        const rows = await store.db.selectFrom('issue_counters').select('prefix').execute();
+        assert.deepEqual(rows.map((r) => r.prefix).sort(), ['D', 'E', 'F', 'G']);
       });
     });
 
