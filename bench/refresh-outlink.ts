@@ -26,6 +26,7 @@ const SCOPE = 'openid email offline_access';
 const config = loadConfig(process.env);
 const services = await compose(config, {
   log: createLogger({ level: config.logLevel }),
+  longRunning: true,
   schedulerOptions: { concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) },
 });
 const { db } = services.store;

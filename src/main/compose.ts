@@ -91,6 +91,8 @@ export interface Composition extends Services {
 
 export interface ComposeOptions {
   readonly log: Logger;
+  /** A long-running process (`serve`, `worker`): SQLite checkpoints on a thread of its own. */
+  readonly longRunning?: boolean;
   readonly clock?: Clock;
   readonly fetch?: Fetch;
   /** Called once with a generated admin password, which is never logged. */
@@ -133,6 +135,13 @@ export async function compose(config: Config, options: ComposeOptions): Promise<
     onIdleError: (error) => options.log.warn({ err: error }, 'idle database connection lost'),
     poolMax: config.databasePool.max,
     connectTimeoutMs: config.databasePool.connectTimeoutMs,
+    ...(options.longRunning
+      ? {
+          backgroundCheckpoints: {
+            onError: (error: Error) => options.log.warn({ err: error }, 'WAL checkpoint failed'),
+          },
+        }
+      : {}),
   });
   const leaseMs = config.leaseSeconds * 1000;
   try {

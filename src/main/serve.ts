@@ -40,6 +40,7 @@ export interface ServeOptions {
 export async function startServer(config: Config, options: ServeOptions): Promise<RunningServer> {
   const services = await compose(config, {
     log: options.log,
+    longRunning: true,
     fetch: options.fetch,
     onGeneratedAdminPassword: options.onGeneratedAdminPassword,
     schedulerOptions: options.schedulerOptions,

@@ -24,6 +24,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const services = await compose(config, {
     log: options.log,
+    longRunning: true,
     fetch: options.fetch,
     onGeneratedAdminPassword: options.onGeneratedAdminPassword,
   });

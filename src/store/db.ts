@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../config/config.js';
 import { OutlinkError } from '../domain/errors.js';
 import { type ChangeProbe, openWalChangeProbe, registerChangeProbe } from './change-probe.js';
+import { BACKSTOP_PAGES, type Checkpointer, startCheckpointer } from './checkpointer.js';
 import {
   CODE_SCHEMA_VERSION,
   MIN_COMPATIBLE_SCHEMA_VERSION,
@@ -47,12 +48,18 @@ export interface StoreOptions {
   readonly connectTimeoutMs?: number;
   /** Told when the server drops an idle PostgreSQL connection (restart, failover). */
   readonly onIdleError?: (error: Error) => void;
+  /**
+   * SQLite: checkpoint the WAL on a thread of its own (checkpointer.ts), for long-running
+   * processes (`serve`, `worker`); a CLI command checkpoints the usual way.
+   */
+  readonly backgroundCheckpoints?: { readonly onError?: (error: Error) => void };
 }
 
 /** Opens the configured database: SQLite in WAL mode by default, or a PostgreSQL pool. */
 export function openStore(target: DatabaseTarget, options: StoreOptions = {}): Store {
   const dialect: Dialect = target.kind;
   let probe: ChangeProbe | undefined;
+  let checkpointer: Checkpointer | undefined;
   let db: Kysely<Database>;
   if (target.kind === 'sqlite') {
     const database = openSqlite(target.file);
@@ -62,6 +69,10 @@ export function openStore(target: DatabaseTarget, options: StoreOptions = {}): S
     if (target.file !== ':memory:' && database.pragma('journal_mode', { simple: true }) === 'wal') {
       probe = openWalChangeProbe(target.file);
       registerChangeProbe(db, probe);
+      if (options.backgroundCheckpoints) {
+        database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+        checkpointer = startCheckpointer(target.file, options.backgroundCheckpoints);
+      }
     }
   } else {
     db = new Kysely<Database>({
@@ -126,6 +137,7 @@ export function openStore(target: DatabaseTarget, options: StoreOptions = {}): S
     async close() {
       if (closed) return;
       closed = true;
+      await checkpointer?.close();
       await db.destroy();
       probe?.close();
     },
