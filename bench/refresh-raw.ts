@@ -2,7 +2,7 @@
  * The baseline of the refresh benchmark, in a process of its own: oauth4webapi's refresh
  * grant in a loop, `concurrency` at a time, over the global fetch (as Outlink's refresher
  * uses) to the same provider. JSON lines on stdin name a file of refresh tokens; each
- * answer is `{"ms", "refreshed"}`.
+ * answer is `{"ms", "refreshed", "cpuUs"}` (the process's CPU time during the run).
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -45,6 +45,9 @@ for await (const line of createInterface({ input: process.stdin })) {
   const { file } = JSON.parse(line) as { file: string };
   const tokens = JSON.parse(readFileSync(file, 'utf8')) as string[];
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const refreshed = await loop(tokens);
-  process.stdout.write(`${JSON.stringify({ ms: performance.now() - start, refreshed })}\n`);
+  const { user, system } = process.cpuUsage(cpu);
+  const ms = performance.now() - start;
+  process.stdout.write(`${JSON.stringify({ ms, refreshed, cpuUs: user + system })}\n`);
 }

@@ -229,6 +229,11 @@ export async function benchRefreshDue(options: {
     const outlinkPerSecond = Math.round(spreadOf(rounds.map((r) => rate(r.outlink.ms!))).median);
     const rawPerSecond = Math.round(spreadOf(rounds.map((r) => rate(r.raw.ms!))).median);
     const peakRssMb = Math.round(Math.max(...rounds.map((r) => r.outlink.peakRssMb!)));
+    // CPU a refresh in each side's own process (the provider's, in this one, is left out).
+    const cpuPerRefresh = (side: 'outlink' | 'raw') =>
+      roundedSpread(spreadOf(rounds.map((r) => r[side].cpuUs! / options.connections)), 0);
+    const outlinkCpuUs = cpuPerRefresh('outlink');
+    const rawCpuUs = cpuPerRefresh('raw');
     // Ending stdin ends each child cleanly (so that a CPU profile gets written).
     for (const child of [refresher, raw]) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -273,11 +278,14 @@ export async function benchRefreshDue(options: {
         outlinkPerSecond,
         rawPerSecond,
         ratio,
+        outlinkCpuUs,
+        rawCpuUs,
         loadAverage: loadAverage(),
         summary:
           `refreshing ${options.connections} due connections: outlink ${outlinkPerSecond}/s = ` +
           `${range(ratio)}× of a raw oauth4webapi loop (${rawPerSecond}/s), concurrency ` +
-          `${options.concurrency}, ${options.rounds} alternating rounds, ${cores} cores, load ${loadAverage()}`,
+          `${options.concurrency}, ${options.rounds} alternating rounds, ${cores} cores, load ${loadAverage()}; ` +
+          `CPU a refresh in the refresher ${range(outlinkCpuUs, 0)} µs, in the raw loop ${range(rawCpuUs, 0)} µs`,
       },
       {
         name: 'memory: refresher RSS idle and while refreshing',

@@ -1,5 +1,6 @@
 import type { CompiledQuery } from 'kysely';
 import { changeProbeOf } from '../change-probe.js';
+import { prepare } from '../prepared.js';
 import type { CacheEpochsTable } from '../schema.js';
 import type { Executor } from './transaction.js';
 
@@ -74,15 +75,19 @@ function unlessUnchanged<T>(db: Executor, read: () => Promise<T>): () => Promise
   };
 }
 
+// Every token write bumps a counter (issue 12: prepared).
+const bumpStatement = prepare((db, v: { name: CacheName }) =>
+  db
+    .updateTable('cache_epochs')
+    .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+    .where('name', '=', v.name),
+);
+
 /**
  * Makes every process drop its `name` cache at its next request. Called by the repositories
  * after each write that changes what the cache holds, in the writer's transaction when it
  * has one, so no path can forget it.
  */
 export async function bumpCacheEpoch(db: Executor, name: CacheName): Promise<void> {
-  await db
-    .updateTable('cache_epochs')
-    .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
-    .where('name', '=', name)
-    .execute();
+  await bumpStatement(db, { name });
 }

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConnectionStatus, StoredError } from '../../domain/connection.js';
 import { OutlinkError } from '../../domain/errors.js';
+import { type PreparedStatement, prepare } from '../prepared.js';
 import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
 import { bumpCacheEpoch } from './cache-epochs.js';
 import { compiledOnce } from './compiled.js';
@@ -101,6 +102,53 @@ export interface ConnectionExpiry {
   readonly expires_at: string | null;
 }
 
+interface RefreshedValues {
+  id: string;
+  accessTokenEnc: string;
+  /** Present exactly in the shapes that store it. */
+  refreshTokenEnc?: string;
+  tokenType: string;
+  expiresAt: string | null;
+  scopes?: string;
+  at: string;
+  tokenVersion: number;
+}
+
+/**
+ * The refresh's token write, prepared (issue 12: every refresh runs it) in its four shapes: with
+ * or without a rotated refresh token, with or without granted scopes (absent ones are kept).
+ */
+const saveRefreshedStatements: Record<
+  string,
+  PreparedStatement<RefreshedValues, ConnectionTokenRow>
+> = Object.fromEntries(
+  [true, false].flatMap((rotated) =>
+    [true, false].map((scoped) => [
+      `${rotated}:${scoped}`,
+      prepare((db, v: RefreshedValues) =>
+        db
+          .updateTable('connections')
+          .set({
+            access_token_enc: v.accessTokenEnc,
+            ...(rotated ? { refresh_token_enc: v.refreshTokenEnc } : {}),
+            token_type: v.tokenType,
+            expires_at: v.expiresAt,
+            ...(scoped ? { scopes: v.scopes } : {}),
+            status: 'valid',
+            last_refreshed_at: v.at,
+            last_error: null,
+            refresh_failures: 0,
+            retry_at: null,
+            token_version: v.tokenVersion,
+            updated_at: v.at,
+          })
+          .where('id', '=', v.id)
+          .returningAll(),
+      ),
+    ]),
+  ),
+);
+
 export function createConnectionTokensRepository(db: Kysely<Database>): ConnectionTokensRepository {
   // The token route reads this row on every request the cache does not answer.
   const findRow = compiledOnce(
@@ -136,27 +184,20 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
       return row;
     },
     async saveRefreshed(id, tokens) {
-      const row = await db
-        .updateTable('connections')
-        .set({
-          access_token_enc: tokens.accessTokenEnc,
-          ...(tokens.refreshTokenEnc ? { refresh_token_enc: tokens.refreshTokenEnc } : {}),
-          token_type: tokens.tokenType,
-          expires_at: tokens.expiresAt,
-          ...(tokens.scopes ? { scopes: JSON.stringify(tokens.scopes) } : {}),
-          status: 'valid',
-          last_refreshed_at: tokens.at,
-          last_error: null,
-          refresh_failures: 0,
-          retry_at: null,
-          token_version: tokens.tokenVersion,
-          updated_at: tokens.at,
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
+      const statement =
+        saveRefreshedStatements[`${Boolean(tokens.refreshTokenEnc)}:${Boolean(tokens.scopes)}`]!;
+      const { rows } = await statement(db, {
+        id,
+        accessTokenEnc: tokens.accessTokenEnc,
+        ...(tokens.refreshTokenEnc ? { refreshTokenEnc: tokens.refreshTokenEnc } : {}),
+        tokenType: tokens.tokenType,
+        expiresAt: tokens.expiresAt,
+        ...(tokens.scopes ? { scopes: JSON.stringify(tokens.scopes) } : {}),
+        at: tokens.at,
+        tokenVersion: tokens.tokenVersion,
+      });
       await bumpCacheEpoch(db, 'access_tokens');
-      return row;
+      return rows[0];
     },
     async saveTransientFailure(id, failure) {
       await db
