@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
+import { isOutlinkError } from '../domain/errors.js';
 import { createConnectionTokensRepository } from '../store/repositories/connection-tokens.js';
 import type { Database } from '../store/schema.js';
 import { MAX_REFRESH_MARGIN_MS } from '../tokens/freshness.js';
@@ -103,6 +104,7 @@ export function createScheduler(deps: {
       while (next < ids.length) {
         const id = ids[next++]!;
         let outcome: Awaited<ReturnType<TokenService['refreshIfDue']>> | undefined;
+        let keepClaim = false;
         try {
           // The claim spares the refresh taking the lease again (issue 12: one commit each).
           outcome = await tokens.refreshIfDue(id, options.keepAliveMs, claim);
@@ -110,11 +112,14 @@ export function createScheduler(deps: {
           if (outcome === 'failed') failed++;
         } catch (error) {
           failed++;
+          // The database refused the new tokens: the lease stays with them until their late
+          // write lands (issue 14), or, if the refresh never got that far, until it expires.
+          keepClaim = isOutlinkError(error) && error.code === 'database_unavailable';
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
         } finally {
           // A claim the refresh did not use (the token was fresh after all, or it failed)
-          // goes at once. A refresh made here took the claim over and freed it as it ended.
-          if (outcome !== 'refreshed')
+          // goes at once. A refresh made here freed the claim with the tokens it stored.
+          if (outcome !== 'refreshed' && !keepClaim)
             await deps.leases.release(`refresh:${id}`, tokens.owner).catch(() => undefined);
         }
       }

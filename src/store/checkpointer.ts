@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
  * 2–20 ms that way (more than half of all commit time), and every request waited meanwhile.
  * Here a second connection, on a worker thread, checkpoints the WAL every `intervalMs` in
  * PASSIVE mode (never waiting for a reader or the writer); the process's own connection only
- * checkpoints as a backstop, past `backstopPages`, should this thread fall behind or die.
+ * checkpoints as a backstop, past `BACKSTOP_PAGES`, should this thread fall behind or die.
  */
 export interface Checkpointer {
   /** Stops the thread (before the main connection closes, so that it checkpoints last). */

@@ -24,6 +24,7 @@ import {
   ALICE,
   authorizeAccount,
   createTestLink,
+  expireToken,
   startTestProvider,
   storedTokens,
   type TestProvider,
@@ -159,6 +160,35 @@ describe('PostgreSQL unreachable', { concurrency: 1 }, () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((res.json() as { status: string }).status, 'valid');
     assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 2);
+  });
+
+  test('a scheduled refresh whose tokens the database refused keeps its lease until they are written', async () => {
+    const { store, scheduler } = outlink.services;
+    const before = await storedTokens({ outlink }, alice);
+    await expireToken(store.db, alice, systemClock);
+    const grantsBefore = provider.proxy.count(provider.tokenPath);
+    severAfterToken = true;
+    assert.deepEqual(await scheduler.tick(), { due: 1, refreshed: 0, failed: 1 });
+    assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 1, 'one grant');
+    proxy.restore();
+    let after = before;
+    for (let i = 0; i < 40 && after.version === before.version; i++) {
+      await sleep(250);
+      after = await storedTokens({ outlink }, alice);
+    }
+    assert.equal(after.version, before.version + 1, 'the kept tokens were written');
+    assert.notEqual(after.refreshToken, before.refreshToken);
+    // Freed by that write, not left to expire: the next tick finds nothing due and nothing held.
+    assert.deepEqual(
+      await store.db
+        .selectFrom('leases')
+        .select('name')
+        .where('name', '=', `refresh:${alice}`)
+        .execute(),
+      [],
+    );
+    assert.deepEqual(await scheduler.tick(), { due: 0, refreshed: 0, failed: 0 });
+    assert.equal(provider.proxy.count(provider.tokenPath), grantsBefore + 1, 'no second grant');
   });
 
   test('a row read before the kept tokens were written refreshes nothing: the stored row is the answer', async () => {

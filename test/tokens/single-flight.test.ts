@@ -181,6 +181,29 @@ for (const dialect of Dialects) {
       assert.deepEqual(await leaseRows(), []);
     });
 
+    it('uses a claim this owner holds without taking it again, and keeps a lease the work freed', async () => {
+      // Issue 12: the scheduler claimed the lease for this owner; taking it again (not
+      // reentrant) would wait for itself. And a work that freed the lease in its own
+      // transaction, or handed it on to a pending write, is not released after it.
+      const { seen, run } = waiter('refresh:claimed', {
+        claimed: true,
+        async held(lease) {
+          assert.deepEqual([lease.name, lease.owner], ['refresh:claimed', 'waiter']);
+          lease.freed();
+          return 'held';
+        },
+      });
+      assert.equal(await leases.tryAcquire('refresh:claimed', 'waiter', 10_000), true);
+      assert.equal(await run(async () => undefined), 'held');
+      assert.deepEqual(seen, { polls: 0, held: 0, sleeps: [] });
+      assert.deepEqual(
+        (await leaseRows()).map((r) => [r.name, r.owner]),
+        [['refresh:claimed', 'waiter']],
+        'left to the work that freed it',
+      );
+      await leases.release('refresh:claimed', 'waiter');
+    });
+
     it('gives up with busy() once it waited longer than waitMs', async () => {
       const { seen, run } = waiter('refresh:busy');
       assert.equal(await leases.tryAcquire('refresh:busy', 'peer', 60_000), true);
