@@ -112,8 +112,8 @@ export function createScheduler(deps: {
           if (outcome === 'failed') failed++;
         } catch (error) {
           failed++;
-          // The database refused the new tokens: the lease stays with them until their late
-          // write lands (issue 14), or, if the refresh never got that far, until it expires.
+          // The database refused the new tokens (or they are still being written): the lease
+          // stays with them until their late write lands (issue 14).
           keepClaim = isOutlinkError(error) && error.code === 'database_unavailable';
           log.warn({ connectionId: id, err: error }, 'scheduled refresh failed');
         } finally {

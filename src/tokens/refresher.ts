@@ -264,7 +264,9 @@ export function createRefresher(deps: {
       const pending = unsaved.get(row.id);
       if (pending) {
         // The kept tokens are what a refresh would give: the answer once they are written,
-        // which takes one more try (`retryMs`) when the database is back.
+        // which takes one more try (`retryMs`) when the database is back. The lease is theirs:
+        // their write frees it.
+        lease?.freed();
         const stored = await Promise.race([
           pending.catch(() => undefined),
           new Promise<undefined>((resolve) =>

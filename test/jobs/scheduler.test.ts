@@ -42,6 +42,24 @@ async function eventsOf(outlink: TestOutlink, type: string, connectionId: string
   ).items.filter((e) => e.connectionId === connectionId);
 }
 
+/** A scheduler of the test's own over its Outlink's services and database, without retention. */
+function schedulerOver(
+  outlink: TestOutlink,
+  clock: ManualClock,
+  extra: Pick<Parameters<typeof createScheduler>[0], 'timer' | 'options'> = {},
+) {
+  const { services } = outlink;
+  return createScheduler({
+    db: services.store.db,
+    clock,
+    log: services.log,
+    tokens: services.tokens,
+    leases: createLeases({ db: services.store.db, clock }),
+    owner: 'scheduler-test',
+    ...extra,
+  });
+}
+
 /**
  * How many write transactions SQLite has committed to the WAL-mode database `file`: the
  * `iChange` counter of the wal-index header at the start of `-shm`, which every commit moves
@@ -407,14 +425,7 @@ for (const dialect of Dialects) {
         clock.advance(56 * MINUTE);
         const { services } = outlink;
         // No retention pass: only the refreshes write.
-        const scheduler = createScheduler({
-          db: services.store.db,
-          clock,
-          log: services.log,
-          tokens: services.tokens,
-          leases: createLeases({ db: services.store.db, clock }),
-          owner: 'commit-count',
-        });
+        const scheduler = schedulerOver(outlink, clock);
         const file = outlink.database.url.slice('sqlite:'.length);
         const versions = await Promise.all(
           ids.map(async (id) => (await connectionRow(outlink, id)).token_version),
@@ -469,19 +480,9 @@ for (const dialect of Dialects) {
     it('start() runs ticks in the background until stop()', async () => {
       const id = await authorizeAccount(outlink, provider, linkId, accounts[12]!);
       clock.advance(56 * MINUTE);
-      const { services } = outlink;
       const timer = createManualTimer();
       // The same services and database; a timer the test fires instead of waiting for it.
-      const scheduler = createScheduler({
-        db: services.store.db,
-        clock,
-        log: services.log,
-        tokens: services.tokens,
-        leases: createLeases({ db: services.store.db, clock }),
-        owner: 'scheduler-test',
-        timer,
-        options: { intervalMs: 10 },
-      });
+      const scheduler = schedulerOver(outlink, clock, { timer, options: { intervalMs: 10 } });
       const version = (await connectionRow(outlink, id)).token_version;
       const requests = provider.proxy.count(provider.tokenPath);
       scheduler.start();
