@@ -164,6 +164,9 @@ export function createRefresher(deps: {
           data: { account: row.account, from: row.status },
         });
       }
+      // The lease goes in this transaction, so no other process can take it before the tokens
+      // it guarded are stored; before them, to keep the cache epoch's lock short (above).
+      if (lease) await createLeasesRepository(trx).release(lease.name, lease.owner);
       // The rotated refresh token is stored with the access token it came with, or the old
       // one is kept when none came back (RFC 6749 §6: the server MAY issue a new one).
       const saved = await createConnectionTokensRepository(trx).saveRefreshed(row.id, {
@@ -178,8 +181,6 @@ export function createRefresher(deps: {
         tokenVersion: row.token_version + 1,
       });
       if (!saved) throw new OutlinkError('connection_not_found', { id: row.id });
-      // Freed with the tokens it guarded: no other process can take it before they are stored.
-      if (lease) await createLeasesRepository(trx).release(lease.name, lease.owner);
       return saved;
     });
 
