@@ -5,6 +5,7 @@ import { type PreparedStatement, prepare } from '../prepared.js';
 import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
 import { bumpCacheEpoch } from './cache-epochs.js';
 import { compiledOnce } from './compiled.js';
+import { createLeasesRepository } from './leases.js';
 
 /** A connection row as the token lifecycle reads it: tokens, expiry and refresh state. */
 export type ConnectionTokenRow = Selectable<ConnectionsTable>;
@@ -247,21 +248,14 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
           )
           .$if(skipLocked, (qb) => qb.forUpdate().skipLocked())
           .execute();
+        // Each lease taken the one way leases are taken (leases.ts): only from a holder whose
+        // time is up.
+        const leases = createLeasesRepository(trx);
         const claimed: string[] = [];
-        const until = leaseUntil.toISOString();
         for (const { id } of rows) {
-          const name = `refresh:${id}`;
-          const result = await trx
-            .insertInto('leases')
-            .values({ name, owner, expires_at: until })
-            .onConflict((oc) =>
-              oc
-                .column('name')
-                .doUpdateSet({ owner, expires_at: until })
-                .where('leases.expires_at', '<=', now),
-            )
-            .executeTakeFirst();
-          if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) claimed.push(id);
+          if (await leases.tryAcquire(`refresh:${id}`, owner, query.now, leaseUntil)) {
+            claimed.push(id);
+          }
         }
         return claimed;
       });
