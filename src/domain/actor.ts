@@ -40,3 +40,16 @@ export function isAdmin(actor: Actor): boolean {
 export function mayReadMetrics(actor: Actor): boolean {
   return isAdmin(actor) || (actor.kind === 'api-token' && actor.scopes.includes('metrics:read'));
 }
+
+/** `token:read` reaches the connections and links it was granted; an administrator all. */
+export function mayReadToken(
+  actor: Actor,
+  connection: { readonly id: string; readonly linkId: string },
+): boolean {
+  if (isAdmin(actor)) return true;
+  return (
+    actor.kind === 'api-token' &&
+    actor.scopes.includes('token:read') &&
+    (actor.connectionIds.includes(connection.id) || actor.linkIds.includes(connection.linkId))
+  );
+}

@@ -34,6 +34,7 @@ import { reauthorizationRoutes } from './routes/reauthorizations.js';
 import { sessionRoutes } from './routes/session.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { installTokenFastPath } from './token-fast-path.js';
 
 /** Requests that change nothing: answered without error, their line is a debug line. */
 const READS = new Set(['GET', 'HEAD']);
@@ -289,6 +290,9 @@ export async function buildApp(
   issueRoutes(app, services);
   webhookRoutes(app, services);
   uiRoutes(app, services);
+  // The token route's cached answers skip Fastify (issue 12); a debug level logs every read,
+  // which only the route does.
+  if (!DEBUG_LEVELS.has(services.log.level)) installTokenFastPath(app, services, requestIdOf);
   await app.ready();
   return app;
 }

@@ -34,10 +34,15 @@ export function refreshMarginMs(issuedAt: Date | undefined, expiresAt: Date): nu
  * its lifetime is taken from its last refresh, the time it was issued.
  */
 export function isFresh(row: TokenTimes, now: Date): boolean {
-  if (!row.expires_at) return true;
+  return freshUntilMs(row) > now.getTime();
+}
+
+/** The instant (epoch ms) the token stops counting as fresh; infinite without an expiry. */
+export function freshUntilMs(row: TokenTimes): number {
+  if (!row.expires_at) return Number.POSITIVE_INFINITY;
   const expiresAt = new Date(row.expires_at);
   const issued = row.last_refreshed_at ? new Date(row.last_refreshed_at) : undefined;
-  return expiresAt.getTime() - now.getTime() > refreshMarginMs(issued, expiresAt);
+  return expiresAt.getTime() - refreshMarginMs(issued, expiresAt);
 }
 
 /** True while the token may still be used at all: no expiry, or an expiry after `now`. */

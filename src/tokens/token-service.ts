@@ -16,6 +16,7 @@ import type { Database } from '../store/schema.js';
 import type { TokenEventSink } from './event-sink.js';
 import {
   backingOff,
+  freshUntilMs,
   isFresh,
   notExpired,
   secondsUntilRetry,
@@ -82,6 +83,21 @@ export interface TokenService {
       epochs?: { readonly access_tokens?: string };
     },
   ): Promise<AccessTokenView>;
+  /**
+   * The access token from this process's cache, without waiting for anything: the answer
+   * `getAccessToken` gives, when it would give it from the cache under `epochs` (the cache
+   * counters as read in the caller's request); undefined when it would have to read, refresh
+   * or refuse. The token route's fast path (issue 12) answers from it and leaves every other
+   * case to the route. `authorize` as for `getAccessToken`. The view is frozen and shared by
+   * every caller until the row changes (the fast path keeps its answer's bytes with it).
+   */
+  cachedAccessToken(
+    connectionId: string,
+    options: {
+      readonly epochs: { readonly access_tokens?: string };
+      readonly authorize?: (connection: { readonly id: string; readonly linkId: string }) => void;
+    },
+  ): Readonly<AccessTokenView> | undefined;
   /** Refreshes now, whatever the expiry (the admin's "Refresh now", the scheduler). */
   refreshNow(connectionId: string, actor: Actor): Promise<void>;
   /**
@@ -170,7 +186,7 @@ export function createTokenService(deps: {
     clock,
     pollSleep: deps.pollSleep ?? systemSleep,
   };
-  const { accessTokenOf, view } = createTokenViews(cipher);
+  const { accessTokenOf, view, shared } = createTokenViews(cipher);
   const flights = createSingleFlight<Row>();
   // When each connection's last refresh in this process ended, counted in `ended.last`: a
   // claim stamped later is still whole. Forgotten wholesale past FRESH_ROWS_MAX entries,
@@ -198,6 +214,20 @@ export function createTokenService(deps: {
   // tell its refreshes from those another process made while it waited for the lease.
   const refreshedHere = new WeakSet<Row>();
   const freshRows = createFreshRowCache(createCacheEpochRepository(deps.db, 'access_tokens'));
+
+  // Issue 12: a row read while its token was fresh serves until the refresh margin, unless a
+  // write anywhere bumped the epoch (refresh, delete, key rotation). Decrypted once per row
+  // (token-views).
+  const fromCache = (
+    epoch: string | undefined,
+    id: string,
+    authorize: ((connection: { id: string; linkId: string }) => void) | undefined,
+  ): Readonly<AccessTokenView> | undefined => {
+    const cached = freshRows.get(epoch, id);
+    if (!cached || cached.freshUntil <= clock.now().getTime()) return undefined;
+    authorize?.({ id: cached.row.id, linkId: cached.row.link_id });
+    return shared(cached.row);
+  };
 
   const load = async (id: string): Promise<Row> => {
     const row = await rows.find(id);
@@ -274,17 +304,17 @@ export function createTokenService(deps: {
     owner: lease.owner,
     leaseTtlMs: options.leaseTtlMs,
     isFresh: fresh,
+    cachedAccessToken(connectionId, opts) {
+      return fromCache(freshRows.adopt(opts.epochs.access_tokens), connectionId, opts.authorize);
+    },
     async getAccessToken(connectionId, opts = {}) {
       const epoch = await freshRows.epoch(opts.epochs);
-      // Issue 12: a row read while its token was fresh serves until the refresh margin, unless
-      // a write anywhere bumped the epoch (refresh, delete, key rotation) or a consumer says
-      // the token was rejected. Decrypted once per row (token-views).
+      // A consumer that says the token was rejected is never answered from the cache.
       const cached =
-        opts.rejectedToken === undefined ? freshRows.get(epoch, connectionId) : undefined;
-      if (cached && fresh(cached)) {
-        opts.authorize?.({ id: cached.id, linkId: cached.link_id });
-        return view(cached);
-      }
+        opts.rejectedToken === undefined
+          ? fromCache(epoch, connectionId, opts.authorize)
+          : undefined;
+      if (cached) return { ...cached, scopes: [...cached.scopes] };
       // Joined only by callers that saw the same epoch: a read begun before a delete or a
       // refresh committed must not be cached under the epoch that write set.
       const row = await reads(`${epoch}:${connectionId}`, () => load(connectionId));
@@ -361,24 +391,31 @@ const FRESH_ROWS_MAX = 100_000;
  */
 function createFreshRowCache(epochs: { current(): Promise<string | undefined> }) {
   let cachedEpoch: string | undefined;
-  const rows = new Map<string, Row>();
+  const rows = new Map<string, { readonly row: Row; readonly freshUntil: number }>();
   return {
     async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
-      const now = known ? known.access_tokens : await epochs.current();
+      return this.adopt(known ? known.access_tokens : await epochs.current());
+    },
+    /** The counter as read `now`: the cache is emptied when it moved. */
+    adopt(now: string | undefined): string | undefined {
       if (now !== cachedEpoch) {
         rows.clear();
         cachedEpoch = now;
       }
       return now;
     },
-    get(epoch: string | undefined, id: string): Row | undefined {
+    /** The row with the instant its token stops being fresh (computed once, as it is kept). */
+    get(
+      epoch: string | undefined,
+      id: string,
+    ): { readonly row: Row; readonly freshUntil: number } | undefined {
       return epoch !== undefined && epoch === cachedEpoch ? rows.get(id) : undefined;
     },
     /** Keeps `row` unless the epoch moved since it was read (a write raced the read). */
     set(epoch: string | undefined, id: string, row: Row): void {
       if (epoch === undefined || epoch !== cachedEpoch) return;
       if (rows.size >= FRESH_ROWS_MAX) rows.clear();
-      rows.set(id, row);
+      rows.set(id, { row, freshUntil: freshUntilMs(row) });
     },
   };
 }

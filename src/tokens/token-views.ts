@@ -9,6 +9,8 @@ export interface TokenViews {
   accessTokenOf(row: ConnectionTokenRow): string;
   /** What a consumer gets for the row: a copy of its own, whoever else asked. */
   view(row: ConnectionTokenRow): AccessTokenView;
+  /** The same, frozen and shared by every caller of the same row (no copy). */
+  shared(row: ConnectionTokenRow): Readonly<AccessTokenView>;
 }
 
 /**
@@ -21,20 +23,25 @@ export function createTokenViews(cipher: Cipher): TokenViews {
     if (!row.access_token_enc) throw new OutlinkError('not_authorized', { id: row.link_id });
     return cipher.decrypt(row.access_token_enc, Aad.accessToken(row.id));
   };
+  const shared = (row: ConnectionTokenRow): Readonly<AccessTokenView> => {
+    const known = views.get(row);
+    if (known) return known;
+    const made: AccessTokenView = Object.freeze({
+      connectionId: row.id,
+      accessToken: accessTokenOf(row),
+      tokenType: row.token_type ?? 'bearer',
+      expiresAt: row.expires_at,
+      scopes: Object.freeze(JSON.parse(row.scopes) as string[]) as string[],
+      account: row.account,
+    });
+    views.set(row, made);
+    return made;
+  };
   return {
     accessTokenOf,
+    shared,
     view(row) {
-      const known = views.get(row);
-      if (known) return { ...known, scopes: [...known.scopes] };
-      const made: AccessTokenView = {
-        connectionId: row.id,
-        accessToken: accessTokenOf(row),
-        tokenType: row.token_type ?? 'bearer',
-        expiresAt: row.expires_at,
-        scopes: JSON.parse(row.scopes) as string[],
-        account: row.account,
-      };
-      views.set(row, made);
+      const made = shared(row);
       return { ...made, scopes: [...made.scopes] };
     },
   };

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { tokenFastPathOf } from '../../src/http/token-fast-path.js';
 import { databaseEnv, runCli } from '../cli/cli-harness.js';
 import {
   connect,
@@ -18,6 +21,12 @@ import { ALICE, BOB, CAROL } from '../support/worlds.js';
  * link deleted here or by another process (`outlink connections delete`), or a key rotation
  * (`outlink keys rotate`). Each case first puts the token in the cache (two reads), then
  * changes it, then reads again.
+ *
+ * Every read is made three ways: `inject()` with an API token and with the admin session
+ * (Fastify's route), and over a real socket with the API token, where the route's fast path
+ * answers what the cache holds before Fastify sees the request. The socket's answer must be
+ * the route's, byte for byte and header for header; a read that must not come from the
+ * cache must not come from the fast path.
  */
 for (const dialect of Dialects) {
   describe(`the access-token cache is never stale on ${dialect}`, () => {
@@ -26,6 +35,25 @@ for (const dialect of Dialects) {
     let admin: Record<string, string>;
 
     let bearer: Record<string, string>;
+    let port = 0;
+    /** Answers from the fast path so far. */
+    const fast = () => tokenFastPathOf(world.outlink.app)?.served ?? 0;
+    const overSocket = (path: string, headers: Record<string, string>) =>
+      new Promise<Wire>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        })
+          .on('error', reject)
+          .end();
+      });
     // Through the admin session and through an API token: the token route then reuses the
     // cache counters read to verify the API token (one read of them per request).
     const served = async (id: string) => {
@@ -40,9 +68,17 @@ for (const dialect of Dialects) {
       assert.equal(res.statusCode, 200, res.body);
       const token = (viaToken.json() as TokenJson).accessToken;
       assert.equal((res.json() as TokenJson).accessToken, token);
+      // The route just cached it: the socket's read is the fast path's, and the same answer.
+      const before = fast();
+      const wire = await overSocket(`/api/v1/connections/${id}/token`, bearer);
+      assert.equal(fast(), before + 1, 'answered by the fast path');
+      assert.equal(wire.statusCode, 200, wire.body);
+      assert.equal(wire.body, viaToken.body);
+      assert.deepEqual(comparable(wire.headers), comparable(viaToken.headers));
+      assert.match(String(wire.headers['x-request-id']), /^[0-9a-f-]{36}$/);
       return token;
     };
-    /** Refused as gone, through the session and through the API token alike. */
+    /** Refused as gone, through the session, the API token and the socket alike. */
     const gone = async (id: string) => {
       for (const headers of [bearer, admin]) {
         const res = await world.outlink.app.inject({
@@ -52,6 +88,10 @@ for (const dialect of Dialects) {
         });
         assert.equal(res.statusCode, 404, res.body);
       }
+      const before = fast();
+      const wire = await overSocket(`/api/v1/connections/${id}/token`, bearer);
+      assert.equal(wire.statusCode, 404, wire.body);
+      assert.equal(fast(), before, 'not from the fast path');
     };
     const cached = async (id: string) => {
       const first = await served(id);
@@ -71,6 +111,8 @@ for (const dialect of Dialects) {
       linkId = (await createLink(world)).id;
       admin = await world.outlink.adminHeaders();
       bearer = await world.outlink.tokenHeaders();
+      await world.outlink.app.listen({ host: '127.0.0.1', port: 0 });
+      port = (world.outlink.app.server.address() as AddressInfo).port;
     });
     after(() => world?.close());
 
@@ -169,7 +211,89 @@ for (const dialect of Dialects) {
         assert.equal(no.statusCode, 403, no.body);
         assert.equal((no.json() as { error: { code: string } }).error.code, 'forbidden');
         assert.doesNotMatch(no.body, /accessToken/);
+        const before = fast();
+        const wireOk = await overSocket(`/api/v1/connections/${mine}/token`, granted);
+        assert.equal(wireOk.statusCode, 200, wireOk.body);
+        assert.equal(wireOk.body, ok.body);
+        const wireNo = await overSocket(`/api/v1/connections/${mine}/token`, refused);
+        assert.equal(wireNo.statusCode, 403, wireNo.body);
+        assert.doesNotMatch(wireNo.body, /accessToken/);
+        assert.equal(fast(), before + 1, "the refusal is the route's");
       }
     });
+
+    it('leaves to the route every read it must not answer from the cache', async () => {
+      const id = await connect(world, linkId, ALICE);
+      const token = await cached(id);
+      const path = `/api/v1/connections/${id}/token`;
+      const before = fast();
+      const cases: [string, string, Record<string, string>, number][] = [
+        ['a query', `${path}?x=1`, bearer, 200],
+        ['an id in capitals', path.replace(id, id.toUpperCase()), bearer, 404],
+        ['a trailing slash', `${path}/`, bearer, 404],
+        ['no credential', path, {}, 401],
+        ['an unknown API token', path, { authorization: 'Bearer olk_unknown' }, 401],
+        ['a malformed Authorization header', path, { authorization: 'Basic eDp5' }, 401],
+      ];
+      for (const [what, url, headers, status] of cases) {
+        const wire = await overSocket(url, headers);
+        assert.equal(wire.statusCode, status, `${what}: ${wire.body}`);
+        if (status === 200) assert.equal((JSON.parse(wire.body) as TokenJson).accessToken, token);
+      }
+      assert.equal(fast(), before, 'none of them from the fast path');
+      // A consumer reporting the token rejected gets a refresh, never the cached token (past
+      // the forced-refresh interval since the connection's last refresh, in an earlier test).
+      world.clock.advance(31_000);
+      const rejected = await overSocket(path, { ...bearer, 'x-rejected-token': token });
+      assert.equal(rejected.statusCode, 200, rejected.body);
+      assert.notEqual((JSON.parse(rejected.body) as TokenJson).accessToken, token);
+      assert.equal(fast(), before);
+    });
+
+    it('refuses a revoked API token at once over the socket', async () => {
+      const id = await connect(world, linkId, BOB);
+      const created = await world.outlink.app.inject({
+        method: 'POST',
+        url: '/api/v1/api-tokens',
+        headers: admin,
+        payload: { name: `revoked ${dialect}`, scopes: ['token:read'], connectionIds: [id] },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const { id: tokenId, token } = created.json() as { id: string; token: string };
+      const headers = { authorization: `Bearer ${token}` };
+      const path = `/api/v1/connections/${id}/token`;
+      for (let i = 0; i < 3; i++) assert.equal((await overSocket(path, headers)).statusCode, 200);
+      const before = fast();
+      assert.equal((await overSocket(path, headers)).statusCode, 200);
+      assert.equal(fast(), before + 1, 'cached: from the fast path');
+      const revoked = await world.outlink.app.inject({
+        method: 'DELETE',
+        url: `/api/v1/api-tokens/${tokenId}`,
+        headers: admin,
+      });
+      assert.equal(revoked.statusCode, 204, revoked.body);
+      const refused = await overSocket(path, headers);
+      assert.equal(refused.statusCode, 401, refused.body);
+      assert.doesNotMatch(refused.body, /accessToken/);
+      assert.equal(fast(), before + 1);
+    });
   });
+}
+
+interface Wire {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** An answer's headers without those that differ per answer or per transport. */
+function comparable(headers: Record<string, unknown>): Record<string, unknown> {
+  const {
+    date: _date,
+    connection: _connection,
+    'keep-alive': _keepAlive,
+    'x-request-id': _id,
+    ...rest
+  } = headers;
+  return rest;
 }

@@ -118,9 +118,9 @@ async function authenticate(
 ): Promise<Actor | undefined> {
   const header = request.headers.authorization;
   if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) return undefined;
-    const verified = await services.apiTokens.authenticate(match[1]);
+    const bearer = bearerTokenOf(header);
+    if (!bearer) return undefined;
+    const verified = await services.apiTokens.authenticate(bearer);
     if (!verified) return undefined;
     request.cacheEpochs = verified.epochs;
     return verified.actor;
@@ -137,6 +137,12 @@ async function authenticate(
   }
   request.sessionToken = token;
   return { kind: 'user', id: session.userId, name: session.username };
+}
+
+/** The token of an `Authorization: Bearer …` header; undefined for any other header. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Actor, isAdmin } from '../../domain/actor.js';
+import { type Actor, isAdmin, mayReadToken } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
 import { presentConnection } from '../../presenters/connections.js';
 import { presentAccessToken } from '../../presenters/tokens.js';
@@ -125,14 +125,9 @@ export function connectionRoutes(
   });
 }
 
-/** `token:read` reaches the connections and links it was granted; admin reaches all. */
+/** Refuses an actor that may not read `connection`'s token. */
 function assertMayRead(actor: Actor, connection: { id: string; linkId: string }) {
-  if (isAdmin(actor)) return;
-  if (actor.kind === 'api-token' && actor.scopes.includes('token:read')) {
-    if (actor.connectionIds.includes(connection.id) || actor.linkIds.includes(connection.linkId))
-      return;
-  }
-  throw new OutlinkError('forbidden');
+  if (!mayReadToken(actor, connection)) throw new OutlinkError('forbidden');
 }
 
 /** The token a consumer's server refused, when it sent one back (DESIGN §7). */
