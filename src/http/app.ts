@@ -11,6 +11,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Services } from '../services/index.js';
+import { installFastPath } from './fast-path.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { localePlugin } from './plugins/locale.js';
@@ -34,7 +35,6 @@ import { reauthorizationRoutes } from './routes/reauthorizations.js';
 import { sessionRoutes } from './routes/session.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { installTokenFastPath } from './token-fast-path.js';
 
 /** Requests that change nothing: answered without error, their line is a debug line. */
 const READS = new Set(['GET', 'HEAD']);
@@ -290,9 +290,9 @@ export async function buildApp(
   issueRoutes(app, services);
   webhookRoutes(app, services);
   uiRoutes(app, services);
-  // The token route's cached answers skip Fastify (issue 12); a debug level logs every read,
-  // which only the route does.
-  if (!DEBUG_LEVELS.has(services.log.level)) installTokenFastPath(app, services, requestIdOf);
+  // The hottest reads' cached answers skip Fastify (issue 12); a debug level logs every read,
+  // which only the routes do.
+  if (!DEBUG_LEVELS.has(services.log.level)) installFastPath(app, services, requestIdOf);
   await app.ready();
   return app;
 }

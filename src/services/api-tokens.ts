@@ -8,6 +8,7 @@ import { type ApiTokenRecord, createApiTokenRepository } from '../store/reposito
 import {
   type CacheEpochSnapshot,
   createCacheEpochSnapshotReader,
+  type EpochReader,
 } from '../store/repositories/cache-epochs.js';
 import { createConnectionRepository } from '../store/repositories/connections.js';
 import { createLinkRepository } from '../store/repositories/links.js';
@@ -25,6 +26,12 @@ export interface ApiTokenService {
    * instead of reading them again.
    */
   authenticate(token: string): Promise<{ actor: Actor; epochs: CacheEpochSnapshot } | undefined>;
+  /**
+   * The same answer without waiting for anything, when this process verified the token since
+   * the last commit to the database and its use needs no recording; undefined when
+   * `authenticate` would have to ask the database (issue 12: the token route's fast path).
+   */
+  authenticateCached(token: string): { actor: Actor; epochs: CacheEpochSnapshot } | undefined;
 }
 
 export function createApiTokenService(deps: {
@@ -92,35 +99,60 @@ export function createApiTokenService(deps: {
       });
     },
 
+    authenticateCached(token) {
+      const epochs = verified.peek();
+      const found = epochs && verified.get(epochs.api_tokens, hashToken(token));
+      if (!found || recordDue(found, clock.now().getTime())) return undefined;
+      return { actor: found.actor, epochs };
+    },
+
     async authenticate(token) {
       const tokenHash = hashToken(token);
       const epochs = await verified.read();
       const epoch = epochs.api_tokens;
       let found = verified.get(epoch, tokenHash);
       if (!found) {
-        found = await apiTokens.findActiveByHash(tokenHash);
-        if (!found) return undefined;
+        const record = await apiTokens.findActiveByHash(tokenHash);
+        if (!record) return undefined;
+        found = verifiedOf(record);
         verified.set(epoch, tokenHash, found);
       }
-      const now = clock.now();
-      // Record use at most once a minute: a hot token must not turn reads into writes.
-      if (!found.lastUsedAt || now.getTime() - Date.parse(found.lastUsedAt) > 60_000) {
-        const lastUsedAt = now.toISOString();
-        await apiTokens.setLastUsed(found.id, lastUsedAt);
-        verified.set(epoch, tokenHash, { ...found, lastUsedAt });
+      const now = clock.now().getTime();
+      if (recordDue(found, now)) {
+        const lastUsedAt = new Date(now).toISOString();
+        await apiTokens.setLastUsed(found.actor.id, lastUsedAt);
+        verified.set(epoch, tokenHash, { ...found, usedAt: now });
       }
-      return {
-        actor: {
-          kind: 'api-token',
-          id: found.id,
-          name: found.name,
-          scopes: found.scopes,
-          linkIds: found.linkIds,
-          connectionIds: found.connectionIds,
-        },
-        epochs,
-      };
+      return { actor: found.actor, epochs };
     },
+  };
+}
+
+/**
+ * A verified token as the cache keeps it: the actor it stands for, made once and shared by
+ * its requests (issue 12), and when its use was last recorded (epoch ms; never: -∞).
+ */
+interface Verified {
+  readonly actor: Actor & { readonly kind: 'api-token' };
+  readonly usedAt: number;
+}
+
+/** Use is recorded at most once a minute: a hot token must not turn reads into writes. */
+function recordDue(found: Verified, now: number): boolean {
+  return now - found.usedAt > 60_000;
+}
+
+function verifiedOf(record: ApiTokenRecord): Verified {
+  return {
+    actor: Object.freeze({
+      kind: 'api-token',
+      id: record.id,
+      name: record.name,
+      scopes: record.scopes,
+      linkIds: record.linkIds,
+      connectionIds: record.connectionIds,
+    }),
+    usedAt: record.lastUsedAt ? Date.parse(record.lastUsedAt) : Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -134,28 +166,36 @@ const VERIFIED_TOKENS_MAX = 10_000;
  * this process or another, verifies against the database again. Unknown tokens are never
  * cached: a stranger's guesses cannot fill it.
  */
-function createVerifiedTokenCache(readEpochs: () => Promise<CacheEpochSnapshot>) {
+function createVerifiedTokenCache(readEpochs: EpochReader<CacheEpochSnapshot>) {
   let cachedEpoch: string | undefined;
-  const entries = new Map<string, ApiTokenRecord>();
+  const entries = new Map<string, Verified>();
+  /** This cache is emptied when its own counter moved. */
+  const adopt = (epochs: CacheEpochSnapshot) => {
+    const now = epochs.api_tokens;
+    if (now !== cachedEpoch) {
+      entries.clear();
+      cachedEpoch = now;
+    }
+    return epochs;
+  };
   return {
-    /** Every cache's counter now; this cache is emptied when its own moved. */
+    /** Every cache's counter now. */
     async read(): Promise<CacheEpochSnapshot> {
-      const epochs = await readEpochs();
-      const now = epochs.api_tokens;
-      if (now !== cachedEpoch) {
-        entries.clear();
-        cachedEpoch = now;
-      }
-      return epochs;
+      return adopt(await readEpochs());
     },
-    get(epoch: string | undefined, tokenHash: string): ApiTokenRecord | undefined {
+    /** The counters when known without asking the database (`EpochReader.peek`). */
+    peek(): CacheEpochSnapshot | undefined {
+      const epochs = readEpochs.peek();
+      return epochs && adopt(epochs);
+    },
+    get(epoch: string | undefined, tokenHash: string): Verified | undefined {
       return epoch !== undefined && epoch === cachedEpoch ? entries.get(tokenHash) : undefined;
     },
-    /** Keeps `record` when no revoke was seen since `epoch` was read (else a lookup raced it). */
-    set(epoch: string | undefined, tokenHash: string, record: ApiTokenRecord): void {
+    /** Keeps `entry` when no revoke was seen since `epoch` was read (else a lookup raced it). */
+    set(epoch: string | undefined, tokenHash: string, entry: Verified): void {
       if (epoch === undefined || epoch !== cachedEpoch) return;
       if (entries.size >= VERIFIED_TOKENS_MAX) entries.clear();
-      entries.set(tokenHash, record);
+      entries.set(tokenHash, entry);
     },
   };
 }

@@ -59,6 +59,11 @@ export interface LinkService {
    * token check), used instead of reading them again.
    */
   get(id: string, epochs?: { readonly access_tokens?: string }): Promise<LinkView>;
+  /**
+   * The view `get` would serve from the cache under `epochs`, without waiting; undefined when
+   * it would read the database (issue 12: the link route's fast path). Shared: not changed.
+   */
+  cachedView(id: string, epochs: { readonly access_tokens?: string }): LinkView | undefined;
   /** Finds a link by id or, failing that, by name (the CLI accepts either). */
   find(idOrName: string): Promise<LinkView>;
   list(page: {
@@ -364,6 +369,10 @@ export function createLinkService(deps: {
       return { id, connections: deleted.length, revocation };
     },
 
+    cachedView(id, epochs) {
+      return views.get(views.adopt(epochs.access_tokens), id);
+    },
+
     async get(id, epochs) {
       const epoch = await views.epoch(epochs);
       const cached = views.get(epoch, id);
@@ -409,7 +418,10 @@ function createLinkViewCache(epochs: { current(): Promise<string | undefined> })
   const entries = new Map<string, LinkView>();
   return {
     async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
-      const now = known ? known.access_tokens : await epochs.current();
+      return this.adopt(known ? known.access_tokens : await epochs.current());
+    },
+    /** The counter as read `now`: the cache is emptied when it moved. */
+    adopt(now: string | undefined): string | undefined {
       if (now !== cachedEpoch) {
         entries.clear();
         cachedEpoch = now;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as plainRequest } from 'node:http';
 import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GENERATED_CERT_FILE } from '../../src/crypto/tls-certificate.js';
+import { fastPathOf } from '../../src/http/fast-path.js';
 import { databaseEnv, startChild } from '../cli/cli-harness.js';
 import { Dialects, googleLink, startOutlink, type TestOutlink } from '../support/harness.js';
 
@@ -11,6 +14,8 @@ import { Dialects, googleLink, startOutlink, type TestOutlink } from '../support
  * Issue 12: `GET /api/v1/links/:id` is answered from an in-process cache of link views, and
  * an update or a delete is still seen at once — by the process that made it and by a second
  * real `outlink serve` on the same database, which learns it through the `cache_epochs` row.
+ * Over a socket the route's fast path answers what the cache holds (both processes here):
+ * the same bytes and headers as the route, and never a view the route would not serve.
  */
 for (const dialect of Dialects) {
   describe(`a changed link is never served stale on ${dialect}`, () => {
@@ -48,12 +53,45 @@ for (const dialect of Dialects) {
       });
       assert.equal(res.statusCode, 200, res.body);
     };
+    let port = 0;
+    const fast = () => fastPathOf(outlink.app)?.served['/api/v1/links/:id'] ?? 0;
+    /** Through the route (`inject`), then over a socket, where the fast path may answer. */
     const here = async (id: string) => {
       const res = await outlink.app.inject({
         method: 'GET',
         url: `/api/v1/links/${id}`,
         headers: { authorization: `Bearer ${token}` },
       });
+      const before = fast();
+      const wire = await new Promise<{ status: number; body: string; headers: object }>(
+        (resolve, reject) => {
+          plainRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              path: `/api/v1/links/${id}`,
+              headers: { authorization: `Bearer ${token}` },
+            },
+            (answer) => {
+              let body = '';
+              answer.setEncoding('utf8');
+              answer.on('data', (chunk: string) => {
+                body += chunk;
+              });
+              answer.on('end', () =>
+                resolve({ status: answer.statusCode ?? 0, body, headers: answer.headers }),
+              );
+            },
+          )
+            .on('error', reject)
+            .end();
+        },
+      );
+      assert.equal(wire.status, res.statusCode, wire.body);
+      assert.equal(wire.body, res.body);
+      assert.deepEqual(comparable(wire.headers), comparable(res.headers));
+      // A view the route just cached is the fast path's; a refusal or a miss is the route's.
+      assert.equal(fast(), before + (res.statusCode === 200 ? 1 : 0));
       return { status: res.statusCode, name: (res.json() as { name?: string }).name };
     };
     const there = (id: string) =>
@@ -88,6 +126,8 @@ for (const dialect of Dialects) {
       outlink = await startOutlink(dialect);
       admin = await outlink.adminHeaders();
       token = (await outlink.tokenHeaders()).authorization!.replace(/^Bearer /, '');
+      await outlink.app.listen({ host: '127.0.0.1', port: 0 });
+      port = (outlink.app.server.address() as AddressInfo).port;
       peer = startChild(['serve'], {
         env: databaseEnv(outlink.database, {
           OUTLINK_LISTEN: '127.0.0.1:0',
@@ -134,4 +174,16 @@ for (const dialect of Dialects) {
       assert.deepEqual(await there(other), { status: 200, name: 'Untouched' });
     });
   });
+}
+
+/** An answer's headers without those that differ per answer or per transport. */
+function comparable(headers: object): Record<string, unknown> {
+  const {
+    date: _date,
+    connection: _connection,
+    'keep-alive': _keepAlive,
+    'x-request-id': _id,
+    ...rest
+  } = headers as Record<string, unknown>;
+  return rest;
 }

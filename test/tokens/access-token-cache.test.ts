@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { tokenFastPathOf } from '../../src/http/token-fast-path.js';
+import { fastPathOf } from '../../src/http/fast-path.js';
 import { databaseEnv, runCli } from '../cli/cli-harness.js';
 import {
   connect,
@@ -37,7 +37,7 @@ for (const dialect of Dialects) {
     let bearer: Record<string, string>;
     let port = 0;
     /** Answers from the fast path so far. */
-    const fast = () => tokenFastPathOf(world.outlink.app)?.served ?? 0;
+    const fast = () => fastPathOf(world.outlink.app)?.served['/api/v1/connections/:id/token'] ?? 0;
     const overSocket = (path: string, headers: Record<string, string>) =>
       new Promise<Wire>((resolve, reject) => {
         request({ host: '127.0.0.1', port, path, headers }, (res) => {
@@ -220,6 +220,38 @@ for (const dialect of Dialects) {
         assert.doesNotMatch(wireNo.body, /accessToken/);
         assert.equal(fast(), before + 1, "the refusal is the route's");
       }
+    });
+
+    it('answers a link with its connections as the route does, and a session through the route', async () => {
+      await connect(world, linkId, ALICE);
+      const path = `/api/v1/links/${linkId}`;
+      const route = await world.outlink.app.inject({ method: 'GET', url: path, headers: bearer });
+      assert.equal(route.statusCode, 200, route.body);
+      assert.ok((route.json() as { connections: unknown[] }).connections.length > 0);
+      const links = () => fastPathOf(world.outlink.app)?.served['/api/v1/links/:id'] ?? 0;
+      const before = links();
+      const wire = await overSocket(path, bearer);
+      assert.equal(wire.statusCode, 200, wire.body);
+      assert.equal(wire.body, route.body);
+      assert.deepEqual(comparable(wire.headers), comparable(route.headers));
+      assert.equal(links(), before + 1, 'answered by the fast path');
+      // An admin session's cookie is the route's to check (CSRF, expiry): never the fast path.
+      const bySession = await overSocket(path, admin);
+      assert.equal(bySession.statusCode, 200, bySession.body);
+      assert.equal(bySession.body, route.body);
+      // A token:read token may not read a link (admin only): refused by the route.
+      const reader = await world.outlink.app.inject({
+        method: 'POST',
+        url: '/api/v1/api-tokens',
+        headers: admin,
+        payload: { name: `reader ${dialect}`, scopes: ['token:read'], linkIds: [linkId] },
+      });
+      assert.equal(reader.statusCode, 201, reader.body);
+      const refused = await overSocket(path, {
+        authorization: `Bearer ${(reader.json() as { token: string }).token}`,
+      });
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal(links(), before + 1);
     });
 
     it('leaves to the route every read it must not answer from the cache', async () => {

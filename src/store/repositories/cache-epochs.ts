@@ -43,7 +43,7 @@ export type CacheEpochSnapshot = Readonly<Partial<Record<CacheName, string>>>;
  * Issue 12: the counters of every cache in one statement, compiled once — the token route
  * needs two (the API token's and the access token's) and reads them together.
  */
-export function createCacheEpochSnapshotReader(db: Executor): () => Promise<CacheEpochSnapshot> {
+export function createCacheEpochSnapshotReader(db: Executor): EpochReader<CacheEpochSnapshot> {
   const query: CompiledQuery<Pick<CacheEpochsTable, 'name' | 'epoch'>> = db
     .selectFrom('cache_epochs')
     .select(['name', 'epoch'])
@@ -57,22 +57,35 @@ export function createCacheEpochSnapshotReader(db: Executor): () => Promise<Cach
 }
 
 /**
+ * A read of cache counters; `peek` gives, without waiting, what the read would give from its
+ * last result, or undefined when it would have to ask the database (always, without a probe).
+ */
+export type EpochReader<T> = (() => Promise<T>) & { peek(): T | undefined };
+
+/**
  * `read`, answered from its last result while the database's change probe says nothing was
  * committed since that result's look (no probe: every call reads). The probe is asked before
  * the read, so a result is at least as new as the version it is kept under; a commit after
  * the look moves the version and the next call reads again.
  */
-function unlessUnchanged<T>(db: Executor, read: () => Promise<T>): () => Promise<T> {
+function unlessUnchanged<T>(db: Executor, read: () => Promise<T>): EpochReader<T> {
   const probe = changeProbeOf(db);
-  if (!probe) return read;
+  if (!probe) return Object.assign(read, { peek: () => undefined });
   let kept: { version: number; value: T } | undefined;
-  return async () => {
+  const peek = () => {
     const version = probe.version();
-    if (kept && kept.version === version) return kept.value;
-    const value = await read();
-    kept = { version, value };
-    return value;
+    return kept && kept.version === version ? kept.value : undefined;
   };
+  return Object.assign(
+    async () => {
+      const version = probe.version();
+      if (kept && kept.version === version) return kept.value;
+      const value = await read();
+      kept = { version, value };
+      return value;
+    },
+    { peek },
+  );
 }
 
 // Every token write bumps a counter (issue 12: prepared).
