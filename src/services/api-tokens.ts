@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generateToken, hashToken } from '../crypto/tokens.js';
 import { type Actor, actorLabel } from '../domain/actor.js';
 import type { Clock } from '../domain/clock.js';
+import { createEpochCache } from '../domain/epoch-cache.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { ApiTokenView, CreateApiTokenInput } from '../schemas/api-tokens.js';
 import { type ApiTokenRecord, createApiTokenRepository } from '../store/repositories/api-tokens.js';
@@ -167,15 +168,10 @@ const VERIFIED_TOKENS_MAX = 10_000;
  * cached: a stranger's guesses cannot fill it.
  */
 function createVerifiedTokenCache(readEpochs: EpochReader<CacheEpochSnapshot>) {
-  let cachedEpoch: string | undefined;
-  const entries = new Map<string, Verified>();
+  const entries = createEpochCache<Verified>(VERIFIED_TOKENS_MAX);
   /** This cache is emptied when its own counter moved. */
   const adopt = (epochs: CacheEpochSnapshot) => {
-    const now = epochs.api_tokens;
-    if (now !== cachedEpoch) {
-      entries.clear();
-      cachedEpoch = now;
-    }
+    entries.adopt(epochs.api_tokens);
     return epochs;
   };
   return {
@@ -188,15 +184,9 @@ function createVerifiedTokenCache(readEpochs: EpochReader<CacheEpochSnapshot>) {
       const epochs = readEpochs.peek();
       return epochs && adopt(epochs);
     },
-    get(epoch: string | undefined, tokenHash: string): Verified | undefined {
-      return epoch !== undefined && epoch === cachedEpoch ? entries.get(tokenHash) : undefined;
-    },
+    get: entries.get,
     /** Keeps `entry` when no revoke was seen since `epoch` was read (else a lookup raced it). */
-    set(epoch: string | undefined, tokenHash: string, entry: Verified): void {
-      if (epoch === undefined || epoch !== cachedEpoch) return;
-      if (entries.size >= VERIFIED_TOKENS_MAX) entries.clear();
-      entries.set(tokenHash, entry);
-    },
+    set: entries.set,
   };
 }
 

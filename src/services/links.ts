@@ -9,6 +9,7 @@ import {
   createAddressPolicy,
 } from '../domain/address-policy.js';
 import type { Clock } from '../domain/clock.js';
+import { createEpochCache } from '../domain/epoch-cache.js';
 import { OutlinkError } from '../domain/errors.js';
 import { redirectUrlFor, type Warning } from '../domain/link.js';
 import type { Discover } from '../oauth/discovery.js';
@@ -92,7 +93,12 @@ export function createLinkService(deps: {
   const addresses = deps.addresses ?? createAddressPolicy();
   const links = createLinkRepository(db);
   const connections = createConnectionRepository(db);
-  const views = createLinkViewCache(createCacheEpochRepository(db, 'access_tokens'));
+  const accessTokensEpoch = createCacheEpochRepository(db, 'access_tokens');
+  // Issue 12: link views (the link and its connections' summaries) by link id, under the
+  // `access_tokens` counter, which the repositories bump with every write to a link or a
+  // connection (insert, update, token save, failure, delete, key rotation), in the writer's
+  // transaction and in any process. A missing link is never cached.
+  const views = createEpochCache<LinkView>(LINK_VIEWS_MAX);
 
   const assertSecureBaseUrl = () => {
     if (!config.baseUrlIsHttps) {
@@ -374,7 +380,7 @@ export function createLinkService(deps: {
     },
 
     async get(id, epochs) {
-      const epoch = await views.epoch(epochs);
+      const epoch = views.adopt(epochs ? epochs.access_tokens : await accessTokensEpoch.current());
       const cached = views.get(epoch, id);
       if (cached) return cached;
       const [view] = await present([await loadRow(id)]);
@@ -405,40 +411,6 @@ export function createLinkService(deps: {
 
 /** More links than any installation has: past it, the cache starts over. */
 const LINK_VIEWS_MAX = 10_000;
-
-/**
- * Issue 12: link views (the link and its connections' summaries) by link id, since the
- * `access_tokens` cache epoch last moved. The repositories bump that epoch with every write
- * to a link or a connection (insert, update, token save, failure, delete, key rotation), in
- * the writer's transaction and in any process; each read asks for the epoch first, so a
- * change committed before the request began is always seen. A missing link is never cached.
- */
-function createLinkViewCache(epochs: { current(): Promise<string | undefined> }) {
-  let cachedEpoch: string | undefined;
-  const entries = new Map<string, LinkView>();
-  return {
-    async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
-      return this.adopt(known ? known.access_tokens : await epochs.current());
-    },
-    /** The counter as read `now`: the cache is emptied when it moved. */
-    adopt(now: string | undefined): string | undefined {
-      if (now !== cachedEpoch) {
-        entries.clear();
-        cachedEpoch = now;
-      }
-      return now;
-    },
-    get(epoch: string | undefined, id: string): LinkView | undefined {
-      return epoch !== undefined && epoch === cachedEpoch ? entries.get(id) : undefined;
-    },
-    /** Keeps `view` unless the epoch moved since it was read (a write raced the read). */
-    set(epoch: string | undefined, id: string, view: LinkView): void {
-      if (epoch === undefined || epoch !== cachedEpoch) return;
-      if (entries.size >= LINK_VIEWS_MAX) entries.clear();
-      entries.set(id, view);
-    },
-  };
-}
 
 /**
  * The new origin when an endpoint that receives the client secret or the tokens (token,

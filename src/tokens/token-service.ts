@@ -4,6 +4,7 @@ import type { Cipher } from '../crypto/cipher.js';
 import type { Actor } from '../domain/actor.js';
 import { type Clock, type Sleep, systemSleep } from '../domain/clock.js';
 import type { AccessTokenView } from '../domain/connection.js';
+import { createEpochCache } from '../domain/epoch-cache.js';
 import { OutlinkError } from '../domain/errors.js';
 import type { Observations } from '../domain/observations.js';
 import type { Fetch } from '../oauth/discovery.js';
@@ -213,7 +214,13 @@ export function createTokenService(deps: {
   // Rows read back right after this process's own successful refresh, so the scheduler can
   // tell its refreshes from those another process made while it waited for the lease.
   const refreshedHere = new WeakSet<Row>();
-  const freshRows = createFreshRowCache(createCacheEpochRepository(deps.db, 'access_tokens'));
+  const accessTokensEpoch = createCacheEpochRepository(deps.db, 'access_tokens');
+  // Rows whose token was fresh when read, by connection id, with the instant it stops being
+  // fresh, under the `access_tokens` counter: the repositories bump it with every write to a
+  // connection's tokens or status and on every delete, in any process.
+  const freshRows = createEpochCache<{ readonly row: Row; readonly freshUntil: number }>(
+    FRESH_ROWS_MAX,
+  );
 
   // Issue 12: a row read while its token was fresh serves until the refresh margin, unless a
   // write anywhere bumped the epoch (refresh, delete, key rotation). Decrypted once per row
@@ -308,7 +315,9 @@ export function createTokenService(deps: {
       return fromCache(freshRows.adopt(opts.epochs.access_tokens), connectionId, opts.authorize);
     },
     async getAccessToken(connectionId, opts = {}) {
-      const epoch = await freshRows.epoch(opts.epochs);
+      const epoch = freshRows.adopt(
+        opts.epochs ? opts.epochs.access_tokens : await accessTokensEpoch.current(),
+      );
       // A consumer that says the token was rejected is never answered from the cache.
       const cached =
         opts.rejectedToken === undefined
@@ -330,7 +339,7 @@ export function createTokenService(deps: {
       };
       if (!rejected && usable(row)) {
         const made = view(row);
-        if (fresh(row)) freshRows.set(epoch, connectionId, row);
+        if (fresh(row)) freshRows.set(epoch, connectionId, { row, freshUntil: freshUntilMs(row) });
         return made;
       }
       if (rejected && opts.bounded) assertMayForce(row);
@@ -383,39 +392,3 @@ export function createTokenService(deps: {
 
 /** More connections than one process serves: past it, the cache starts over. */
 const FRESH_ROWS_MAX = 100_000;
-
-/**
- * Rows whose token was fresh when read, by connection id, since the `access_tokens` cache
- * epoch last moved. The repositories bump the epoch with every write to a connection's
- * tokens or status and on every delete, in any process; each request reads it first.
- */
-function createFreshRowCache(epochs: { current(): Promise<string | undefined> }) {
-  let cachedEpoch: string | undefined;
-  const rows = new Map<string, { readonly row: Row; readonly freshUntil: number }>();
-  return {
-    async epoch(known?: { readonly access_tokens?: string }): Promise<string | undefined> {
-      return this.adopt(known ? known.access_tokens : await epochs.current());
-    },
-    /** The counter as read `now`: the cache is emptied when it moved. */
-    adopt(now: string | undefined): string | undefined {
-      if (now !== cachedEpoch) {
-        rows.clear();
-        cachedEpoch = now;
-      }
-      return now;
-    },
-    /** The row with the instant its token stops being fresh (computed once, as it is kept). */
-    get(
-      epoch: string | undefined,
-      id: string,
-    ): { readonly row: Row; readonly freshUntil: number } | undefined {
-      return epoch !== undefined && epoch === cachedEpoch ? rows.get(id) : undefined;
-    },
-    /** Keeps `row` unless the epoch moved since it was read (a write raced the read). */
-    set(epoch: string | undefined, id: string, row: Row): void {
-      if (epoch === undefined || epoch !== cachedEpoch) return;
-      if (rows.size >= FRESH_ROWS_MAX) rows.clear();
-      rows.set(id, { row, freshUntil: freshUntilMs(row) });
-    },
-  };
-}

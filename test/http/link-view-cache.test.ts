@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request as plainRequest } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { GENERATED_CERT_FILE } from '../../src/crypto/tls-certificate.js';
 import { fastPathOf } from '../../src/http/fast-path.js';
 import { databaseEnv, startChild } from '../cli/cli-harness.js';
 import { Dialects, googleLink, startOutlink, type TestOutlink } from '../support/harness.js';
+import { comparableHeaders, getOverSocket } from '../support/wire.js';
 
 /**
  * Issue 12: `GET /api/v1/links/:id` is answered from an in-process cache of link views, and
@@ -63,33 +63,12 @@ for (const dialect of Dialects) {
         headers: { authorization: `Bearer ${token}` },
       });
       const before = fast();
-      const wire = await new Promise<{ status: number; body: string; headers: object }>(
-        (resolve, reject) => {
-          plainRequest(
-            {
-              host: '127.0.0.1',
-              port,
-              path: `/api/v1/links/${id}`,
-              headers: { authorization: `Bearer ${token}` },
-            },
-            (answer) => {
-              let body = '';
-              answer.setEncoding('utf8');
-              answer.on('data', (chunk: string) => {
-                body += chunk;
-              });
-              answer.on('end', () =>
-                resolve({ status: answer.statusCode ?? 0, body, headers: answer.headers }),
-              );
-            },
-          )
-            .on('error', reject)
-            .end();
-        },
-      );
-      assert.equal(wire.status, res.statusCode, wire.body);
+      const wire = await getOverSocket(port, `/api/v1/links/${id}`, {
+        authorization: `Bearer ${token}`,
+      });
+      assert.equal(wire.statusCode, res.statusCode, wire.body);
       assert.equal(wire.body, res.body);
-      assert.deepEqual(comparable(wire.headers), comparable(res.headers));
+      assert.deepEqual(comparableHeaders(wire.headers), comparableHeaders(res.headers));
       // A view the route just cached is the fast path's; a refusal or a miss is the route's.
       assert.equal(fast(), before + (res.statusCode === 200 ? 1 : 0));
       return { status: res.statusCode, name: (res.json() as { name?: string }).name };
@@ -174,16 +153,4 @@ for (const dialect of Dialects) {
       assert.deepEqual(await there(other), { status: 200, name: 'Untouched' });
     });
   });
-}
-
-/** An answer's headers without those that differ per answer or per transport. */
-function comparable(headers: object): Record<string, unknown> {
-  const {
-    date: _date,
-    connection: _connection,
-    'keep-alive': _keepAlive,
-    'x-request-id': _id,
-    ...rest
-  } = headers as Record<string, unknown>;
-  return rest;
 }

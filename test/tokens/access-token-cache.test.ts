@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fastPathOf } from '../../src/http/fast-path.js';
@@ -13,6 +12,7 @@ import {
   tokenOf,
 } from '../oauth/dance-support.js';
 import { Dialects } from '../support/harness.js';
+import { comparableHeaders, getOverSocket } from '../support/wire.js';
 import { ALICE, BOB, CAROL } from '../support/worlds.js';
 
 /**
@@ -39,21 +39,7 @@ for (const dialect of Dialects) {
     /** Answers from the fast path so far. */
     const fast = () => fastPathOf(world.outlink.app)?.served['/api/v1/connections/:id/token'] ?? 0;
     const overSocket = (path: string, headers: Record<string, string>) =>
-      new Promise<Wire>((resolve, reject) => {
-        request({ host: '127.0.0.1', port, path, headers }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({
-              statusCode: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        })
-          .on('error', reject)
-          .end();
-      });
+      getOverSocket(port, path, headers);
     // Through the admin session and through an API token: the token route then reuses the
     // cache counters read to verify the API token (one read of them per request).
     const served = async (id: string) => {
@@ -74,7 +60,7 @@ for (const dialect of Dialects) {
       assert.equal(fast(), before + 1, 'answered by the fast path');
       assert.equal(wire.statusCode, 200, wire.body);
       assert.equal(wire.body, viaToken.body);
-      assert.deepEqual(comparable(wire.headers), comparable(viaToken.headers));
+      assert.deepEqual(comparableHeaders(wire.headers), comparableHeaders(viaToken.headers));
       assert.match(String(wire.headers['x-request-id']), /^[0-9a-f-]{36}$/);
       return token;
     };
@@ -233,7 +219,7 @@ for (const dialect of Dialects) {
       const wire = await overSocket(path, bearer);
       assert.equal(wire.statusCode, 200, wire.body);
       assert.equal(wire.body, route.body);
-      assert.deepEqual(comparable(wire.headers), comparable(route.headers));
+      assert.deepEqual(comparableHeaders(wire.headers), comparableHeaders(route.headers));
       assert.equal(links(), before + 1, 'answered by the fast path');
       // An admin session's cookie is the route's to check (CSRF, expiry): never the fast path.
       const bySession = await overSocket(path, admin);
@@ -310,22 +296,4 @@ for (const dialect of Dialects) {
       assert.equal(fast(), before + 1);
     });
   });
-}
-
-interface Wire {
-  readonly statusCode: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** An answer's headers without those that differ per answer or per transport. */
-function comparable(headers: Record<string, unknown>): Record<string, unknown> {
-  const {
-    date: _date,
-    connection: _connection,
-    'keep-alive': _keepAlive,
-    'x-request-id': _id,
-    ...rest
-  } = headers;
-  return rest;
 }
