@@ -82,7 +82,7 @@ export function createScheduler(deps: {
       until: new Date(now.getTime() + tokens.leaseTtlMs),
       stamp: tokens.claimStamp(),
     };
-    const ids = await connections.claimDue({
+    const rows = await connections.claimDue({
       now,
       marginMs: MAX_REFRESH_MARGIN_MS,
       keepAliveMs: options.keepAliveMs,
@@ -91,23 +91,25 @@ export function createScheduler(deps: {
       leaseUntil: claim.until,
       skipLocked: deps.skipLocked ?? false,
     });
-    return { ids, claim };
+    return { rows, claim };
   };
 
   const tick = async (): Promise<TickResult> => {
     if (deps.ready && !(await deps.ready())) return { due: 0, refreshed: 0, failed: 0 };
-    const { ids, claim } = await dueConnections();
+    const { rows, claim } = await dueConnections();
     let refreshed = 0;
     let failed = 0;
     let next = 0;
     const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        const id = row.id;
         let outcome: Awaited<ReturnType<TokenService['refreshIfDue']>> | undefined;
         let keepClaim = false;
         try {
-          // The claim spares the refresh taking the lease again (issue 12: one commit each).
-          outcome = await tokens.refreshIfDue(id, options.keepAliveMs, claim);
+          // The claim spares the refresh taking the lease again and reading the row it read
+          // (issue 12: one commit each, shared with the refreshes that end with it).
+          outcome = await tokens.refreshIfDue(id, options.keepAliveMs, { ...claim, row });
           if (outcome === 'refreshed') refreshed++;
           if (outcome === 'failed') failed++;
         } catch (error) {
@@ -124,13 +126,13 @@ export function createScheduler(deps: {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, rows.length) }, worker));
     try {
       await deps.retention?.pruneIfDue();
     } catch (error) {
       log.warn({ err: error }, 'pruning old records failed');
     }
-    return { due: ids.length, refreshed, failed };
+    return { due: rows.length, refreshed, failed };
   };
 
   const loop = createJobLoop({

@@ -13,9 +13,11 @@ import {
   refreshGrant,
   type TokenSet,
 } from '../oauth/token-client.js';
+import { createGroupCommit } from '../store/group-commit.js';
 import {
   type ConnectionTokenRow,
   createConnectionTokensRepository,
+  type RefreshedTokens,
 } from '../store/repositories/connection-tokens.js';
 import { createLeasesRepository } from '../store/repositories/leases.js';
 import type { Database } from '../store/schema.js';
@@ -81,17 +83,13 @@ export function createRefresher(deps: {
   const savedLate = new Map<string, ConnectionTokenRow>();
 
   const retryMs = options.writeRetryMs ?? 500;
-  const keepWriting = (
-    row: ConnectionTokenRow,
-    set: TokenSet,
-    actor: Actor,
-    lease: HeldLease | undefined,
-  ) => {
+  const keepWriting = (write: RefreshWrite) => {
+    const id = write.row.id;
     const attempt = async (): Promise<ConnectionTokenRow> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, retryMs));
         try {
-          return await persistSuccess(row, set, actor, lease);
+          return (await persist(write)) ?? (await reload(id));
         } catch (error) {
           if (!deps.isUnavailable?.(error)) throw error;
         }
@@ -99,13 +97,13 @@ export function createRefresher(deps: {
     };
     const pending = attempt()
       .then((stored) => {
-        savedLate.set(row.id, stored);
+        savedLate.set(id, stored);
         return stored;
       })
-      .finally(() => unsaved.delete(row.id));
+      .finally(() => unsaved.delete(id));
     // Nobody may be waiting for it: the outcome is seen through the stored row.
     pending.catch(() => undefined);
-    unsaved.set(row.id, pending);
+    unsaved.set(id, pending);
   };
 
   const reload = async (id: string) => {
@@ -137,52 +135,91 @@ export function createRefresher(deps: {
     at: clock.now().toISOString(),
   });
 
-  const persistSuccess = (
+  /** What a successful grant leaves to store: its tokens encrypted, and who asked. */
+  interface RefreshWrite {
+    readonly row: ConnectionTokenRow;
+    readonly tokens: RefreshedTokens;
+    readonly actor: Actor;
+    readonly lease: HeldLease | undefined;
+  }
+
+  const refreshWrite = (
     row: ConnectionTokenRow,
     set: TokenSet,
     actor: Actor,
     lease: HeldLease | undefined,
-  ) =>
-    db.transaction().execute(async (trx) => {
-      const at = clock.now().toISOString();
-      const ids = { linkId: row.link_id, connectionId: row.id };
-      // The events first and the tokens last: saving the tokens bumps the cache epoch, one
-      // row that every refresh in the cluster updates, so its lock is held from there to the
-      // commit only. Taken earlier, it serialized the nodes' refreshes behind each other's
-      // event inserts (issue 14: three nodes refreshed 13 connections a second).
+  ): RefreshWrite => ({
+    row,
+    actor,
+    lease,
+    // The rotated refresh token is stored with the access token it came with, or the old one
+    // is kept when none came back (RFC 6749 §6: the server MAY issue a new one).
+    tokens: {
+      accessTokenEnc: cipher.encrypt(set.accessToken, Aad.accessToken(row.id)),
+      ...(set.refreshToken
+        ? { refreshTokenEnc: cipher.encrypt(set.refreshToken, Aad.refreshToken(row.id)) }
+        : {}),
+      tokenType: set.tokenType,
+      expiresAt: set.expiresAt?.toISOString() ?? null,
+      ...(set.scopes ? { scopes: set.scopes } : {}),
+      at: clock.now().toISOString(),
+      tokenVersion: row.token_version + 1,
+    },
+  });
+
+  const recordRefreshed = async (trx: Kysely<Database>, write: RefreshWrite) => {
+    const { row, actor } = write;
+    const ids = { linkId: row.link_id, connectionId: row.id };
+    await events.record(trx, {
+      type: 'connection.refreshed',
+      actor,
+      ...ids,
+      data: { account: row.account, rotated: Boolean(write.tokens.refreshTokenEnc) },
+    });
+    if (row.status !== 'valid') {
       await events.record(trx, {
-        type: 'connection.refreshed',
+        type: 'connection.recovered',
         actor,
         ...ids,
-        data: { account: row.account, rotated: Boolean(set.refreshToken) },
+        data: { account: row.account, from: row.status },
       });
-      if (row.status !== 'valid') {
-        await events.record(trx, {
-          type: 'connection.recovered',
-          actor,
-          ...ids,
-          data: { account: row.account, from: row.status },
-        });
-      }
-      // The lease goes in this transaction, so no other process can take it before the tokens
-      // it guarded are stored; before them, to keep the cache epoch's lock short (above).
-      if (lease) await createLeasesRepository(trx).release(lease.name, lease.owner);
-      // The rotated refresh token is stored with the access token it came with, or the old
-      // one is kept when none came back (RFC 6749 §6: the server MAY issue a new one).
-      const saved = await createConnectionTokensRepository(trx).saveRefreshed(row.id, {
-        accessTokenEnc: cipher.encrypt(set.accessToken, Aad.accessToken(row.id)),
-        ...(set.refreshToken
-          ? { refreshTokenEnc: cipher.encrypt(set.refreshToken, Aad.refreshToken(row.id)) }
-          : {}),
-        tokenType: set.tokenType,
-        expiresAt: set.expiresAt?.toISOString() ?? null,
-        ...(set.scopes ? { scopes: set.scopes } : {}),
-        at,
-        tokenVersion: row.token_version + 1,
-      });
-      if (!saved) throw new OutlinkError('connection_not_found', { id: row.id });
+    }
+  };
+
+  // Issue 12: the refreshes that end together store their tokens in one transaction (group
+  // commit; a write the database refuses is tried again alone, so it never costs another
+  // refresh its rotated refresh token). In each: the tokens, then the events of those stored,
+  // then the leases — freed in the transaction that stores what they guarded, so no other
+  // process can take one before — and the cache epoch last: one row that every refresh in
+  // the cluster updates, so its lock is held from there to the commit only (issue 14: taken
+  // earlier, it serialized the nodes' refreshes behind each other's inserts).
+  const persist = createGroupCommit<RefreshWrite, ConnectionTokenRow | undefined>({
+    db,
+    ...(deps.isUnavailable ? { isUnavailable: deps.isUnavailable } : {}),
+    async write(trx, batch) {
+      const tokens = createConnectionTokensRepository(trx);
+      const saved: (ConnectionTokenRow | undefined)[] = [];
+      for (const write of batch)
+        saved.push(await tokens.storeRefreshed(write.row.id, write.tokens));
+      for (const [i, write] of batch.entries()) if (saved[i]) await recordRefreshed(trx, write);
+      const leases = createLeasesRepository(trx);
+      for (const { lease } of batch) if (lease) await leases.release(lease.name, lease.owner);
+      if (saved.some(Boolean)) await tokens.tokensChanged();
       return saved;
-    });
+    },
+  });
+
+  /**
+   * The row changed while its refresh ran: deleted, re-authorized (new tokens from a new
+   * grant) or discarded. Its tokens stand; the refresh's are dropped.
+   */
+  const superseded = async (row: ConnectionTokenRow): Promise<RefreshOutcome> => {
+    const after = await reload(row.id);
+    if (after.status === 'reauthorization_required') {
+      throw new OutlinkError('reauthorization_required', { account: after.account });
+    }
+    return { row: after, refreshed: false };
+  };
 
   const markReauthorization = async (
     trx: Kysely<Database>,
@@ -297,17 +334,18 @@ export function createRefresher(deps: {
         try {
           const set = await refreshGrant(client, link, refreshToken);
           observe.refreshAttempt(row.link_id);
+          const write = refreshWrite(row, set, actor, lease);
           try {
             // The row as the update stored it: no read back.
-            const saved = await persistSuccess(row, set, actor, lease);
+            const saved = await persist(write);
             lease?.freed();
-            return { row: saved, refreshed: true };
+            return saved ? { row: saved, refreshed: true } : await superseded(row);
           } catch (error) {
             if (!deps.isUnavailable?.(error)) throw error;
             // The lease goes with the kept tokens' write: freed now, another process could
             // refresh from the spent refresh token still stored.
             lease?.freed();
-            keepWriting(row, set, actor, lease);
+            keepWriting(write);
             throw new OutlinkError('database_unavailable', { retryAfter: 5 }, { cause: error });
           }
         } catch (error) {

@@ -134,6 +134,8 @@ export interface RefreshClaim {
   readonly until: Date;
   /** `claimStamp()` as it was before the claim. */
   readonly stamp: number;
+  /** The connection as the claim read it; used instead of a new read while the claim is whole. */
+  readonly row?: Row;
 }
 
 /** The least time between two refreshes a consumer forces with a rejected token. */
@@ -365,10 +367,12 @@ export function createTokenService(deps: {
       const recent = (r: Row) =>
         r.last_refreshed_at !== null &&
         clock.now().getTime() - Date.parse(r.last_refreshed_at) < keepAliveMs;
-      const before = await load(connectionId);
-      if (fresh(before) && recent(before)) return 'fresh';
-      // Read under a whole claim: nobody, here or elsewhere, can have refreshed it since.
+      // Read under a whole claim: nobody, here or elsewhere, can have refreshed it since (and a
+      // re-authorization meanwhile makes the refresh's write stand aside: refresher.ts).
       const claimHolds = claimWhole(connectionId, claim);
+      const before =
+        claimHolds && claim?.row?.id === connectionId ? claim.row : await load(connectionId);
+      if (fresh(before) && recent(before)) return 'fresh';
       const after = await refreshes(connectionId, () =>
         refreshShared(
           connectionId,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createManualClock, systemClock } from '../../src/domain/clock.js';
@@ -9,6 +9,7 @@ import { createLeases } from '../../src/tokens/leases.js';
 import { databaseEnv, startChild } from '../cli/cli-harness.js';
 import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects, startOutlink, type TestDatabase, type TestOutlink } from '../support/harness.js';
+import { sqliteCommits } from '../support/sqlite-commits.js';
 import {
   authorizeAccount,
   createTestLink,
@@ -58,22 +59,6 @@ function schedulerOver(
     owner: 'scheduler-test',
     ...extra,
   });
-}
-
-/**
- * How many write transactions SQLite has committed to the WAL-mode database `file`: the
- * `iChange` counter of the wal-index header at the start of `-shm`, which every commit moves
- * by one (https://www.sqlite.org/walformat.html, "The WAL-Index Header"; native byte order).
- */
-function sqliteCommits(file: string): number {
-  const fd = openSync(`${file}-shm`, 'r');
-  try {
-    const header = Buffer.alloc(12);
-    readSync(fd, header, 0, 12, 0);
-    return header.readUInt32LE(8);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -414,10 +399,12 @@ for (const dialect of Dialects) {
     });
 
     if (dialect === 'sqlite')
-      it('stores each scheduled refresh with one commit, which also frees its lease', async () => {
+      it('stores scheduled refreshes with one commit at most each, which also frees their leases', async () => {
         // Issue 12: no per-refresh work beyond the grant and one transaction. The claim is one
-        // commit for the whole batch; each refresh then commits its tokens, its event and the
-        // release of its lease together (it used to take the lease again and free it apart).
+        // commit for the whole batch, and reads the rows; each refresh then commits its
+        // tokens, its event and the release of its lease together, in one transaction with
+        // the refreshes whose answers came in the same turn (group commit: how many do is up
+        // to the provider's timing, test/store/group-commit.test.ts counts it exactly).
         const ids: string[] = [];
         for (const account of accounts.slice(13, 16)) {
           ids.push(await authorizeAccount(outlink, provider, linkId, account));
@@ -432,7 +419,8 @@ for (const dialect of Dialects) {
         );
         const commits = sqliteCommits(file);
         assert.deepEqual(await scheduler.tick(), { due: 3, refreshed: 3, failed: 0 });
-        assert.equal(sqliteCommits(file) - commits, 1 + ids.length);
+        const made = sqliteCommits(file) - commits;
+        assert.ok(made >= 2 && made <= 1 + ids.length, `${made} commits`);
         for (const [i, id] of ids.entries()) {
           const row = await connectionRow(outlink, id);
           assert.equal(row.token_version, versions[i]! + 1);

@@ -404,6 +404,35 @@ for (const dialect of Dialects) {
       assert.equal(b.lastError?.remedy, 'Re-authorize this account.');
     });
 
+    it('keeps a re-authorization made while a refresh was in flight: the refresh stands aside', async () => {
+      // The refresh read the row, then the administrator authorized the account again (new
+      // grant, new tokens) before the provider answered the refresh: its write must not put
+      // the old grant's tokens back over the new ones (it stores only over the version read).
+      const d = await due();
+      world.proxy.queue({ kind: 'delay', ms: 1_000 });
+      const refreshedBefore = (await eventsFor(d.id, 'connection.refreshed')).length;
+      const refreshing = tokens().refreshNow(d.id, { kind: 'system' });
+      while (calls() === d.calls) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(calls(), d.calls + 1, 'the refresh asked the provider');
+      // The dance takes tens of milliseconds here; the refresh's answer comes after a second.
+      assert.equal(await connect(world, d.linkId, ALICE), d.id, 'the same connection');
+      const reauthorized = await storedTokens(world, d.id);
+      assert.notEqual(reauthorized.accessToken, d.old.accessToken);
+      const afterDance = calls();
+      await refreshing;
+      assert.equal(calls(), afterDance, 'the refresh asked once, and nothing was retried');
+      assert.deepEqual(await storedTokens(world, d.id), reauthorized);
+      assert.equal((await getConnection(world, d.id)).status, 'valid');
+      assert.equal((await eventsFor(d.id, 'connection.refreshed')).length, refreshedBefore);
+      assert.equal((await tokens().getAccessToken(d.id)).accessToken, reauthorized.accessToken);
+      const leases = await world.outlink.services.store.db
+        .selectFrom('leases')
+        .select('name')
+        .where('name', '=', `refresh:${d.id}`)
+        .execute();
+      assert.deepEqual(leases, [], 'the lease was freed');
+    });
+
     it('marks every connection of the link on a proxied invalid_client (401), without retrying', async () => {
       const link = await createLink(world);
       const alice = await connect(world, link.id, ALICE);

@@ -44,7 +44,11 @@ export interface TransientFailure {
   readonly retryAt: string;
 }
 
-/** What the scheduler asks for: connections whose refresh is due at `now`. */
+/**
+ * What the scheduler asks for: connections whose refresh is due at `now` — not awaiting
+ * re-authorization, holding a refresh token, past any retry time, and either expiring within
+ * the margin or idle for `keepAliveMs`.
+ */
 export interface DueQuery {
   readonly now: Date;
   /** The largest refresh margin: a token expiring within it may be due. */
@@ -66,28 +70,30 @@ export interface ConnectionTokensRepository {
   /** The link's client registration, for the refresh grant. */
   findRefreshClient(linkId: string): Promise<RefreshClientRow>;
   /**
-   * Stores a refresh's tokens and makes the connection `valid` again; the row as stored
-   * (undefined when the connection is gone), so the caller need not read it back.
+   * Stores a refresh's tokens and makes the connection `valid` again, only while the row still
+   * has the version the refresh read (`tokens.tokenVersion` − 1): the row as stored, so the
+   * caller need not read it back, or undefined when the connection was deleted, re-authorized
+   * or had its tokens discarded meanwhile (those tokens must not be overwritten by a grant
+   * made from the old ones). Does not bump the cache epoch: the caller calls `tokensChanged`
+   * last, before it commits (issue 14: the epoch row's lock is then held the least time),
+   * once for every refresh its transaction stores (issue 12: group commit).
    */
-  saveRefreshed(id: string, tokens: RefreshedTokens): Promise<ConnectionTokenRow | undefined>;
+  storeRefreshed(id: string, tokens: RefreshedTokens): Promise<ConnectionTokenRow | undefined>;
+  /** Makes every process drop its cached tokens: after `storeRefreshed`, in its transaction. */
+  tokensChanged(): Promise<void>;
   saveTransientFailure(id: string, failure: TransientFailure): Promise<void>;
   /** A permanent failure: a human must act (re-authorize, or fix the link). */
   markReauthorizationRequired(id: string, lastError: StoredError): Promise<void>;
   /**
-   * Ids of connections the scheduler should look at, soonest expiry first: not awaiting
-   * re-authorization, holding a refresh token, past any retry time, and either expiring
-   * within the margin or idle for `keepAliveMs`.
-   */
-  listDue(query: DueQuery): Promise<string[]>;
-  /**
    * Issue 14: claims due connections for `owner`, spreading scheduled refreshes across nodes
    * without a leader. In one transaction: the due rows no live lease covers, locked with
    * `FOR UPDATE SKIP LOCKED` on PostgreSQL (so concurrent claimers take disjoint rows), and
-   * a `refresh:<id>` lease for each until `leaseUntil`. Returns the ids claimed.
+   * a `refresh:<id>` lease for each until `leaseUntil`. Returns the rows claimed, soonest
+   * expiry first, as read under their leases (issue 12: the refresh need not read them again).
    */
   claimDue(
     query: DueQuery & { owner: string; leaseUntil: Date; skipLocked: boolean },
-  ): Promise<string[]>;
+  ): Promise<ConnectionTokenRow[]>;
   /**
    * Every connection's link, status and access token expiry (no token): what the metrics
    * show at scrape time, at most `limit` rows.
@@ -105,6 +111,7 @@ export interface ConnectionExpiry {
 
 interface RefreshedValues {
   id: string;
+  readVersion: number;
   accessTokenEnc: string;
   /** Present exactly in the shapes that store it. */
   refreshTokenEnc?: string;
@@ -144,6 +151,7 @@ const saveRefreshedStatements: Record<
             updated_at: v.at,
           })
           .where('id', '=', v.id)
+          .where('token_version', '=', v.readVersion)
           .returningAll(),
       ),
     ]),
@@ -184,11 +192,12 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
       if (!row) throw new OutlinkError('link_not_found', { id: linkId });
       return row;
     },
-    async saveRefreshed(id, tokens) {
+    async storeRefreshed(id, tokens) {
       const statement =
         saveRefreshedStatements[`${Boolean(tokens.refreshTokenEnc)}:${Boolean(tokens.scopes)}`]!;
       const { rows } = await statement(db, {
         id,
+        readVersion: tokens.tokenVersion - 1,
         accessTokenEnc: tokens.accessTokenEnc,
         ...(tokens.refreshTokenEnc ? { refreshTokenEnc: tokens.refreshTokenEnc } : {}),
         tokenType: tokens.tokenType,
@@ -197,9 +206,9 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         at: tokens.at,
         tokenVersion: tokens.tokenVersion,
       });
-      await bumpCacheEpoch(db, 'access_tokens');
       return rows[0];
     },
+    tokensChanged: () => bumpCacheEpoch(db, 'access_tokens'),
     async saveTransientFailure(id, failure) {
       await db
         .updateTable('connections')
@@ -227,15 +236,11 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .execute();
       await bumpCacheEpoch(db, 'access_tokens');
     },
-    listDue: (query) =>
-      dueQuery(db, query)
-        .execute()
-        .then((rows) => rows.map((r) => r.id)),
-
     claimDue({ owner, leaseUntil, skipLocked, ...query }) {
       const now = query.now.toISOString();
       return db.transaction().execute(async (trx) => {
         const rows = await dueQuery(trx, query)
+          .selectAll()
           .where(({ not, exists, selectFrom }) =>
             not(
               exists(
@@ -251,10 +256,10 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         // Each lease taken the one way leases are taken (leases.ts): only from a holder whose
         // time is up.
         const leases = createLeasesRepository(trx);
-        const claimed: string[] = [];
-        for (const { id } of rows) {
-          if (await leases.tryAcquire(`refresh:${id}`, owner, query.now, leaseUntil)) {
-            claimed.push(id);
+        const claimed: ConnectionTokenRow[] = [];
+        for (const row of rows) {
+          if (await leases.tryAcquire(`refresh:${row.id}`, owner, query.now, leaseUntil)) {
+            claimed.push(row);
           }
         }
         return claimed;
@@ -274,7 +279,6 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
 function dueQuery(db: Kysely<Database>, { now, marginMs, keepAliveMs, limit }: DueQuery) {
   return db
     .selectFrom('connections')
-    .select('id')
     .where('status', '!=', 'reauthorization_required')
     .where('refresh_token_enc', 'is not', null)
     .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now.toISOString())]))
