@@ -9,14 +9,25 @@ export interface MasterKey {
 }
 
 /**
+ * How long a file-backed keyring encrypts under the key it last read before it looks at the
+ * file again (issue 12: a `stat` before every encryption cost more than the encryption).
+ * `outlink keys rotate` waits this long after writing the new key, so that once it
+ * re-encrypts, no process encrypts under the old key any more.
+ */
+export const KEY_FILE_RECHECK_MS = 250;
+
+/**
  * The master keys Outlink can decrypt with; the first is the one new secrets are encrypted
- * under. A file-backed keyring re-reads its file when it changed, so `outlink keys rotate`
- * run from the CLI reaches a server that keeps serving.
+ * under. A file-backed keyring re-reads its file when it changed (for `current`, at most
+ * `KEY_FILE_RECHECK_MS` after), so `outlink keys rotate` run from the CLI reaches a server
+ * that keeps serving.
  */
 export interface Keyring {
   current(): MasterKey;
   find(id: string): MasterKey | undefined;
   ids(): string[];
+  /** Looks at the key file now (after writing it): `current` is the newest key at once. */
+  reload(): void;
   /** Where the keys come from, for error messages. */
   readonly source: { readonly kind: 'env' } | { readonly kind: 'file'; readonly path: string };
 }
@@ -42,6 +53,7 @@ export function createStaticKeyring(keys: readonly Buffer[]): Keyring {
     current: () => list[0]!,
     find: (id) => list.find((k) => k.id === id),
     ids: () => list.map((k) => k.id),
+    reload: () => undefined,
     source: { kind: 'env' },
   };
 }
@@ -74,7 +86,9 @@ export function writeKeyFile(path: string, keys: readonly Buffer[]): void {
 export function createFileKeyring(path: string): Keyring {
   let stamp = '';
   let list: MasterKey[] = [];
+  let lookedAt = 0;
   const refresh = () => {
+    lookedAt = performance.now();
     const st = statSync(path);
     // The inode too: a key file replaced by rename can keep both size and mtime.
     const next = `${st.ino}:${st.mtimeMs}:${st.size}`;
@@ -85,7 +99,7 @@ export function createFileKeyring(path: string): Keyring {
   refresh();
   return {
     current: () => {
-      refresh();
+      if (performance.now() - lookedAt >= KEY_FILE_RECHECK_MS) refresh();
       return list[0]!;
     },
     find: (id) => {
@@ -98,6 +112,7 @@ export function createFileKeyring(path: string): Keyring {
       refresh();
       return list.map((k) => k.id);
     },
+    reload: refresh,
     source: { kind: 'file', path },
   };
 }

@@ -1,8 +1,14 @@
 import type { Cipher } from '../crypto/cipher.js';
 import { DecryptError } from '../crypto/cipher.js';
-import { generateMasterKey, keyIdOf, readKeyFile, writeKeyFile } from '../crypto/keyring.js';
+import {
+  generateMasterKey,
+  KEY_FILE_RECHECK_MS,
+  keyIdOf,
+  readKeyFile,
+  writeKeyFile,
+} from '../crypto/keyring.js';
 import type { Actor } from '../domain/actor.js';
-import type { Clock } from '../domain/clock.js';
+import { type Clock, type Sleep, systemSleep } from '../domain/clock.js';
 import { OutlinkError } from '../domain/errors.js';
 import { createClusterStateRepository } from '../store/repositories/cluster-state.js';
 import {
@@ -54,6 +60,8 @@ export function createKeyService(deps: {
   cipher: Cipher;
   events: EventService;
   clock: Clock;
+  /** Waits for the other processes to see a new key file (real time by default). */
+  sleep?: Sleep;
 }): KeyService {
   const { db, cipher, events } = deps;
   const secrets = createSecretRepository(db);
@@ -111,6 +119,10 @@ export function createKeyService(deps: {
       const source = cipher.keyring.source;
       if (source.kind === 'file') {
         writeKeyFile(source.path, [generateMasterKey(), ...readKeyFile(source.path)]);
+        cipher.keyring.reload();
+        // Every process encrypts under the key it read at most this long ago (keyring.ts):
+        // after the wait none uses the old one, so what the passes leave is all there is.
+        await (deps.sleep ?? systemSleep)(KEY_FILE_RECHECK_MS);
       }
       const target = cipher.keyring.current().id;
       let reencrypted = 0;

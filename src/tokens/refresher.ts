@@ -112,12 +112,28 @@ export function createRefresher(deps: {
     return row;
   };
 
+  // Issue 12: each link's client secret decrypted once per ciphertext, not once per refresh
+  // (a new secret, or the same one re-encrypted by a key rotation, is a new entry). Keyed by
+  // the link too: the ciphertext is bound to it (AAD), and a copy under another link must
+  // fail to decrypt as before.
+  const clientSecrets = new Map<string, string>();
+  const clientSecretOf = (linkId: string, encrypted: string) => {
+    const key = `${linkId}:${encrypted}`;
+    let secret = clientSecrets.get(key);
+    if (secret === undefined) {
+      if (clientSecrets.size >= CLIENT_SECRETS_MAX) clientSecrets.clear();
+      secret = cipher.decrypt(encrypted, Aad.linkClientSecret(linkId));
+      clientSecrets.set(key, secret);
+    }
+    return secret;
+  };
+
   const linkOf = async (row: ConnectionTokenRow): Promise<OAuthLink> => {
     const link = await rows.findRefreshClient(row.link_id);
     return {
       id: link.id,
       clientId: link.client_id,
-      clientSecret: cipher.decrypt(link.client_secret_enc, Aad.linkClientSecret(link.id)),
+      clientSecret: clientSecretOf(link.id, link.client_secret_enc),
       clientAuthMethod: link.client_auth_method,
       authorizationEndpoint: link.authorization_endpoint,
       tokenEndpoint: link.token_endpoint,
@@ -369,3 +385,6 @@ export function createRefresher(deps: {
     },
   };
 }
+
+/** More links than one process refreshes for: past it, the decrypted secrets start over. */
+const CLIENT_SECRETS_MAX = 1_000;

@@ -52,6 +52,13 @@ describe('cipher', () => {
     const b = cipher.encrypt('same', AAD);
     assert.notEqual(a, b);
     assert.notEqual(a.split('.')[2]!.slice(0, 16), b.split('.')[2]!.slice(0, 16));
+    // IVs come from draws of 256 (issue 12): across several draws, never one twice.
+    const ivs = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      const blob = Buffer.from(cipher.encrypt('same', AAD).split('.')[2]!, 'base64url');
+      ivs.add(blob.subarray(0, 12).toString('hex'));
+    }
+    assert.equal(ivs.size, 1_000);
   });
 
   it('refuses a tampered ciphertext, IV or tag', () => {

@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createCipher } from '../../src/crypto/cipher.js';
 import {
   createFileKeyring,
   createStaticKeyring,
   generateMasterKey,
+  KEY_FILE_RECHECK_MS,
   keyIdOf,
   readKeyFile,
   writeKeyFile,
@@ -51,7 +53,7 @@ describe('keyring', () => {
     }
   });
 
-  it('re-reads the file when it changes, so a rotation reaches a running server', () => {
+  it('re-reads the file when it changes, so a rotation reaches a running server', async () => {
     const file = join(dir, 'rotating.key');
     const first = generateMasterKey();
     writeKeyFile(file, [first]);
@@ -62,10 +64,31 @@ describe('keyring', () => {
 
     const second = generateMasterKey();
     writeKeyFile(file, [second, first]);
-    assert.equal(ring.current().id, keyIdOf(second));
     assert.deepEqual(ring.ids(), [keyIdOf(second), keyIdOf(first)]);
+    await sleep(KEY_FILE_RECHECK_MS);
+    assert.equal(ring.current().id, keyIdOf(second));
     assert.equal(cipher.keyIdOf(cipher.encrypt('after', 'aad')), keyIdOf(second));
     assert.equal(cipher.decrypt(old, 'aad'), 'before');
+  });
+
+  it('looks at the file again only after KEY_FILE_RECHECK_MS before encrypting, or at reload()', async () => {
+    const file = join(dir, 'recheck.key');
+    const first = generateMasterKey();
+    writeKeyFile(file, [first]);
+    const ring = createFileKeyring(file);
+    // Just read: the file is not looked at again, not even gone.
+    rmSync(file);
+    assert.equal(ring.current().id, keyIdOf(first));
+    await sleep(KEY_FILE_RECHECK_MS);
+    assert.throws(() => ring.current(), /ENOENT/);
+    const second = generateMasterKey();
+    writeKeyFile(file, [second]);
+    await sleep(KEY_FILE_RECHECK_MS);
+    assert.equal(ring.current().id, keyIdOf(second));
+    const third = generateMasterKey();
+    writeKeyFile(file, [third, second]);
+    ring.reload();
+    assert.equal(ring.current().id, keyIdOf(third));
   });
 
   it('re-reads a file replaced by one of the same size and mtime', () => {
@@ -78,6 +101,7 @@ describe('keyring', () => {
     const second = generateMasterKey();
     writeKeyFile(file, [second]);
     utimesSync(file, stamp, stamp);
+    ring.reload();
     assert.equal(ring.current().id, keyIdOf(second));
   });
 
