@@ -1,12 +1,15 @@
 /**
  * The baseline of the refresh benchmark, in a process of its own: oauth4webapi's refresh
- * grant in a loop, `concurrency` at a time, over the global fetch (as Outlink's refresher
- * uses) to the same provider. JSON lines on stdin name a file of refresh tokens; each
- * answer is `{"ms", "refreshed", "cpuUs"}` (the process's CPU time during the run).
+ * grant in a loop, `concurrency` at a time, to the same provider — over the global fetch
+ * (`client: "fetch"`, the issue's baseline), or over Outlink's own HTTP client (`client:
+ * "outlink"`: the guarded fetch, which sends these requests through undici's `request`), to
+ * tell what the client alone is worth. JSON lines on stdin name a file of refresh tokens;
+ * each answer is `{"ms", "refreshed", "cpuUs"}` (the process's CPU time during the run).
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as oauth from 'oauth4webapi';
+import { createAddressGuard, createGuardedFetch } from '../src/net/address-guard.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as {
   issuer: string;
@@ -14,6 +17,7 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as {
   clientId: string;
   clientSecret: string;
   concurrency: number;
+  client?: 'fetch' | 'outlink';
 };
 const server: oauth.AuthorizationServer = {
   issuer: spec.issuer,
@@ -21,6 +25,8 @@ const server: oauth.AuthorizationServer = {
 };
 const client: oauth.Client = { client_id: spec.clientId };
 const auth = oauth.ClientSecretPost(spec.clientSecret);
+const outlinkClient =
+  spec.client === 'outlink' ? createGuardedFetch(createAddressGuard()).fetch : undefined;
 
 async function loop(tokens: readonly string[]) {
   let next = 0;
@@ -30,6 +36,7 @@ async function loop(tokens: readonly string[]) {
       const token = tokens[next++]!;
       const response = await oauth.refreshTokenGrantRequest(server, client, auth, token, {
         signal: AbortSignal.timeout(15_000),
+        ...(outlinkClient ? { [oauth.customFetch]: outlinkClient } : {}),
       });
       const result = await oauth.processRefreshTokenResponse(server, client, response);
       if (!result.access_token) throw new Error('no access token');

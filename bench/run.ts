@@ -14,8 +14,9 @@ import { benchRefreshDue } from './tokens-refresh.js';
  * runs smaller sizes as a smoke test; `--only=a,b` runs the named ones (routes; refresh,
  * memory and startup, which run together; tokens = refresh-api, fan-in and soak; mail,
  * mail-handler, pop3); `--json` prints the results as JSON instead of the summaries.
- * The refresh benchmark takes `--connections=N` (default 10000, quick 1000) and
- * `--rounds=N`; the token ones `--rounds=N` and `--soak=SECONDS` (default 60, quick 10; the
+ * The refresh benchmark takes `--connections=N` (default 10000, quick 1000),
+ * `--rounds=N` and `--raw-client=outlink` (its baseline loop over Outlink's HTTP client
+ * instead of the global fetch); the token ones `--rounds=N` and `--soak=SECONDS` (default 60, quick 10; the
  * issue's 10-minute soak is `--soak=600`). Every figure quotes the load average.
  * The mail handler benchmark also takes `--messages=N` (default 10000, quick 1000),
  * `--rounds=N` (counted rounds, default 5), `--parse` (side C: fetch + mailparser) and
@@ -74,6 +75,7 @@ if (wanted('refresh') || wanted('memory') || wanted('startup'))
       rounds: Number(value('rounds') ?? (quick ? 2 : 5)),
       log,
       ...(flag('cpu-prof') ? { cpuProfileDir: profiles } : {}),
+      ...(value('raw-client') === 'outlink' ? { rawClient: 'outlink' as const } : {}),
     })),
   );
 if (wanted('mail'))

@@ -2,8 +2,9 @@
  * Refreshing due connections, measured from outside: Outlink's scheduler runs in a child
  * process built by the real composition root (bench/refresh-outlink.ts), the baseline — a
  * bare oauth4webapi loop with the same concurrency — in another (bench/refresh-raw.ts),
- * both over HTTPS with the global fetch to the same oidc-provider, which runs in this
- * (otherwise idle) process. Each pass gets fresh grants minted beforehand (not timed), so
+ * both over HTTPS to the same oidc-provider, which runs in this (otherwise idle) process:
+ * the refresher with Outlink's own HTTP client (the guarded fetch), the loop with the global
+ * fetch (or, `rawClient: 'outlink'`, with Outlink's client too). Each pass gets fresh grants minted beforehand (not timed), so
  * both sides refresh the same kind of grant; both are warmed up with one pass, then the
  * rounds alternate their order. Also reported: the refresher's RSS idle and while
  * refreshing, and `outlink serve`'s start-up time to `/readyz` 200 with the connections in
@@ -128,7 +129,13 @@ export async function benchRefreshDue(options: {
   log: (line: string) => void;
   /** Writes CPU profiles of the refresher process into this folder. */
   cpuProfileDir?: string;
+  /**
+   * The raw loop's HTTP client: the global fetch (the baseline), or Outlink's own (the
+   * guarded fetch, undici's `request` underneath), to tell the client's share of the ratio.
+   */
+  rawClient?: 'fetch' | 'outlink';
 }) {
+  const rawClient = options.rawClient ?? 'fetch';
   const as = await startAuthorizationServer({
     clients: ({ endpoints }) => [
       {
@@ -177,6 +184,7 @@ export async function benchRefreshDue(options: {
           clientId: TEST_CLIENT.clientId,
           clientSecret: TEST_CLIENT.clientSecret,
           concurrency: options.concurrency,
+          client: rawClient,
         }),
       ],
       { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, stdio: 'pipe' },
@@ -271,8 +279,8 @@ export async function benchRefreshDue(options: {
       {
         name: 'refreshing due connections (scheduler, own process) vs a raw oauth4webapi loop (own process)',
         cores,
-        transport:
-          'HTTPS to oidc-provider, global fetch on both sides, every side in its own process',
+        transport: `HTTPS to oidc-provider, every side in its own process; Outlink's guarded fetch (undici request) in the refresher, ${rawClient === 'fetch' ? 'the global fetch' : "Outlink's guarded fetch"} in the raw loop`,
+        rawClient,
         connections: options.connections,
         concurrency: options.concurrency,
         outlinkPerSecond,
@@ -283,7 +291,7 @@ export async function benchRefreshDue(options: {
         loadAverage: loadAverage(),
         summary:
           `refreshing ${options.connections} due connections: outlink ${outlinkPerSecond}/s = ` +
-          `${range(ratio)}× of a raw oauth4webapi loop (${rawPerSecond}/s), concurrency ` +
+          `${range(ratio)}× of a raw oauth4webapi loop (${rawPerSecond}/s, ${rawClient === 'fetch' ? 'global fetch' : "Outlink's HTTP client"}), concurrency ` +
           `${options.concurrency}, ${options.rounds} alternating rounds, ${cores} cores, load ${loadAverage()}; ` +
           `CPU a refresh in the refresher ${range(outlinkCpuUs, 0)} µs, in the raw loop ${range(rawCpuUs, 0)} µs`,
       },

@@ -13,6 +13,7 @@ import {
   ALLOW_ADDRESSES_VARIABLE,
   createAddressPolicy,
 } from '../domain/address-policy.js';
+import { isPlainRequest, requestAsFetch } from './request-fetch.js';
 
 /** Thrown (or passed to a socket's lookup callback) for a refused address. */
 export class AddressRefusedError extends Error {
@@ -94,6 +95,11 @@ export interface GuardedFetch {
 export interface GuardedFetchOptions {
   /** Trusted roots instead of Node's (tests); deployments use `NODE_EXTRA_CA_CERTS`. */
   readonly ca?: string;
+  /**
+   * The most of an answer read into memory (`ResponseTooLargeError` past it) by the plain
+   * requests that go through undici's `request` (request-fetch.ts). Default 1 MiB.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /**
@@ -109,6 +115,7 @@ export function createGuardedFetch(
     lookup: guard.lookup,
     ...(options.ca ? { ca: options.ca } : {}),
   } as buildConnector.BuildOptions);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const dispatcher = new Agent({
     connect(opts, callback) {
       try {
@@ -125,6 +132,10 @@ export function createGuardedFetch(
     init?: Parameters<typeof fetch>[1],
   ) => {
     try {
+      // Issue 12: what Outlink sends (token requests above all) goes the cheaper way.
+      if (isPlainRequest(input, init)) {
+        return await requestAsFetch(dispatcher, input as string | URL, init, maxBodyBytes);
+      }
       return await undiciFetch(
         input as Parameters<typeof undiciFetch>[0],
         { ...init, dispatcher } as Parameters<typeof undiciFetch>[1],

@@ -1,17 +1,11 @@
+import { ResponseTooLargeError } from '../net/request-fetch.js';
 import type { Fetch } from './discovery.js';
 
 /** The most Outlink reads of a token endpoint's or discovery document's answer (issue 11). */
 export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;
 
 /** A provider answered with more than the cap: nothing past the cap was read. */
-export class ResponseTooLargeError extends Error {
-  readonly limit: number;
-  constructor(limit: number) {
-    super(`the response is larger than ${limit} bytes`);
-    this.name = 'ResponseTooLargeError';
-    this.limit = limit;
-  }
-}
+export { ResponseTooLargeError };
 
 /**
  * `fetch` whose answers are read whole, up to `limit` bytes, before anyone parses them: a

@@ -1,4 +1,4 @@
-import { Agent, fetch as undiciFetch } from 'undici';
+import { createAddressGuard, createGuardedFetch } from '../../src/net/address-guard.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { testTls } from './ca.js';
 
@@ -10,20 +10,14 @@ export interface TrustingFetch {
 
 /**
  * A `fetch` that trusts `caPem` (and only it), the way a deployment trusts a provider's CA
- * through `NODE_EXTRA_CA_CERTS`. undici's own `fetch` is used with its own `Agent`: Node 20's
- * bundled fetch is an older undici whose dispatcher interface differs from v7's.
+ * through `NODE_EXTRA_CA_CERTS`: Outlink's own guarded `fetch` (src/net/address-guard.ts,
+ * with the default address policy, which allows loopback), so every test that reaches a peer
+ * through it goes the way a deployment's requests go — the token requests through undici's
+ * `request` (issue 12, src/net/request-fetch.ts).
  */
 export function createTrustingFetch(caPem: string): TrustingFetch {
-  const dispatcher = new Agent({ connect: { ca: caPem }, keepAliveTimeout: 1_000 });
-  const trusting = (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-    undiciFetch(
-      input as Parameters<typeof undiciFetch>[0],
-      { ...init, dispatcher } as Parameters<typeof undiciFetch>[1],
-    );
-  return {
-    fetch: trusting as unknown as Fetch,
-    close: () => dispatcher.close(),
-  };
+  const guarded = createGuardedFetch(createAddressGuard(), { ca: caPem });
+  return { fetch: guarded.fetch as unknown as Fetch, close: guarded.close };
 }
 
 let shared: Promise<TrustingFetch> | undefined;
