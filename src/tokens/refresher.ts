@@ -237,14 +237,17 @@ export function createRefresher(deps: {
     return { row: after, refreshed: false };
   };
 
+  /** False when the row no longer has `version` (when given): nothing was marked. */
   const markReauthorization = async (
     trx: Kysely<Database>,
     target: ConnectionTokenRow,
     error: StoredError,
     actor: Actor,
+    version?: number,
   ) => {
-    await createConnectionTokensRepository(trx).markReauthorizationRequired(target.id, error);
-    if (target.status === 'reauthorization_required') return;
+    const tokens = createConnectionTokensRepository(trx);
+    if (!(await tokens.markReauthorizationRequired(target.id, error, version))) return false;
+    if (target.status === 'reauthorization_required') return true;
     await events.record(trx, {
       type: 'connection.reauthorization_required',
       actor,
@@ -257,8 +260,14 @@ export function createRefresher(deps: {
         ...(error.error ? { error: error.error } : {}),
       },
     });
+    return true;
   };
 
+  /**
+   * Records the failure of the refresh that read `row`: false when the connection changed
+   * meanwhile (a re-authorization replaced the grant that failed, say), which is then left as
+   * it is. A failure of the link's registration marks every connection of the link.
+   */
   const persistFailure = (row: ConnectionTokenRow, failure: OAuthFailure, actor: Actor) => {
     const error = storedError(failure);
     return db.transaction().execute(async (trx) => {
@@ -266,12 +275,17 @@ export function createRefresher(deps: {
       if (failure.scope === 'transient') {
         const failures = row.refresh_failures + 1;
         const retryAt = nextRetryAt(failures, clock.now(), failure.retryAfterMs).toISOString();
-        await tokens.saveTransientFailure(row.id, {
-          status: row.status === 'reauthorization_required' ? row.status : 'refresh_failing',
-          lastError: error,
-          refreshFailures: failures,
-          retryAt,
-        });
+        const saved = await tokens.saveTransientFailure(
+          row.id,
+          {
+            status: row.status === 'reauthorization_required' ? row.status : 'refresh_failing',
+            lastError: error,
+            refreshFailures: failures,
+            retryAt,
+          },
+          row.token_version,
+        );
+        if (!saved) return false;
         await events.record(trx, {
           type: 'connection.refresh_failed',
           actor,
@@ -285,11 +299,17 @@ export function createRefresher(deps: {
             ...(error.status ? { status: error.status } : {}),
           },
         });
-        return;
+        return true;
       }
-      // The link's registration is at fault: every connection of the link needs the same fix.
-      const targets = failure.scope === 'link' ? await tokens.listOfLink(row.link_id) : [row];
-      for (const target of targets) await markReauthorization(trx, target, error, actor);
+      if (failure.scope !== 'link') {
+        return markReauthorization(trx, row, error, actor, row.token_version);
+      }
+      // The link's registration is at fault: every connection of the link needs the same fix
+      // (a re-authorization cannot have replaced the grant: it authenticates as the client too).
+      for (const target of await tokens.listOfLink(row.link_id)) {
+        await markReauthorization(trx, target, error, actor);
+      }
+      return true;
     });
   };
 
@@ -299,7 +319,7 @@ export function createRefresher(deps: {
     failure: OAuthFailure,
     actor: Actor,
   ): Promise<RefreshOutcome> => {
-    await persistFailure(row, failure, actor);
+    if (!(await persistFailure(row, failure, actor))) return superseded(row);
     if (failure.scope !== 'transient') {
       throw new OutlinkError('reauthorization_required', { account: row.account });
     }

@@ -13,6 +13,8 @@ export type Fault =
       readonly body?: string;
       readonly contentType?: string;
       readonly headers?: Readonly<Record<string, string>>;
+      /** Answered after this pause (an answer that crosses something done meanwhile). */
+      readonly afterMs?: number;
     }
   /** The TCP connection is destroyed without an answer. */
   | { readonly kind: 'reset' }
@@ -22,7 +24,11 @@ export type Fault =
   | { readonly kind: 'delay'; readonly ms: number };
 
 /** An OAuth error answer (RFC 6749 §5.2). */
-export function oauthError(error: string, status = 400, description?: string): Fault {
+export function oauthError(
+  error: string,
+  status = 400,
+  description?: string,
+): Extract<Fault, { kind: 'respond' }> {
   return {
     kind: 'respond',
     status,
@@ -109,14 +115,19 @@ export async function startFaultProxy(
         hanging.add(res);
         req.resume();
         return;
-      case 'respond':
+      case 'respond': {
         req.resume();
-        res.writeHead(fault.status, {
-          'content-type': fault.contentType ?? 'text/html',
-          ...(fault.headers ?? {}),
-        });
-        res.end(fault.body ?? '');
+        const answer = () => {
+          res.writeHead(fault.status, {
+            'content-type': fault.contentType ?? 'text/html',
+            ...(fault.headers ?? {}),
+          });
+          res.end(fault.body ?? '');
+        };
+        if (fault.afterMs) setTimeout(answer, fault.afterMs);
+        else answer();
         return;
+      }
     }
   }, tls);
 

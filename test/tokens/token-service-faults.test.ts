@@ -433,6 +433,27 @@ for (const dialect of Dialects) {
       assert.deepEqual(leases, [], 'the lease was freed');
     });
 
+    it("does not mark a re-authorized connection for the old grant's invalid_grant", async () => {
+      // The refresh's grant died because the administrator authorized the account again
+      // while the request was out: the answer is about the old grant, not the new one.
+      const d = await due();
+      world.proxy.queue({
+        ...oauthError('invalid_grant', 400, 'Token has been revoked'),
+        afterMs: 1_000,
+      });
+      const refreshing = tokens().refreshNow(d.id, { kind: 'system' });
+      while (calls() === d.calls) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(await connect(world, d.linkId, ALICE), d.id);
+      const reauthorized = await storedTokens(world, d.id);
+      await refreshing;
+      const c = await getConnection(world, d.id);
+      assert.equal(c.status, 'valid');
+      assert.equal(c.lastError, undefined);
+      assert.deepEqual(await eventsFor(d.id, 'connection.reauthorization_required'), []);
+      assert.deepEqual(await storedTokens(world, d.id), reauthorized);
+      assert.equal((await tokens().getAccessToken(d.id)).accessToken, reauthorized.accessToken);
+    });
+
     it('marks every connection of the link on a proxied invalid_client (401), without retrying', async () => {
       const link = await createLink(world);
       const alice = await connect(world, link.id, ALICE);

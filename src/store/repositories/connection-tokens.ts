@@ -6,6 +6,7 @@ import type { ConnectionsTable, Database, LinksTable } from '../schema.js';
 import { bumpCacheEpoch } from './cache-epochs.js';
 import { compiledOnce } from './compiled.js';
 import { createLeasesRepository } from './leases.js';
+import { whileBusy } from './transaction.js';
 
 /** A connection row as the token lifecycle reads it: tokens, expiry and refresh state. */
 export type ConnectionTokenRow = Selectable<ConnectionsTable>;
@@ -81,9 +82,22 @@ export interface ConnectionTokensRepository {
   storeRefreshed(id: string, tokens: RefreshedTokens): Promise<ConnectionTokenRow | undefined>;
   /** Makes every process drop its cached tokens: after `storeRefreshed`, in its transaction. */
   tokensChanged(): Promise<void>;
-  saveTransientFailure(id: string, failure: TransientFailure): Promise<void>;
-  /** A permanent failure: a human must act (re-authorize, or fix the link). */
-  markReauthorizationRequired(id: string, lastError: StoredError): Promise<void>;
+  /**
+   * A transient failure: the tokens stay, the connection waits until `failure.retryAt`. Only
+   * while the row has `version` (the one the refresh read), when given: false when it changed
+   * meanwhile (re-authorized, discarded, deleted), and nothing was written.
+   */
+  saveTransientFailure(id: string, failure: TransientFailure, version?: number): Promise<boolean>;
+  /**
+   * A permanent failure: a human must act (re-authorize, or fix the link). `version` as for
+   * `saveTransientFailure`: a grant that died because a re-authorization replaced it says
+   * nothing about the new one.
+   */
+  markReauthorizationRequired(
+    id: string,
+    lastError: StoredError,
+    version?: number,
+  ): Promise<boolean>;
   /**
    * Issue 14: claims due connections for `owner`, spreading scheduled refreshes across nodes
    * without a leader. In one transaction: the due rows no live lease covers, locked with
@@ -209,8 +223,8 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
       return rows[0];
     },
     tokensChanged: () => bumpCacheEpoch(db, 'access_tokens'),
-    async saveTransientFailure(id, failure) {
-      await db
+    async saveTransientFailure(id, failure, version) {
+      const result = await db
         .updateTable('connections')
         .set({
           status: failure.status,
@@ -220,11 +234,14 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
           updated_at: failure.lastError.at,
         })
         .where('id', '=', id)
-        .execute();
+        .$if(version !== undefined, (qb) => qb.where('token_version', '=', version!))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
       await bumpCacheEpoch(db, 'access_tokens');
+      return true;
     },
-    async markReauthorizationRequired(id, lastError) {
-      await db
+    async markReauthorizationRequired(id, lastError, version) {
+      const result = await db
         .updateTable('connections')
         .set({
           status: 'reauthorization_required',
@@ -233,37 +250,43 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
           updated_at: lastError.at,
         })
         .where('id', '=', id)
-        .execute();
+        .$if(version !== undefined, (qb) => qb.where('token_version', '=', version!))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
       await bumpCacheEpoch(db, 'access_tokens');
+      return true;
     },
     claimDue({ owner, leaseUntil, skipLocked, ...query }) {
       const now = query.now.toISOString();
-      return db.transaction().execute(async (trx) => {
-        const rows = await dueQuery(trx, query)
-          .selectAll()
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('leases')
-                  .select('leases.name')
-                  .whereRef('leases.name', '=', sql<string>`'refresh:' || connections.id`)
-                  .where('leases.expires_at', '>', now),
+      // It reads, then takes leases: on SQLite another process's commit in between refuses it.
+      return whileBusy(() =>
+        db.transaction().execute(async (trx) => {
+          const rows = await dueQuery(trx, query)
+            .selectAll()
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom('leases')
+                    .select('leases.name')
+                    .whereRef('leases.name', '=', sql<string>`'refresh:' || connections.id`)
+                    .where('leases.expires_at', '>', now),
+                ),
               ),
-            ),
-          )
-          .$if(skipLocked, (qb) => qb.forUpdate().skipLocked())
-          .execute();
-        // Each lease taken the one way leases are taken (leases.ts): only from a holder whose
-        // time is up.
-        const leases = createLeasesRepository(trx);
-        const claimed: ConnectionTokenRow[] = [];
-        for (const row of rows) {
-          if (await leases.tryAcquire(`refresh:${row.id}`, owner, query.now, leaseUntil)) {
-            claimed.push(row);
+            )
+            .$if(skipLocked, (qb) => qb.forUpdate().skipLocked())
+            .execute();
+          // Each lease taken the one way leases are taken (leases.ts): only from a holder whose
+          // time is up.
+          const leases = createLeasesRepository(trx);
+          const claimed: ConnectionTokenRow[] = [];
+          for (const row of rows) {
+            if (await leases.tryAcquire(`refresh:${row.id}`, owner, query.now, leaseUntil)) {
+              claimed.push(row);
+            }
           }
-        }
-        return claimed;
-      });
+          return claimed;
+        }),
+      );
     },
     expiries: (limit) =>
       db

@@ -18,3 +18,25 @@ export function inTransaction<T>(
   if (db.isTransaction) return work(db as Transaction<Database>);
   return db.transaction().execute(work);
 }
+
+/** How many times `whileBusy` runs a transaction SQLite refused with SQLITE_BUSY. */
+const BUSY_ATTEMPTS = 10;
+
+/**
+ * Runs `transaction` again when SQLite refuses it with SQLITE_BUSY: a transaction that reads
+ * before it writes cannot wait for another process's write lock (SQLite refuses at once
+ * rather than risk a deadlock, whatever `busy_timeout` says), and a later try starts from a
+ * new snapshot. PostgreSQL never answers so; other errors go to the caller.
+ */
+export async function whileBusy<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= BUSY_ATTEMPTS || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY'))
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10 * attempt));
+    }
+  }
+}
