@@ -9,7 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.js';
 import { createConnectionTokensRepository } from '../../src/store/repositories/connection-tokens.js';
-import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
+import {
+  createTestDatabase,
+  Dialects,
+  storeTargetOf,
+  type TestDatabase,
+} from '../support/harness.js';
 
 const NOW = new Date('2026-12-06T03:00:00.000Z');
 const due = (owner: string, limit = 10, skipLocked = false) => ({
@@ -31,11 +36,7 @@ for (const dialect of Dialects) {
     const ids: string[] = [];
     before(async () => {
       database = await createTestDatabase(dialect);
-      store = openStore(
-        dialect === 'sqlite'
-          ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
-          : { kind: 'postgres', url: database.url },
-      );
+      store = openStore(storeTargetOf(database));
       await store.migrate();
       const at = NOW.toISOString();
       const linkId = randomUUID();

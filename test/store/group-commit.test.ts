@@ -9,7 +9,12 @@ import type { Transaction } from 'kysely';
 import { openStore, type Store } from '../../src/store/db.js';
 import { createGroupCommit } from '../../src/store/group-commit.js';
 import type { Database } from '../../src/store/schema.js';
-import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
+import {
+  createTestDatabase,
+  Dialects,
+  storeTargetOf,
+  type TestDatabase,
+} from '../support/harness.js';
 import { sqliteCommits } from '../support/sqlite-commits.js';
 
 class Away extends Error {}
@@ -20,11 +25,7 @@ for (const dialect of Dialects) {
     let store: Store;
     before(async () => {
       database = await createTestDatabase(dialect);
-      store = openStore(
-        dialect === 'sqlite'
-          ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
-          : { kind: 'postgres', url: database.url },
-      );
+      store = openStore(storeTargetOf(database));
       await store.migrate();
     });
     after(async () => {

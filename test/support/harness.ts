@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import type { DatabaseTarget } from '../../src/config/config.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
@@ -44,6 +45,12 @@ export interface TestDatabaseOptions {
   /** The PostgreSQL server's admin URL (default `PG_ADMIN_URL`). */
   readonly adminUrl?: string;
 }
+
+/** Where `openStore` finds a test database. */
+export const storeTargetOf = (database: TestDatabase): DatabaseTarget =>
+  database.url.startsWith('sqlite:')
+    ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
+    : { kind: 'postgres', url: database.url };
 
 /** Layer 1, a database only: a temporary data dir, and a new PostgreSQL database if asked. */
 export async function createTestDatabase(

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DatabaseTarget } from '../../src/config/config.js';
 import { createManualClock } from '../../src/domain/clock.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { createLeases, type Leases } from '../../src/tokens/leases.js';
-import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
-
-const targetOf = (database: TestDatabase): DatabaseTarget =>
-  database.url.startsWith('sqlite:')
-    ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
-    : { kind: 'postgres', url: database.url };
+import {
+  createTestDatabase,
+  Dialects,
+  storeTargetOf,
+  type TestDatabase,
+} from '../support/harness.js';
 
 for (const dialect of Dialects) {
   describe(`leases on ${dialect}`, () => {
@@ -22,7 +21,7 @@ for (const dialect of Dialects) {
 
     before(async () => {
       database = await createTestDatabase(dialect);
-      stores = [openStore(targetOf(database)), openStore(targetOf(database))];
+      stores = [openStore(storeTargetOf(database)), openStore(storeTargetOf(database))];
       await stores[0]!.migrate();
       one = createLeases({ db: stores[0]!.db, clock });
       two = createLeases({ db: stores[1]!.db, clock });

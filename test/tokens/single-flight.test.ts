@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DatabaseTarget } from '../../src/config/config.js';
 import { createManualClock, systemClock } from '../../src/domain/clock.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { createLeases, type Leases } from '../../src/tokens/leases.js';
 import { createSingleFlight, type LeaseWait, underLease } from '../../src/tokens/single-flight.js';
-import { createTestDatabase, Dialects, type TestDatabase } from '../support/harness.js';
+import {
+  createTestDatabase,
+  Dialects,
+  storeTargetOf,
+  type TestDatabase,
+} from '../support/harness.js';
 
 /** A promise the test settles when it chooses. */
 function deferred<T>() {
@@ -51,11 +55,6 @@ describe('createSingleFlight (in-process coalescing)', () => {
   });
 });
 
-const targetOf = (database: TestDatabase): DatabaseTarget =>
-  database.url.startsWith('sqlite:')
-    ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
-    : { kind: 'postgres', url: database.url };
-
 for (const dialect of Dialects) {
   describe(`underLease (cross-process single-flight) on ${dialect}`, () => {
     let database: TestDatabase;
@@ -65,7 +64,7 @@ for (const dialect of Dialects) {
 
     before(async () => {
       database = await createTestDatabase(dialect);
-      store = openStore(targetOf(database));
+      store = openStore(storeTargetOf(database));
       await store.migrate();
     });
     after(async () => {
