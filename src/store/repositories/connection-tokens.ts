@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { ConnectionStatus, StoredError } from '../../domain/connection.js';
 import { OutlinkError } from '../../domain/errors.js';
 import { type PreparedStatement, prepare } from '../prepared.js';
@@ -140,7 +140,7 @@ interface RefreshedValues {
  * The refresh's token write, prepared (issue 12: every refresh runs it) in its four shapes: with
  * or without a rotated refresh token, with or without granted scopes (absent ones are kept).
  */
-const saveRefreshedStatements: Record<
+const storeRefreshedStatements: Record<
   string,
   PreparedStatement<RefreshedValues, ConnectionTokenRow>
 > = Object.fromEntries(
@@ -197,6 +197,23 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
         .where('id', '=', linkId),
     [''],
   );
+  // A refresh's outcome on the connection's state, only while the row has `version` (when
+  // given): false when it changed meanwhile and nothing was written.
+  const updateState = async (
+    id: string,
+    state: Updateable<ConnectionsTable>,
+    version: number | undefined,
+  ) => {
+    const result = await db
+      .updateTable('connections')
+      .set(state)
+      .where('id', '=', id)
+      .$if(version !== undefined, (qb) => qb.where('token_version', '=', version!))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return false;
+    await bumpCacheEpoch(db, 'access_tokens');
+    return true;
+  };
   return {
     find: async (id) => (await findRow(id))[0],
     listOfLink: (linkId) =>
@@ -208,7 +225,7 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
     },
     async storeRefreshed(id, tokens) {
       const statement =
-        saveRefreshedStatements[`${Boolean(tokens.refreshTokenEnc)}:${Boolean(tokens.scopes)}`]!;
+        storeRefreshedStatements[`${Boolean(tokens.refreshTokenEnc)}:${Boolean(tokens.scopes)}`]!;
       const { rows } = await statement(db, {
         id,
         readVersion: tokens.tokenVersion - 1,
@@ -223,39 +240,29 @@ export function createConnectionTokensRepository(db: Kysely<Database>): Connecti
       return rows[0];
     },
     tokensChanged: () => bumpCacheEpoch(db, 'access_tokens'),
-    async saveTransientFailure(id, failure, version) {
-      const result = await db
-        .updateTable('connections')
-        .set({
+    saveTransientFailure: (id, failure, version) =>
+      updateState(
+        id,
+        {
           status: failure.status,
           last_error: JSON.stringify(failure.lastError),
           refresh_failures: failure.refreshFailures,
           retry_at: failure.retryAt,
           updated_at: failure.lastError.at,
-        })
-        .where('id', '=', id)
-        .$if(version !== undefined, (qb) => qb.where('token_version', '=', version!))
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await bumpCacheEpoch(db, 'access_tokens');
-      return true;
-    },
-    async markReauthorizationRequired(id, lastError, version) {
-      const result = await db
-        .updateTable('connections')
-        .set({
+        },
+        version,
+      ),
+    markReauthorizationRequired: (id, lastError, version) =>
+      updateState(
+        id,
+        {
           status: 'reauthorization_required',
           last_error: JSON.stringify(lastError),
           retry_at: null,
           updated_at: lastError.at,
-        })
-        .where('id', '=', id)
-        .$if(version !== undefined, (qb) => qb.where('token_version', '=', version!))
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await bumpCacheEpoch(db, 'access_tokens');
-      return true;
-    },
+        },
+        version,
+      ),
     claimDue({ owner, leaseUntil, skipLocked, ...query }) {
       const now = query.now.toISOString();
       // It reads, then takes leases: on SQLite another process's commit in between refuses it.
