@@ -13,7 +13,7 @@ import {
   ALLOW_ADDRESSES_VARIABLE,
   createAddressPolicy,
 } from '../domain/address-policy.js';
-import { isPlainRequest, requestAsFetch } from './request-fetch.js';
+import { DEFAULT_MAX_BODY_BYTES, isPlainRequest, requestAsFetch } from './request-fetch.js';
 
 /** Thrown (or passed to a socket's lookup callback) for a refused address. */
 export class AddressRefusedError extends Error {
@@ -97,7 +97,7 @@ export interface GuardedFetchOptions {
   readonly ca?: string;
   /**
    * The most of an answer read into memory (`ResponseTooLargeError` past it) by the plain
-   * requests that go through undici's `request` (request-fetch.ts). Default 1 MiB.
+   * requests that go through undici's `request` (request-fetch.ts); `DEFAULT_MAX_BODY_BYTES`.
    */
   readonly maxBodyBytes?: number;
 }
@@ -115,7 +115,7 @@ export function createGuardedFetch(
     lookup: guard.lookup,
     ...(options.ca ? { ca: options.ca } : {}),
   } as buildConnector.BuildOptions);
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const dispatcher = new Agent({
     connect(opts, callback) {
       try {

@@ -11,6 +11,9 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
+/** The most of an answer the guarded fetch reads into memory unless told otherwise: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
 type FetchInput = Parameters<typeof globalThis.fetch>[0];
 type FetchInit = NonNullable<Parameters<typeof globalThis.fetch>[1]>;
 type PlainBody = string | URLSearchParams | Uint8Array | null | undefined;

@@ -1,8 +1,11 @@
-import { ResponseTooLargeError } from '../net/request-fetch.js';
+import { DEFAULT_MAX_BODY_BYTES, ResponseTooLargeError } from '../net/request-fetch.js';
 import type { Fetch } from './discovery.js';
 
-/** The most Outlink reads of a token endpoint's or discovery document's answer (issue 11). */
-export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;
+/**
+ * The most Outlink reads of a token endpoint's or discovery document's answer (issue 11): the
+ * guarded fetch's own cap, so the two refuse the same answers.
+ */
+export const MAX_PROVIDER_RESPONSE_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /** A provider answered with more than the cap: nothing past the cap was read. */
 export { ResponseTooLargeError };
