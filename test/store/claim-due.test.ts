@@ -7,14 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { openStore, type Store } from '../../src/store/db.js';
+import type { Store } from '../../src/store/db.js';
 import { createConnectionTokensRepository } from '../../src/store/repositories/connection-tokens.js';
-import {
-  createTestDatabase,
-  Dialects,
-  storeTargetOf,
-  type TestDatabase,
-} from '../support/harness.js';
+import { closeTestStore, Dialects, openTestStore, type TestDatabase } from '../support/harness.js';
 
 const NOW = new Date('2026-12-06T03:00:00.000Z');
 const due = (owner: string, limit = 10, skipLocked = false) => ({
@@ -35,9 +30,7 @@ for (const dialect of Dialects) {
     let store: Store;
     const ids: string[] = [];
     before(async () => {
-      database = await createTestDatabase(dialect);
-      store = openStore(storeTargetOf(database));
-      await store.migrate();
+      ({ database, store } = await openTestStore(dialect));
       const at = NOW.toISOString();
       const linkId = randomUUID();
       await store.db
@@ -94,10 +87,7 @@ for (const dialect of Dialects) {
           .execute();
       }
     });
-    after(async () => {
-      await store?.close();
-      await database?.drop();
-    });
+    after(() => closeTestStore(store, database));
 
     test('two claimers take disjoint rows; a live claim is not taken again', async () => {
       const repo = createConnectionTokensRepository(store.db);

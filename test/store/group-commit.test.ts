@@ -6,15 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Transaction } from 'kysely';
-import { openStore, type Store } from '../../src/store/db.js';
+import type { Store } from '../../src/store/db.js';
 import { createGroupCommit } from '../../src/store/group-commit.js';
 import type { Database } from '../../src/store/schema.js';
-import {
-  createTestDatabase,
-  Dialects,
-  storeTargetOf,
-  type TestDatabase,
-} from '../support/harness.js';
+import { closeTestStore, Dialects, openTestStore, type TestDatabase } from '../support/harness.js';
 import { sqliteCommits } from '../support/sqlite-commits.js';
 
 class Away extends Error {}
@@ -24,14 +19,9 @@ for (const dialect of Dialects) {
     let database: TestDatabase;
     let store: Store;
     before(async () => {
-      database = await createTestDatabase(dialect);
-      store = openStore(storeTargetOf(database));
-      await store.migrate();
+      ({ database, store } = await openTestStore(dialect));
     });
-    after(async () => {
-      await store?.close();
-      await database?.drop();
-    });
+    after(() => closeTestStore(store, database));
     beforeEach(async () => {
       await store.db.deleteFrom('cluster_state').execute();
     });

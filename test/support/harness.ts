@@ -18,6 +18,7 @@ import { createLogger } from '../../src/main/log.js';
 import type { Resolver } from '../../src/net/address-guard.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import type { LoginGuardOptions } from '../../src/services/login-guard.js';
+import { openStore, type Store } from '../../src/store/db.js';
 import type { TokenServiceOptions } from '../../src/tokens/token-service.js';
 
 /**
@@ -51,6 +52,22 @@ export const storeTargetOf = (database: TestDatabase): DatabaseTarget =>
   database.url.startsWith('sqlite:')
     ? { kind: 'sqlite', file: database.url.slice('sqlite:'.length) }
     : { kind: 'postgres', url: database.url };
+
+/** A store alone on a new, migrated test database of `dialect` (for the store's own tests). */
+export async function openTestStore(
+  dialect: TestDialect,
+): Promise<{ database: TestDatabase; store: Store }> {
+  const database = await createTestDatabase(dialect);
+  const store = openStore(storeTargetOf(database));
+  await store.migrate();
+  return { database, store };
+}
+
+/** Closes what `openTestStore` opened (either may be missing when opening failed). */
+export async function closeTestStore(store?: Store, database?: TestDatabase): Promise<void> {
+  await store?.close();
+  await database?.drop();
+}
 
 /** Layer 1, a database only: a temporary data dir, and a new PostgreSQL database if asked. */
 export async function createTestDatabase(

@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createManualClock, systemClock } from '../../src/domain/clock.js';
-import { openStore, type Store } from '../../src/store/db.js';
+import type { Store } from '../../src/store/db.js';
 import { createLeases, type Leases } from '../../src/tokens/leases.js';
 import { createSingleFlight, type LeaseWait, underLease } from '../../src/tokens/single-flight.js';
-import {
-  createTestDatabase,
-  Dialects,
-  storeTargetOf,
-  type TestDatabase,
-} from '../support/harness.js';
+import { closeTestStore, Dialects, openTestStore, type TestDatabase } from '../support/harness.js';
 
 /** A promise the test settles when it chooses. */
 function deferred<T>() {
@@ -63,14 +58,9 @@ for (const dialect of Dialects) {
     let clock: ReturnType<typeof createManualClock>;
 
     before(async () => {
-      database = await createTestDatabase(dialect);
-      store = openStore(storeTargetOf(database));
-      await store.migrate();
+      ({ database, store } = await openTestStore(dialect));
     });
-    after(async () => {
-      await store?.close();
-      await database?.drop();
-    });
+    after(() => closeTestStore(store, database));
 
     /** A waiter whose every poll moves the clock by `pollMs`, as real waiting would. */
     const waiter = (lease: string, wait: Partial<LeaseWait<string>> = {}) => {
