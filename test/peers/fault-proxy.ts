@@ -13,15 +13,15 @@ export type Fault =
       readonly body?: string;
       readonly contentType?: string;
       readonly headers?: Readonly<Record<string, string>>;
-      /** Answered after this pause (an answer that crosses something done meanwhile). */
-      readonly afterMs?: number;
+      /** Answered once this settles: an answer held until the test did something meanwhile. */
+      readonly until?: PromiseLike<unknown>;
     }
   /** The TCP connection is destroyed without an answer. */
   | { readonly kind: 'reset' }
   /** Accepted and never answered (until the proxy closes). */
   | { readonly kind: 'hang' }
-  /** Forwarded after a pause. */
-  | { readonly kind: 'delay'; readonly ms: number };
+  /** Forwarded after a pause, and not before `until` settles when given. */
+  | { readonly kind: 'delay'; readonly ms: number; readonly until?: PromiseLike<unknown> };
 
 /** An OAuth error answer (RFC 6749 §5.2). */
 export function oauthError(
@@ -106,7 +106,11 @@ export async function startFaultProxy(
       case 'pass':
         return forward(req, res);
       case 'delay':
-        setTimeout(() => forward(req, res), fault.ms);
+        setTimeout(() => {
+          const go = () => forward(req, res);
+          if (fault.until) void Promise.resolve(fault.until).then(go, go);
+          else go();
+        }, fault.ms);
         return;
       case 'reset':
         req.socket.destroy();
@@ -124,7 +128,7 @@ export async function startFaultProxy(
           });
           res.end(fault.body ?? '');
         };
-        if (fault.afterMs) setTimeout(answer, fault.afterMs);
+        if (fault.until) void Promise.resolve(fault.until).then(answer, answer);
         else answer();
         return;
       }

@@ -53,20 +53,20 @@ for (const dialect of Dialects) {
       await world?.close();
     });
 
-    const tokens = () => world.outlink.services.tokens;
-    const calls = () => world.proxy.count(world.tokenPath);
+    const tokens = (w = world) => w.outlink.services.tokens;
+    const calls = (w = world) => w.proxy.count(w.tokenPath);
 
     /** A fresh link with alice connected, the clock inside her refresh margin. */
-    const due = async () => {
-      const link = await createLink(world);
-      const id = await connect(world, link.id, ALICE);
-      const old = await storedTokens(world, id);
-      await moveIntoMargin(world, id);
-      return { linkId: link.id, id, old, calls: calls(), sleeps: world.sleeps.length };
+    const due = async (w = world) => {
+      const link = await createLink(w);
+      const id = await connect(w, link.id, ALICE);
+      const old = await storedTokens(w, id);
+      await moveIntoMargin(w, id);
+      return { linkId: link.id, id, old, calls: calls(w), sleeps: w.sleeps.length };
     };
 
-    const eventsFor = async (id: string, type: string): Promise<EventRow[]> =>
-      (await eventsOf(world, type)).filter((e) => e.connectionId === id);
+    const eventsFor = async (id: string, type: string, w = world): Promise<EventRow[]> =>
+      (await eventsOf(w, type)).filter((e) => e.connectionId === id);
 
     /** The provider is fine again: the connection recovers on the next call, and says so. */
     const recovers = async (id: string, from: string) => {
@@ -404,54 +404,92 @@ for (const dialect of Dialects) {
       assert.equal(b.lastError?.remedy, 'Re-authorize this account.');
     });
 
-    it('keeps a re-authorization made while a refresh was in flight: the refresh stands aside', async () => {
-      // The refresh read the row, then the administrator authorized the account again (new
-      // grant, new tokens) before the provider answered the refresh: its write must not put
-      // the old grant's tokens back over the new ones (it stores only over the version read).
-      const d = await due();
-      world.proxy.queue({ kind: 'delay', ms: 1_000 });
-      const refreshedBefore = (await eventsFor(d.id, 'connection.refreshed')).length;
-      const refreshing = tokens().refreshNow(d.id, { kind: 'system' });
-      while (calls() === d.calls) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(calls(), d.calls + 1, 'the refresh asked the provider');
-      // The dance takes tens of milliseconds here; the refresh's answer comes after a second.
-      assert.equal(await connect(world, d.linkId, ALICE), d.id, 'the same connection');
-      const reauthorized = await storedTokens(world, d.id);
-      assert.notEqual(reauthorized.accessToken, d.old.accessToken);
-      const afterDance = calls();
-      await refreshing;
-      assert.equal(calls(), afterDance, 'the refresh asked once, and nothing was retried');
-      assert.deepEqual(await storedTokens(world, d.id), reauthorized);
-      assert.equal((await getConnection(world, d.id)).status, 'valid');
-      assert.equal((await eventsFor(d.id, 'connection.refreshed')).length, refreshedBefore);
-      assert.equal((await tokens().getAccessToken(d.id)).accessToken, reauthorized.accessToken);
-      const leases = await world.outlink.services.store.db
-        .selectFrom('leases')
-        .select('name')
-        .where('name', '=', `refresh:${d.id}`)
-        .execute();
-      assert.deepEqual(leases, [], 'the lease was freed');
-    });
-
-    it("does not mark a re-authorized connection for the old grant's invalid_grant", async () => {
-      // The refresh's grant died because the administrator authorized the account again
-      // while the request was out: the answer is about the old grant, not the new one.
-      const d = await due();
-      world.proxy.queue({
-        ...oauthError('invalid_grant', 400, 'Token has been revoked'),
-        afterMs: 1_000,
+    // A world of its own: the refresh's answer is held until the re-authorization is done,
+    // however long the dance takes on a loaded machine, so its request must not time out.
+    describe('a re-authorization while a refresh is out', () => {
+      let slow: DanceWorld;
+      before(async () => {
+        slow = await startDance(dialect, {
+          accessTokenTtl: TTL_S,
+          tokenOptions: { attempts: 1, requestTimeoutMs: 60_000 },
+        });
       });
-      const refreshing = tokens().refreshNow(d.id, { kind: 'system' });
-      while (calls() === d.calls) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(await connect(world, d.linkId, ALICE), d.id);
-      const reauthorized = await storedTokens(world, d.id);
-      await refreshing;
-      const c = await getConnection(world, d.id);
-      assert.equal(c.status, 'valid');
-      assert.equal(c.lastError, undefined);
-      assert.deepEqual(await eventsFor(d.id, 'connection.reauthorization_required'), []);
-      assert.deepEqual(await storedTokens(world, d.id), reauthorized);
-      assert.equal((await tokens().getAccessToken(d.id)).accessToken, reauthorized.accessToken);
+      after(async () => {
+        await slow?.close();
+      });
+
+      /** Starts a refresh whose answer waits for `reauthorized`, and waits until it is out. */
+      const refreshHeldUntil = async (
+        d: Awaited<ReturnType<typeof due>>,
+        fault: (until: Promise<unknown>) => Fault,
+      ) => {
+        let release: (value?: unknown) => void = () => undefined;
+        const until = new Promise((resolve) => {
+          release = resolve;
+        });
+        slow.proxy.queue(fault(until));
+        const refreshing = tokens(slow).refreshNow(d.id, { kind: 'system' });
+        // Observed whatever happens first, so a rejection is never left unhandled.
+        const outcome = refreshing.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        while (calls(slow) === d.calls) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(calls(slow), d.calls + 1, 'the refresh asked the provider');
+        return { outcome, release };
+      };
+
+      it('keeps it: the refresh that was in flight stands aside', async () => {
+        // The refresh read the row, then the administrator authorized the account again (new
+        // grant, new tokens) before the provider answered the refresh: its write must not put
+        // the old grant's tokens back over the new ones (it stores only over the version read).
+        const d = await due(slow);
+        const refreshedBefore = (await eventsFor(d.id, 'connection.refreshed', slow)).length;
+        const held = await refreshHeldUntil(d, (until) => ({ kind: 'delay', ms: 0, until }));
+        assert.equal(await connect(slow, d.linkId, ALICE), d.id, 'the same connection');
+        const reauthorized = await storedTokens(slow, d.id);
+        assert.notEqual(reauthorized.accessToken, d.old.accessToken);
+        const afterDance = calls(slow);
+        held.release();
+        assert.equal(await held.outcome, undefined, 'the refresh ended without an error');
+        assert.equal(calls(slow), afterDance, 'the refresh asked once, and nothing was retried');
+        assert.deepEqual(await storedTokens(slow, d.id), reauthorized);
+        assert.equal((await getConnection(slow, d.id)).status, 'valid');
+        assert.equal((await eventsFor(d.id, 'connection.refreshed', slow)).length, refreshedBefore);
+        assert.equal(
+          (await tokens(slow).getAccessToken(d.id)).accessToken,
+          reauthorized.accessToken,
+        );
+        const leases = await slow.outlink.services.store.db
+          .selectFrom('leases')
+          .select('name')
+          .where('name', '=', `refresh:${d.id}`)
+          .execute();
+        assert.deepEqual(leases, [], 'the lease was freed');
+      });
+
+      it("does not mark it for the old grant's invalid_grant", async () => {
+        // The refresh's grant died because the administrator authorized the account again
+        // while the request was out: the answer is about the old grant, not the new one.
+        const d = await due(slow);
+        const held = await refreshHeldUntil(d, (until) => ({
+          ...oauthError('invalid_grant', 400, 'Token has been revoked'),
+          until,
+        }));
+        assert.equal(await connect(slow, d.linkId, ALICE), d.id);
+        const reauthorized = await storedTokens(slow, d.id);
+        held.release();
+        assert.equal(await held.outcome, undefined, 'the refresh ended without an error');
+        const c = await getConnection(slow, d.id);
+        assert.equal(c.status, 'valid');
+        assert.equal(c.lastError, undefined);
+        assert.deepEqual(await eventsFor(d.id, 'connection.reauthorization_required', slow), []);
+        assert.deepEqual(await storedTokens(slow, d.id), reauthorized);
+        assert.equal(
+          (await tokens(slow).getAccessToken(d.id)).accessToken,
+          reauthorized.accessToken,
+        );
+      });
     });
 
     it('marks every connection of the link on a proxied invalid_client (401), without retrying', async () => {
