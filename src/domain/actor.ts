@@ -1,3 +1,5 @@
+import { OutlinkError } from './errors.js';
+
 /**
  * What an API token may do: everything, read the tokens of what it was granted, or read the
  * Prometheus metrics (`/metrics`, issue 13).
@@ -52,4 +54,12 @@ export function mayReadToken(
     actor.scopes.includes('token:read') &&
     (actor.connectionIds.includes(connection.id) || actor.linkIds.includes(connection.linkId))
   );
+}
+
+/** Refuses (`forbidden`) an actor that may not read `connection`'s token. */
+export function assertMayReadToken(
+  actor: Actor,
+  connection: { readonly id: string; readonly linkId: string },
+): void {
+  if (!mayReadToken(actor, connection)) throw new OutlinkError('forbidden');
 }

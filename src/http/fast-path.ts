@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import fastJson from 'fast-json-stringify';
 import type { FastifyInstance } from 'fastify';
-import { type Actor, isAdmin, mayReadToken } from '../domain/actor.js';
+import { type Actor, assertMayReadToken, isAdmin, mayReadToken } from '../domain/actor.js';
 import { presentAccessToken } from '../presenters/tokens.js';
 import { REJECTED_TOKEN_HEADER } from '../schemas/connections.js';
 import { LinkResponse } from '../schemas/links.js';
@@ -27,17 +27,41 @@ interface FastRoute {
    * otherwise (a refusal, a read, a refresh). Kept with the cached object they show.
    */
   body(id: string, verified: Verified): Buffer | undefined;
+  /**
+   * For a request `body` could not answer: the route's own work, awaited here — its answer
+   * on success; a failure is handed to Fastify with the request, and the route answers it as
+   * its own (`fastPathFailure`), so nothing is done twice.
+   */
+  later?(id: string, verified: Verified): Promise<Buffer>;
 }
 
 const UUID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
 const JSON_TYPE = ['content-type', 'application/json; charset=utf-8'];
 
 export interface FastPath {
-  /** Requests answered by the fast path since the app started, by route (tests, benchmarks). */
+  /**
+   * Requests answered from the caches by the fast path since the app started, by route
+   * (tests, benchmarks).
+   */
   readonly served: Readonly<Record<string, number>>;
+  /** Requests the fast path answered after awaiting the route's own work (`later`). */
+  readonly waited: Readonly<Record<string, number>>;
 }
 
 const installed = new WeakMap<FastifyInstance, FastPath>();
+/** The failures of the fast path's own attempts, by the request handed on to Fastify. */
+const failures = new WeakMap<IncomingMessage, unknown>();
+
+/**
+ * The failure the fast path met answering this request before handing it to Fastify: the
+ * route throws it as its own answer instead of doing the work again. Given once.
+ */
+export function fastPathFailure(request: IncomingMessage): { error: unknown } | undefined {
+  if (!failures.has(request)) return undefined;
+  const error = failures.get(request);
+  failures.delete(request);
+  return { error };
+}
 
 /** The app's fast path, when it has one (none at a debug log level). */
 export function fastPathOf(app: FastifyInstance): FastPath | undefined {
@@ -52,9 +76,12 @@ export function fastPathOf(app: FastifyInstance): FastPath | undefined {
  * the requests a route would answer from its caches — an API token this process verified
  * since the last commit (or verified now, as the route would), allowed to read what is
  * asked, whose view is cached under the counters read in this request — with the route's
- * status, headers and bytes. Every other request, and any it cannot finish, goes to Fastify
- * untouched: errors, refusals, reads from the database, refreshes, a rejected-token report,
- * a session cookie, a route spelled another way, a server closing (Fastify answers 503).
+ * status, headers and bytes. For the token route it also awaits the route's own work when
+ * the cache cannot answer (a read, a refresh: callers joining one refresh wait here, not in
+ * Fastify) and answers its success; a failure goes to Fastify with the request, and the
+ * route answers it as its own (`fastPathFailure`). Every other request goes to Fastify
+ * untouched: a rejected-token report, a session cookie, a route spelled another way, an API
+ * token not verified, a server closing (Fastify answers 503).
  *
  * Nothing is logged on the way: at the default level a successful read writes no line in
  * Fastify either (app.ts). At a debug level, where it would, the caller does not install
@@ -69,8 +96,9 @@ export function installFastPath(
   requestIdOf: (request: IncomingMessage) => string,
 ): void {
   const served: Record<string, number> = {};
+  const waited: Record<string, number> = {};
   const state = { closing: false };
-  installed.set(app, { served });
+  installed.set(app, { served, waited });
   const { apiTokens, tokens, links, metrics } = services;
 
   const tokenBodies = new WeakMap<object, Buffer>();
@@ -98,6 +126,15 @@ export function installFastPath(
         }
         return body;
       },
+      // The route's read, refresh or refusal: callers joining a refresh (1,000 on an expired
+      // token) wait here at the fast path's cost instead of each going through Fastify.
+      async later(id, { actor, epochs }) {
+        const token = await tokens.getAccessToken(id, {
+          epochs,
+          authorize: (connection) => assertMayReadToken(actor, connection),
+        });
+        return Buffer.from(JSON.stringify(presentAccessToken(token)));
+      },
     },
     {
       route: '/api/v1/links/:id',
@@ -118,29 +155,63 @@ export function installFastPath(
   ];
   const security = Object.entries(API_HEADERS).flat();
 
-  /** True once answered; false when nothing was written and Fastify must answer. */
-  const answer = (
+  /** Writes the route's answer: status 200, its headers, `body`. */
+  const write = (
     request: IncomingMessage,
     response: ServerResponse,
-    match: { route: FastRoute; id: string },
-    verified: Verified | undefined,
+    route: FastRoute,
+    body: Buffer,
     started: number,
-  ): boolean => {
-    if (!verified || state.closing) return false;
-    const body = match.route.body(match.id, verified);
-    if (!body) return false;
+  ) => {
     response.writeHead(200, [
       ...security,
-      ...match.route.headers,
+      ...route.headers,
       'x-request-id',
       requestIdOf(request),
       'content-length',
       String(body.length),
     ]);
     response.end(body);
+    metrics.observeHttp('GET', route.route, 200, (performance.now() - started) / 1000);
+  };
+
+  /** True once answered; false when nothing was written and Fastify must answer. */
+  const answer = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    match: { route: FastRoute; id: string },
+    verified: Verified,
+    started: number,
+  ): boolean => {
+    const body = match.route.body(match.id, verified);
+    if (!body) return false;
+    write(request, response, match.route, body, started);
     served[match.route.route] = (served[match.route.route] ?? 0) + 1;
-    metrics.observeHttp('GET', match.route.route, 200, (performance.now() - started) / 1000);
     return true;
+  };
+
+  /** The route's own work awaited (`later`); a failure goes to Fastify with the request. */
+  const answerLater = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    match: { route: FastRoute; id: string },
+    later: NonNullable<FastRoute['later']>,
+    verified: Verified,
+    started: number,
+    fastify: RequestListener,
+  ) => {
+    later(match.id, verified).then(
+      (body) => {
+        // A caller gone meanwhile: nothing to answer (Fastify would write nothing either).
+        if (response.destroyed) return;
+        write(request, response, match.route, body, started);
+        waited[match.route.route] = (waited[match.route.route] ?? 0) + 1;
+      },
+      (error: unknown) => {
+        failures.set(request, error);
+        fastify(request, response);
+      },
+    );
   };
 
   /** The route and id a request asks for, when the fast path may try it. */
@@ -181,7 +252,14 @@ export function installFastPath(
       // to Fastify, which answers it as the route does (nothing is written before the end).
       const settle = (verified: Verified | undefined) => {
         try {
-          if (answer(request, response, match, verified, started)) return;
+          if (verified && !state.closing) {
+            if (answer(request, response, match, verified, started)) return;
+            const { later } = match.route;
+            if (later) {
+              answerLater(request, response, match, later, verified, started, fastify);
+              return;
+            }
+          }
         } catch {
           if (response.headersSent) {
             response.destroy();

@@ -7,10 +7,12 @@ import {
   connect,
   createLink,
   type DanceWorld,
+  movePastExpiry,
   startDance,
   type TokenJson,
   tokenOf,
 } from '../oauth/dance-support.js';
+import { oauthError } from '../peers/fault-proxy.js';
 import { Dialects } from '../support/harness.js';
 import { comparableHeaders, getOverSocket } from '../support/wire.js';
 import { ALICE, BOB, CAROL } from '../support/worlds.js';
@@ -28,6 +30,10 @@ import { ALICE, BOB, CAROL } from '../support/worlds.js';
  * the route's, byte for byte and header for header; a read that must not come from the
  * cache must not come from the fast path.
  */
+const ROUTE = '/api/v1/connections/:id/token';
+const CALLERS = 20;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 for (const dialect of Dialects) {
   describe(`the access-token cache is never stale on ${dialect}`, () => {
     let world: DanceWorld;
@@ -37,7 +43,7 @@ for (const dialect of Dialects) {
     let bearer: Record<string, string>;
     let port = 0;
     /** Answers from the fast path so far. */
-    const fast = () => fastPathOf(world.outlink.app)?.served['/api/v1/connections/:id/token'] ?? 0;
+    const fast = () => fastPathOf(world.outlink.app)?.served[ROUTE] ?? 0;
     const overSocket = (path: string, headers: Record<string, string>) =>
       getOverSocket(port, path, headers);
     // Through the admin session and through an API token: the token route then reuses the
@@ -294,6 +300,58 @@ for (const dialect of Dialects) {
       assert.equal(refused.statusCode, 401, refused.body);
       assert.doesNotMatch(refused.body, /accessToken/);
       assert.equal(fast(), before + 1);
+    });
+
+    it('lets callers on an expired token wait at the fast path for one refresh', async () => {
+      const id = await connect(world, linkId, ALICE);
+      const old = await cached(id);
+      const path = `/api/v1/connections/${id}/token`;
+      const waited = () => fastPathOf(world.outlink.app)?.waited[ROUTE] ?? 0;
+      const before = { fast: fast(), waited: waited(), grants: world.proxy.count(world.tokenPath) };
+      await movePastExpiry(world, id);
+      // The provider's answer is held a while, so the callers arrive while the refresh is out.
+      world.proxy.queue({ kind: 'delay', ms: 300 });
+      const answers = await Promise.all(
+        Array.from({ length: CALLERS }, () => overSocket(path, bearer)),
+      );
+      for (const answer of answers) assert.equal(answer.statusCode, 200, answer.body);
+      assert.equal(new Set(answers.map((a) => a.body)).size, 1, 'one token for every caller');
+      const token = (JSON.parse(answers[0]!.body) as TokenJson).accessToken;
+      assert.notEqual(token, old);
+      assert.equal(world.proxy.count(world.tokenPath), before.grants + 1, 'one refresh');
+      assert.equal(fast() + waited(), before.fast + before.waited + CALLERS, 'none by Fastify');
+      assert.ok(waited() > before.waited, 'callers waited for the refresh at the fast path');
+      // What they got is the route's answer, byte for byte and header for header.
+      const route = await world.outlink.app.inject({ method: 'GET', url: path, headers: bearer });
+      assert.equal(route.body, answers[0]!.body);
+      assert.deepEqual(comparableHeaders(answers[0]!.headers), comparableHeaders(route.headers));
+    });
+
+    it('hands a failed refresh to the route, whose answer it is, the provider asked once', async () => {
+      const id = await connect(world, linkId, CAROL);
+      await cached(id);
+      const path = `/api/v1/connections/${id}/token`;
+      const waited = () => fastPathOf(world.outlink.app)?.waited[ROUTE] ?? 0;
+      const before = { fast: fast(), waited: waited(), grants: world.proxy.count(world.tokenPath) };
+      await movePastExpiry(world, id);
+      world.proxy.queue({ ...oauthError('invalid_grant'), until: sleep(300) });
+      const answers = await Promise.all(
+        Array.from({ length: CALLERS }, () => overSocket(path, bearer)),
+      );
+      const route = await world.outlink.app.inject({ method: 'GET', url: path, headers: bearer });
+      assert.equal(route.statusCode, 409, route.body);
+      for (const answer of answers) {
+        assert.equal(answer.statusCode, route.statusCode, answer.body);
+        assert.equal(answer.body, route.body);
+        assert.deepEqual(comparableHeaders(answer.headers), comparableHeaders(route.headers));
+      }
+      assert.equal(
+        world.proxy.count(world.tokenPath),
+        before.grants + 1,
+        'the provider asked once',
+      );
+      assert.equal(fast(), before.fast);
+      assert.equal(waited(), before.waited);
     });
   });
 }

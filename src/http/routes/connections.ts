@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Actor, isAdmin, mayReadToken } from '../../domain/actor.js';
+import { assertMayReadToken, isAdmin } from '../../domain/actor.js';
 import { OutlinkError } from '../../domain/errors.js';
 import { presentConnection } from '../../presenters/connections.js';
 import { presentAccessToken } from '../../presenters/tokens.js';
@@ -14,6 +14,7 @@ import {
   TokenResponse,
 } from '../../schemas/connections.js';
 import type { Services } from '../../services/index.js';
+import { fastPathFailure } from '../fast-path.js';
 import { actorOf } from '../plugins/auth.js';
 
 /** Connections (DESIGN §8) and the token routes consumers call. */
@@ -79,12 +80,16 @@ export function connectionRoutes(
       response: { 200: TokenResponse, ...authErrors, ...errorResponses(404, 409, 429, 503) },
     },
     handler: async (req, reply) => {
+      // The fast path tried this very request and failed (a refusal, a failed refresh): its
+      // failure is the answer; trying again would ask the provider twice.
+      const failed = fastPathFailure(req.raw);
+      if (failed) throw failed.error;
       const actor = actorOf(req);
       // Issue 12: the permission check runs on the row the token service serves (cached
       // until a write bumps the cache epoch), so a cached token costs no connection read.
       const token = await tokens.getAccessToken(req.params.id, {
         ...rejectedOf(req),
-        authorize: (connection) => assertMayRead(actor, connection),
+        authorize: (connection) => assertMayReadToken(actor, connection),
         epochs: req.cacheEpochs,
       });
       reply.header('cache-control', 'no-store');
@@ -118,16 +123,11 @@ export function connectionRoutes(
           ? undefined
           : (c) => actor.kind === 'api-token' && actor.connectionIds.includes(c.id),
       );
-      assertMayRead(actor, connection);
+      assertMayReadToken(actor, connection);
       reply.header('cache-control', 'no-store');
       return presentAccessToken(await tokens.getAccessToken(connection.id, rejectedOf(req)));
     },
   });
-}
-
-/** Refuses an actor that may not read `connection`'s token. */
-function assertMayRead(actor: Actor, connection: { id: string; linkId: string }) {
-  if (!mayReadToken(actor, connection)) throw new OutlinkError('forbidden');
 }
 
 /** The token a consumer's server refused, when it sent one back (DESIGN §7). */
