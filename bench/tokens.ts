@@ -5,15 +5,17 @@
  * generator is another child (bench/api-load.ts or bench/https-load.ts).
  * - refresh-api: `POST /api/v1/connections/:id/refresh` one after another vs the same
  *   refresh grant (a grant from the same code flow) sent straight to the provider, warmed
- *   up, alternating rounds;
+ *   up, alternating rounds; and, as the ceiling of any server in between, a bare Node HTTPS
+ *   server forwarding the grant (bench/https-bare.ts `forward`);
  * - fan-in: callers simultaneous on an expired token, their p99 vs one refresh's time;
  * - soak: the token route under load for `soakSeconds`, the server's RSS sampled every
  *   few seconds, reported as a slope.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../src/crypto/tls-certificate.js';
 import { ROOT } from '../test/cli/cli-harness.js';
 import {
   authorizeAccount,
@@ -62,7 +64,7 @@ export async function benchTokens(options: {
   const world = await startAuthorizedWorld('sqlite', {
     baseUrl: DEFAULT_BASE_URL,
     accessTokenTtl: ttl,
-    accounts: [...TEST_ACCOUNTS, 'bench@example.test'],
+    accounts: [...TEST_ACCOUNTS, 'bench@example.test', 'forward@example.test'],
   });
   const children: ChildProcess[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'outlink-bench-tokens-'));
@@ -80,12 +82,21 @@ export async function benchTokens(options: {
       world.linkId,
       'bench@example.test',
     );
+    // The forwarder's grant, the same way.
+    const forwardConnection = await authorizeAccount(
+      outlink,
+      world,
+      world.linkId,
+      'forward@example.test',
+    );
     const baselineGrant = (await storedTokens(world, baselineConnection)).refreshToken;
-    if (!baselineGrant) throw new Error('the baseline connection has no refresh token');
-    // Out of Outlink's hands (no revocation at the provider): its scheduler would rotate it.
+    const forwardGrant = (await storedTokens(world, forwardConnection)).refreshToken;
+    if (!baselineGrant || !forwardGrant)
+      throw new Error('a baseline connection has no refresh token');
+    // Out of Outlink's hands (no revocation at the provider): its scheduler would rotate them.
     await outlink.services.store.db
       .deleteFrom('connections')
-      .where('id', '=', baselineConnection)
+      .where('id', 'in', [baselineConnection, forwardConnection])
       .execute();
     await outlink.close({ drop: false });
     const { server, base } = await spawnServe({
@@ -105,6 +116,35 @@ export async function benchTokens(options: {
 
     if (options.wanted('refresh-api')) {
       let refreshToken = baselineGrant;
+      const grantForm = (token: string) => ({
+        grant_type: 'refresh_token',
+        refresh_token: token,
+        client_id: TEST_CLIENT.clientId,
+        client_secret: TEST_CLIENT.clientSecret,
+      });
+      const caFile = join(scratch, 'forward-ca.pem');
+      writeFileSync(caFile, world.as.caPem);
+      const forwarder = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/https-bare.ts',
+          'forward',
+          JSON.stringify({
+            certFile: join(outlink.database.dataDir, GENERATED_CERT_FILE),
+            keyFile: join(outlink.database.dataDir, GENERATED_KEY_FILE),
+            forward: {
+              tokenEndpoint: world.as.endpoints.token,
+              caFile,
+              form: grantForm(forwardGrant),
+            },
+          }),
+        ],
+        { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      children.push(forwarder);
+      const [, forwardPort] = await lineOf(forwarder, /^listening (\d+)$/, 'the forwarder');
       const sides = {
         outlink: async (seconds: number) => {
           const r = await loader.ask({
@@ -122,37 +162,45 @@ export async function benchTokens(options: {
             kind: 'sequential',
             url: world.as.endpoints.token,
             method: 'POST',
-            form: {
-              grant_type: 'refresh_token',
-              refresh_token: refreshToken,
-              client_id: TEST_CLIENT.clientId,
-              client_secret: TEST_CLIENT.clientSecret,
-            },
+            form: grantForm(refreshToken),
             seconds,
           })) as Record<string, number> & { refreshToken?: string };
           if (r.errors) throw new Error(`provider: ${r.errors} errors`);
           refreshToken = r.refreshToken ?? refreshToken;
           return r;
         },
+        forward: async (seconds: number) => {
+          const r = await loader.ask({
+            kind: 'sequential',
+            url: `https://127.0.0.1:${forwardPort}/token`,
+            method: 'POST',
+            seconds,
+          });
+          if (r.errors) throw new Error(`forwarder: ${r.errors} errors`);
+          return r;
+        },
       };
+      const order = ['outlink', 'provider', 'forward'] as const;
       options.log(`refresh API: warming up (load ${loadAverage()})`);
-      await sides.outlink(Math.max(2, options.seconds / 2));
-      await sides.provider(Math.max(2, options.seconds / 2));
+      for (const side of order) await sides[side](Math.max(2, options.seconds / 2));
       const rounds: Record<string, Record<string, number>>[] = [];
       for (let i = 0; i < options.rounds; i++) {
         const round: Record<string, Record<string, number>> = {};
-        for (const side of i % 2 === 0
-          ? (['outlink', 'provider'] as const)
-          : (['provider', 'outlink'] as const))
+        for (const side of i % 2 === 0 ? order : [...order].reverse())
           round[side] = await sides[side](options.seconds);
         rounds.push(round);
         options.log(
-          `refresh API round ${i + 1}/${options.rounds}: outlink ${round.outlink!.perSecond!.toFixed(0)}/s, ` +
-            `provider ${round.provider!.perSecond!.toFixed(0)}/s (load ${loadAverage()})`,
+          `refresh API round ${i + 1}/${options.rounds}: ` +
+            order.map((side) => `${side} ${round[side]!.perSecond!.toFixed(0)}/s`).join(', ') +
+            ` (load ${loadAverage()})`,
         );
       }
-      const ratio = roundedSpread(
-        spreadOf(rounds.map((r) => r.outlink!.perSecond! / r.provider!.perSecond!)),
+      const ratioTo = (side: string) =>
+        roundedSpread(spreadOf(rounds.map((r) => r.outlink!.perSecond! / r[side]!.perSecond!)), 3);
+      const ratio = ratioTo('provider');
+      const ofForward = ratioTo('forward');
+      const forwardRatio = roundedSpread(
+        spreadOf(rounds.map((r) => r.forward!.perSecond! / r.provider!.perSecond!)),
         3,
       );
       const median = (side: string) =>
@@ -164,11 +212,16 @@ export async function benchTokens(options: {
           'HTTPS keep-alive from a load-generator process; outlink serve at its default log level',
         outlinkPerSecond: median('outlink'),
         providerPerSecond: median('provider'),
+        forwardPerSecond: median('forward'),
         ratio,
+        ratioToForward: ofForward,
+        forwardRatio,
         loadAverage: loadAverage(),
         summary:
           `POST …/refresh: outlink serve ${median('outlink')}/s = ${range(ratio)}× of the same refresh ` +
-          `grant straight to the provider (${median('provider')}/s), one after another, ` +
+          `grant straight to the provider (${median('provider')}/s), one after another; a bare Node ` +
+          `HTTPS server forwarding the grant ${median('forward')}/s = ${range(forwardRatio)}× of the ` +
+          `provider, Outlink ${range(ofForward)}× of it; ` +
           `${options.rounds} alternating rounds of ${options.seconds}s, ${cores} cores, load ${loadAverage()}`,
       } as { summary: string });
     }

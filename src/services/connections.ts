@@ -3,6 +3,7 @@ import { OutlinkError } from '../domain/errors.js';
 import type { ConnectionJson } from '../schemas/connections.js';
 import {
   type ConnectionRecord,
+  connectionRecordOf,
   createConnectionRepository,
 } from '../store/repositories/connections.js';
 import { createLinkRepository } from '../store/repositories/links.js';
@@ -101,11 +102,9 @@ export function createConnectionService(deps: {
       // not keep the connection, and a failure is recorded for the administrator.
       await revokeDeleted({ revoke: deps.revoke, events, db }, actor, [row]);
     },
-    async refresh(actor, id) {
-      await load(id);
-      await tokens.refreshNow(id, actor);
-      return service.get(id);
-    },
+    // The row as the refresh stored it (or as found by it): no read before or after.
+    refresh: async (actor, id) =>
+      toConnectionView(connectionRecordOf(await tokens.refreshNow(id, actor))),
     async resolveForLink(linkId, account, visible) {
       const all = await service.list(linkId);
       const rows = visible ? all.filter(visible) : all;

@@ -99,8 +99,11 @@ export interface TokenService {
       readonly authorize?: (connection: { readonly id: string; readonly linkId: string }) => void;
     },
   ): Readonly<AccessTokenView> | undefined;
-  /** Refreshes now, whatever the expiry (the admin's "Refresh now", the scheduler). */
-  refreshNow(connectionId: string, actor: Actor): Promise<void>;
+  /**
+   * Refreshes now, whatever the expiry (the admin's "Refresh now", the scheduler); the
+   * connection's row as the refresh stored it.
+   */
+  refreshNow(connectionId: string, actor: Actor): Promise<Row>;
   /**
    * The scheduler's refresh: only when the token is inside its refresh margin, or when it was
    * last refreshed longer ago than `keepAliveMs` (providers expire unused refresh tokens).
@@ -385,10 +388,25 @@ export function createTokenService(deps: {
       if (refreshedHere.has(after)) return 'refreshed';
       return after.refresh_failures > before.refresh_failures ? 'failed' : 'fresh';
     },
-    async refreshNow(connectionId, actor) {
-      const row = await load(connectionId);
-      await refreshes(connectionId, () =>
-        refreshShared(connectionId, actor, (r) => r.token_version > row.token_version, true),
+    refreshNow(connectionId, actor) {
+      // Nothing is read before the lease (issue 12): under it, the row is read and refreshed
+      // whatever it holds. While another process holds the lease, the version first seen is
+      // noted, and that process's refresh, ending after, will do. (One ending between the
+      // refused lease and the first look is followed by a refresh of our own: harmless.)
+      let seen: number | undefined;
+      return refreshes(connectionId, () =>
+        refreshShared(
+          connectionId,
+          actor,
+          (r) => {
+            if (seen === undefined) {
+              seen = r.token_version;
+              return false;
+            }
+            return r.token_version > seen;
+          },
+          true,
+        ),
       );
     },
   };

@@ -138,7 +138,7 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
   return {
     async findById(id) {
       const [row] = await findRow(id);
-      return row && toRecord(row);
+      return row && connectionRecordOf(row);
     },
     async findByIdentity(linkId, identity) {
       const row = await db
@@ -147,7 +147,7 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
         .where('link_id', '=', linkId)
         .where('identity', '=', identity)
         .executeTakeFirst();
-      return row && toRecord(row);
+      return row && connectionRecordOf(row);
     },
     async findUnidentifiedByAccount(linkId, account) {
       const row = await db
@@ -158,7 +158,7 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
         // Mail addresses are compared as the providers treat them: without regard to case.
         .where(sql`lower(account)`, '=', account.toLowerCase())
         .executeTakeFirst();
-      return row && toRecord(row);
+      return row && connectionRecordOf(row);
     },
     async listOfLink(linkId) {
       const rows = await db
@@ -167,7 +167,7 @@ export function createConnectionRepository(db: Executor): ConnectionRepository {
         .where('link_id', '=', linkId)
         .orderBy('created_at')
         .execute();
-      return rows.map(toRecord);
+      return rows.map(connectionRecordOf);
     },
     async summariesOfLinks(linkIds) {
       if (linkIds.length === 0) return [];
@@ -298,7 +298,8 @@ function parseError(value: string | null): StoredErrorData | null {
   return value ? (JSON.parse(value) as StoredErrorData) : null;
 }
 
-function toRecord(row: Selectable<ConnectionsTable>): ConnectionRecord {
+/** A connection row as read or stored (e.g. by a refresh), as this repository gives it. */
+export function connectionRecordOf(row: Selectable<ConnectionsTable>): ConnectionRecord {
   return {
     id: row.id,
     linkId: row.link_id,
