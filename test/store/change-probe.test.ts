@@ -93,6 +93,23 @@ describe('the SQLite change probe', () => {
     });
   });
 
+  it('shares one read among the callers arriving after a commit', async () => {
+    await withRepositoryWorld('sqlite', async ({ store, database }) => {
+      const snapshot = createCacheEpochSnapshotReader(store.db);
+      const before = await snapshot();
+      const queries = countQueries(store.db);
+      bumpFromAnotherProcess(join(database.dataDir, 'outlink.db'));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => snapshot()));
+      assert.equal(queries(), 1, 'one statement for ten callers');
+      for (const answer of answers)
+        assert.equal(Number(answer.access_tokens), Number(before.access_tokens) + 1);
+      // A commit while nobody reads: the next caller reads again.
+      await bumpCacheEpoch(store.db, 'access_tokens');
+      assert.equal(Number((await snapshot()).access_tokens), Number(before.access_tokens) + 2);
+      assert.equal(queries(), 3, 'the bump and one read');
+    });
+  });
+
   it('is absent where every read must ask: transactions, memory, PostgreSQL', async () => {
     await withRepositoryWorld('sqlite', async ({ store }) => {
       await inTransaction(store.db, async (trx) => {

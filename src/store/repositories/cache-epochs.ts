@@ -72,16 +72,30 @@ function unlessUnchanged<T>(db: Executor, read: () => Promise<T>): EpochReader<T
   const probe = changeProbeOf(db);
   if (!probe) return Object.assign(read, { peek: () => undefined });
   let kept: { version: number; value: T } | undefined;
+  // Callers at the same version share one read: after a commit, the requests arriving before
+  // the first read returns (1,000 callers of a refreshed token) cost one statement.
+  let running: { version: number; value: Promise<T> } | undefined;
   const peek = () => {
     const version = probe.version();
     return kept && kept.version === version ? kept.value : undefined;
   };
   return Object.assign(
-    async () => {
+    () => {
       const version = probe.version();
-      if (kept && kept.version === version) return kept.value;
-      const value = await read();
-      kept = { version, value };
+      if (kept && kept.version === version) return Promise.resolve(kept.value);
+      if (running && running.version === version) return running.value;
+      const value = read().then(
+        (result) => {
+          if (running?.value === value) running = undefined;
+          kept = { version, value: result };
+          return result;
+        },
+        (error: unknown) => {
+          if (running?.value === value) running = undefined;
+          throw error;
+        },
+      );
+      running = { version, value };
       return value;
     },
     { peek },
