@@ -340,6 +340,7 @@ export async function benchTokens(options: {
         firstRssMb: Math.round(rss[0] ?? 0),
         lastRssMb: Math.round(rss.at(-1) ?? 0),
         maxRssMb: Math.round(Math.max(...rss)),
+        minSteadyRssMb: Math.round(Math.min(...steady.map(([, mb]) => mb))),
         slopeMbPerMinute: Number(slope.toFixed(2)),
         samples: samples.length,
         loadAverage: loadAverage(),

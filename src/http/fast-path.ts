@@ -200,18 +200,21 @@ export function installFastPath(
     started: number,
     fastify: RequestListener,
   ) => {
-    later(match.id, verified).then(
-      (body) => {
-        // A caller gone meanwhile: nothing to answer (Fastify would write nothing either).
-        if (response.destroyed) return;
-        write(request, response, match.route, body, started);
-        waited[match.route.route] = (waited[match.route.route] ?? 0) + 1;
-      },
-      (error: unknown) => {
-        failures.set(request, error);
-        fastify(request, response);
-      },
-    );
+    later(match.id, verified)
+      .then(
+        (body) => {
+          // A caller gone meanwhile: nothing to answer (Fastify would write nothing either).
+          if (response.destroyed) return;
+          write(request, response, match.route, body, started);
+          waited[match.route.route] = (waited[match.route.route] ?? 0) + 1;
+        },
+        (error: unknown) => {
+          failures.set(request, error);
+          fastify(request, response);
+        },
+      )
+      // Writing failed half-way (the socket went): the connection goes, never the process.
+      .catch(() => response.destroy());
   };
 
   /** The route and id a request asks for, when the fast path may try it. */
