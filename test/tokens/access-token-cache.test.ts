@@ -44,6 +44,8 @@ for (const dialect of Dialects) {
     let port = 0;
     /** Answers from the fast path so far. */
     const fast = () => fastPathOf(world.outlink.app)?.served[ROUTE] ?? 0;
+    /** Answers the fast path gave after waiting for the token service (a read, a refresh). */
+    const waited = () => fastPathOf(world.outlink.app)?.waited[ROUTE] ?? 0;
     const overSocket = (path: string, headers: Record<string, string>) =>
       getOverSocket(port, path, headers);
     // Through the admin session and through an API token: the token route then reuses the
@@ -306,7 +308,6 @@ for (const dialect of Dialects) {
       const id = await connect(world, linkId, ALICE);
       const old = await cached(id);
       const path = `/api/v1/connections/${id}/token`;
-      const waited = () => fastPathOf(world.outlink.app)?.waited[ROUTE] ?? 0;
       const before = { fast: fast(), waited: waited(), grants: world.proxy.count(world.tokenPath) };
       await movePastExpiry(world, id);
       // The provider's answer is held a while, so the callers arrive while the refresh is out.
@@ -331,7 +332,6 @@ for (const dialect of Dialects) {
       const id = await connect(world, linkId, CAROL);
       await cached(id);
       const path = `/api/v1/connections/${id}/token`;
-      const waited = () => fastPathOf(world.outlink.app)?.waited[ROUTE] ?? 0;
       const before = { fast: fast(), waited: waited(), grants: world.proxy.count(world.tokenPath) };
       await movePastExpiry(world, id);
       world.proxy.queue({ ...oauthError('invalid_grant'), until: sleep(300) });
