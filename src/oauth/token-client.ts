@@ -99,11 +99,28 @@ function clientAuthOf(link: OAuthLink): oauth.ClientAuth {
     : oauth.ClientSecretPost(link.clientSecret);
 }
 
-function requestOptions(deps: TokenClientDeps): oauth.TokenEndpointRequestOptions {
-  // A real timer, not the injected clock: the request itself takes real time.
+/**
+ * A token request's options: Outlink's capped fetch, and a signal that aborts after
+ * `timeoutMs` with a `TimeoutError` (a real timer, not the injected clock: the request takes
+ * real time). `done()` clears the timer when the call settles: `AbortSignal.timeout`'s could
+ * not be cleared, so each request left a timer that fired later, building an error nobody read
+ * (issue 12: a tenth of a forced refresh's JavaScript, and a live timer per refresh made).
+ */
+function requestOptions(deps: TokenClientDeps): {
+  readonly options: oauth.TokenEndpointRequestOptions;
+  done(): void;
+} {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      ),
+    deps.timeoutMs,
+  );
   return {
-    [oauth.customFetch]: cappedFetch(deps.fetch),
-    signal: AbortSignal.timeout(deps.timeoutMs),
+    options: { [oauth.customFetch]: cappedFetch(deps.fetch), signal: controller.signal },
+    done: () => clearTimeout(timer),
   };
 }
 
@@ -119,18 +136,21 @@ export async function refreshGrant(
   const as = authorizationServerOf(link);
   const client = clientOf(link);
   let response: Response | undefined;
+  const request = requestOptions(deps);
   try {
     response = await oauth.refreshTokenGrantRequest(
       as,
       client,
       clientAuthOf(link),
       refreshToken,
-      requestOptions(deps),
+      request.options,
     );
     const result = await oauth.processRefreshTokenResponse(as, client, response);
     return toTokenSet(deps.clock, result);
   } catch (error) {
     throw toFailure(error, response, deps.clock.now());
+  } finally {
+    request.done();
   }
 }
 
@@ -146,14 +166,17 @@ export async function revokeRefreshToken(
 ): Promise<void> {
   const as = { ...authorizationServerOf(link), revocation_endpoint: revocationEndpoint };
   let response: Response | undefined;
+  const request = requestOptions(deps);
   try {
     response = await oauth.revocationRequest(as, clientOf(link), clientAuthOf(link), refreshToken, {
-      ...requestOptions(deps),
+      ...request.options,
       additionalParameters: { token_type_hint: 'refresh_token' },
     });
     await oauth.processRevocationResponse(response);
   } catch (error) {
     throw toFailure(error, response, deps.clock.now());
+  } finally {
+    request.done();
   }
 }
 
@@ -173,6 +196,7 @@ export async function authorizationCodeGrant(
 ): Promise<TokenSet> {
   const client = clientOf(link);
   let response: Response | undefined;
+  const request = requestOptions(deps);
   try {
     response = await oauth.authorizationCodeGrantRequest(
       authorizationServerOf(link, input.issuer),
@@ -181,7 +205,7 @@ export async function authorizationCodeGrant(
       input.callbackParameters,
       input.redirectUri,
       input.codeVerifier,
-      requestOptions(deps),
+      request.options,
     );
     // With no issuer on record (a custom provider without discovery, Microsoft's `common`
     // tenant whose ID tokens name the user's tenant), the ID token's own `iss` is taken:
@@ -197,6 +221,8 @@ export async function authorizationCodeGrant(
     return toTokenSet(deps.clock, result);
   } catch (error) {
     throw toFailure(error, response, deps.clock.now());
+  } finally {
+    request.done();
   }
 }
 
