@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Clock } from '../domain/clock.js';
+import { deadline } from '../net/deadline.js';
 import { cappedFetch, ResponseTooLargeError } from './capped-fetch.js';
 import type { Fetch } from './discovery.js';
 import {
@@ -101,26 +102,17 @@ function clientAuthOf(link: OAuthLink): oauth.ClientAuth {
 
 /**
  * A token request's options: Outlink's capped fetch, and a signal that aborts after
- * `timeoutMs` with a `TimeoutError` (a real timer, not the injected clock: the request takes
- * real time). `done()` clears the timer when the call settles: `AbortSignal.timeout`'s could
- * not be cleared, so each request left a timer that fired later, building an error nobody read
- * (issue 12: a tenth of a forced refresh's JavaScript, and a live timer per refresh made).
+ * `timeoutMs` (a real timer, not the injected clock: the request takes real time). `done()`
+ * clears the timer when the call settles (`deadline`).
  */
 function requestOptions(deps: TokenClientDeps): {
   readonly options: oauth.TokenEndpointRequestOptions;
   done(): void;
 } {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
-      ),
-    deps.timeoutMs,
-  );
+  const timeout = deadline(deps.timeoutMs);
   return {
-    options: { [oauth.customFetch]: cappedFetch(deps.fetch), signal: controller.signal },
-    done: () => clearTimeout(timer),
+    options: { [oauth.customFetch]: cappedFetch(deps.fetch), signal: timeout.signal },
+    done: timeout.clear,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   MailWebhookEventTypes,
   WebhookEventTypes,
 } from '../domain/events.js';
+import { deadline } from '../net/deadline.js';
 import type { Fetch } from '../oauth/discovery.js';
 import type { EventView } from '../schemas/events.js';
 import type { CreateWebhookInput, WebhookView } from '../schemas/webhooks.js';
@@ -105,6 +106,7 @@ export function createWebhookService(deps: {
     const secret = cipher.decrypt(hook.secretEnc, Aad.webhookSecret(hook.id));
     const timestamp = Math.floor(clock.now().getTime() / 1000);
     let problem: string | undefined;
+    const timeout = deadline(deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
     try {
       const response = await deps.fetch(hook.url, {
         method: 'POST',
@@ -116,12 +118,14 @@ export function createWebhookService(deps: {
         },
         body: delivery.payload,
         redirect: 'manual',
-        signal: AbortSignal.timeout(deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
+        signal: timeout.signal,
       });
       await response.body?.cancel();
       if (response.status < 200 || response.status >= 300) problem = `HTTP ${response.status}`;
     } catch (error) {
       problem = describeFailure(error);
+    } finally {
+      timeout.clear();
     }
     const attempts = delivery.attempts + 1;
     const now = clock.now();
