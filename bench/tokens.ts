@@ -196,14 +196,11 @@ export async function benchTokens(options: {
             ` (load ${loadAverage()})`,
         );
       }
-      const ratioTo = (side: string) =>
-        roundedSpread(spreadOf(rounds.map((r) => r.outlink!.perSecond! / r[side]!.perSecond!)), 3);
-      const ratio = ratioTo('provider');
-      const ofForward = ratioTo('forward');
-      const forwardRatio = roundedSpread(
-        spreadOf(rounds.map((r) => r.forward!.perSecond! / r.provider!.perSecond!)),
-        3,
-      );
+      const ratioOf = (side: string, to: string) =>
+        roundedSpread(spreadOf(rounds.map((r) => r[side]!.perSecond! / r[to]!.perSecond!)), 3);
+      const ratio = ratioOf('outlink', 'provider');
+      const ofForward = ratioOf('outlink', 'forward');
+      const forwardRatio = ratioOf('forward', 'provider');
       const median = (side: string) =>
         Math.round(spreadOf(rounds.map((r) => r[side]!.perSecond!)).median);
       results.push({

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import fastJson from 'fast-json-stringify';
 import type { FastifyInstance } from 'fastify';
 import { type Actor, assertMayReadToken, isAdmin, mayReadToken } from '../domain/actor.js';
+import type { AccessTokenView } from '../domain/connection.js';
 import { presentAccessToken } from '../presenters/tokens.js';
 import { REJECTED_TOKEN_HEADER } from '../schemas/connections.js';
 import { LinkResponse } from '../schemas/links.js';
@@ -102,6 +103,8 @@ export function installFastPath(
   const { apiTokens, tokens, links, metrics } = services;
 
   const tokenBodies = new WeakMap<object, Buffer>();
+  const tokenBytes = (token: Readonly<AccessTokenView>) =>
+    Buffer.from(JSON.stringify(presentAccessToken(token)));
   const linkBodies = new WeakMap<object, Buffer>();
   // The route's own serializer: the schema Fastify compiles for it, with the same compiler.
   const linkJson = fastJson(LinkResponse);
@@ -121,7 +124,7 @@ export function installFastPath(
         if (!token || !allowed) return undefined;
         let body = tokenBodies.get(token);
         if (body === undefined) {
-          body = Buffer.from(JSON.stringify(presentAccessToken(token)));
+          body = tokenBytes(token);
           tokenBodies.set(token, body);
         }
         return body;
@@ -133,7 +136,7 @@ export function installFastPath(
           epochs,
           authorize: (connection) => assertMayReadToken(actor, connection),
         });
-        return Buffer.from(JSON.stringify(presentAccessToken(token)));
+        return tokenBytes(token);
       },
     },
     {
