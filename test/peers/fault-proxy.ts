@@ -23,6 +23,12 @@ export type Fault =
   /** Forwarded after a pause, and not before `until` settles when given. */
   | { readonly kind: 'delay'; readonly ms: number; readonly until?: PromiseLike<unknown> };
 
+/** Runs `act` now, or once `until` settles (either way) when given. */
+function once(until: PromiseLike<unknown> | undefined, act: () => void): void {
+  if (until) void Promise.resolve(until).then(act, act);
+  else act();
+}
+
 /** An OAuth error answer (RFC 6749 §5.2). */
 export function oauthError(
   error: string,
@@ -106,11 +112,7 @@ export async function startFaultProxy(
       case 'pass':
         return forward(req, res);
       case 'delay':
-        setTimeout(() => {
-          const go = () => forward(req, res);
-          if (fault.until) void Promise.resolve(fault.until).then(go, go);
-          else go();
-        }, fault.ms);
+        setTimeout(() => once(fault.until, () => forward(req, res)), fault.ms);
         return;
       case 'reset':
         req.socket.destroy();
@@ -128,8 +130,7 @@ export async function startFaultProxy(
           });
           res.end(fault.body ?? '');
         };
-        if (fault.until) void Promise.resolve(fault.until).then(answer, answer);
-        else answer();
+        once(fault.until, answer);
         return;
       }
     }
