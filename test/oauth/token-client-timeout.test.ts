@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../../src/domain/clock.js';
 import type { Fetch } from '../../src/oauth/discovery.js';
 import { OAuthFailure, type OAuthLink, refreshGrant } from '../../src/oauth/token-client.js';
 import { ALICE, storedTokens, TEST_CLIENT } from '../support/worlds.js';
 import { connect, createLink, type DanceWorld, startDance } from './dance-support.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Issue 12: a token request's timeout ends with the request. `AbortSignal.timeout` could not

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fastPathOf } from '../../src/http/fast-path.js';
 import { databaseEnv, runCli } from '../cli/cli-harness.js';
 import {
@@ -32,7 +33,6 @@ import { ALICE, BOB, CAROL } from '../support/worlds.js';
  */
 const ROUTE = '/api/v1/connections/:id/token';
 const CALLERS = 20;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const dialect of Dialects) {
   describe(`the access-token cache is never stale on ${dialect}`, () => {
