@@ -149,6 +149,27 @@ describe('test peer: oidc-provider authorization server', () => {
     await assert.rejects(refresh(second.refresh_token!), oauth.ResponseBodyError);
   });
 
+  it('holds token endpoint requests for the latency set, then answers them whole', async () => {
+    const first = await tokensFor('alice@example.test');
+    const grants = as.tokenRequests;
+    const held = 400;
+    as.setTokenLatency(held);
+    let start = performance.now();
+    let second: Awaited<ReturnType<typeof refresh>>;
+    try {
+      second = await refresh(first.refresh_token!);
+    } finally {
+      as.setTokenLatency(0);
+    }
+    assert.ok(performance.now() - start >= held - 5, 'the answer came after the latency');
+    assert.ok(second.access_token && second.refresh_token);
+    start = performance.now();
+    const third = await refresh(second.refresh_token);
+    assert.ok(performance.now() - start < held, 'cleared: no longer held');
+    assert.ok(third.access_token);
+    assert.equal(as.tokenRequests, grants + 2, 'each refresh counted once');
+  });
+
   it('answers introspection from another client with the account, and inactive after revocation', async () => {
     const tokens = await tokensFor('bob@example.test', 'bobs own password');
     const active = await introspect(tokens.access_token);

@@ -96,6 +96,13 @@ export interface AuthorizationServer {
    * while the client's grants and refresh tokens stay valid for the new one.
    */
   setClientSecret(clientId: string, clientSecret: string): Promise<void>;
+  /**
+   * Holds every token endpoint request `ms` before the provider handles it (0: none): a
+   * provider as far away as a real one, at no CPU cost to anyone (the benchmarks' distance).
+   */
+  setTokenLatency(ms: number): void;
+  /** Token endpoint requests so far (grants of any kind, answered or not). */
+  readonly tokenRequests: number;
   close(): Promise<void>;
 }
 
@@ -231,7 +238,16 @@ export async function startAuthorizationServer(
     },
   });
   const callback = provider.callback();
+  let tokenLatencyMs = 0;
+  let tokenRequests = 0;
   handler = (req, res) => {
+    if (req.url === '/token') {
+      tokenRequests++;
+      if (tokenLatencyMs > 0) {
+        setTimeout(callback, tokenLatencyMs, req, res);
+        return;
+      }
+    }
     const match = /^\/interaction\/([\w-]+)(?:\/(login|confirm|abort))?$/.exec(
       new URL(req.url ?? '/', issuer).pathname,
     );
@@ -275,6 +291,12 @@ export async function startAuthorizationServer(
       const next = { ...metadata, client_secret: clientSecret };
       registered.set(clientId, next);
       await clientModel.upsert(clientId, next);
+    },
+    setTokenLatency(ms) {
+      tokenLatencyMs = ms;
+    },
+    get tokenRequests() {
+      return tokenRequests;
     },
     async close() {
       handler = undefined;
