@@ -16,8 +16,10 @@ import { benchRefreshDue } from './tokens-refresh.js';
  * mail-handler, pop3); `--json` prints the results as JSON instead of the summaries.
  * The refresh benchmark takes `--connections=N` (default 10000, quick 1000),
  * `--rounds=N` and `--raw-client=outlink` (its baseline loop over Outlink's HTTP client
- * instead of the global fetch); the token ones `--rounds=N` and `--soak=SECONDS` (default 60, quick 10; the
- * issue's 10-minute soak is `--soak=600`). Every figure quotes the load average.
+ * instead of the global fetch); the token ones `--rounds=N`, `--soak=SECONDS` (default 60, quick 10; the
+ * issue's 10-minute soak is `--soak=600`) and `--provider-ms=N` (refresh-api and fan-in once
+ * more with the provider's token endpoint held N ms, a provider at a distance; default 20,
+ * 0 for loopback only). Every figure quotes the load average.
  * The mail handler benchmark also takes `--messages=N` (default 10000, quick 1000),
  * `--rounds=N` (counted rounds, default 5), `--parse` (side C: fetch + mailparser) and
  * `--cpu-prof` (CPU profiles of its Outlink children, in bench/results/profiles).
@@ -62,6 +64,7 @@ if (['tokens', 'refresh-api', 'fan-in', 'soak'].some(wanted))
       rounds: Number(value('rounds') ?? (quick ? 2 : 5)),
       callers: 1_000,
       soakSeconds: Number(value('soak') ?? (quick ? 10 : 60)),
+      providerMs: Number(value('provider-ms') ?? 20),
       wanted: (name) => wanted('tokens') || wanted(name),
       log,
       ...(flag('cpu-prof') ? { cpuProfileDir: profiles } : {}),

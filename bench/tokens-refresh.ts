@@ -111,6 +111,17 @@ export function rssOfMb(pid: number): number {
   return Number(kb ?? 0) / 1024;
 }
 
+/**
+ * Another process's CPU time so far (user + system), in ms, from /proc (Linux): fields 14 and
+ * 15 of its stat line, in clock ticks of 10 ms (Linux's USER_HZ of 100).
+ */
+export function cpuOfMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count from after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(2))
