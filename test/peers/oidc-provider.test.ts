@@ -152,7 +152,7 @@ describe('test peer: oidc-provider authorization server', () => {
   it('holds token endpoint requests for the latency set, then answers them whole', async () => {
     const first = await tokensFor('alice@example.test');
     const grants = as.tokenRequests;
-    const held = 400;
+    const held = 1_000;
     as.setTokenLatency(held);
     let start = performance.now();
     let second: Awaited<ReturnType<typeof refresh>>;
