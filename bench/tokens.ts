@@ -209,8 +209,11 @@ export async function benchTokens(options: {
               ` (load ${loadAverage()})`,
           );
         }
+        /** A figure taken round by round: its median and spread, rounded. */
+        const perRound = (figure: (round: (typeof rounds)[number]) => number, digits: number) =>
+          roundedSpread(spreadOf(rounds.map(figure)), digits);
         const ratioOf = (side: string, to: string) =>
-          roundedSpread(spreadOf(rounds.map((r) => r[side]!.perSecond! / r[to]!.perSecond!)), 3);
+          perRound((r) => r[side]!.perSecond! / r[to]!.perSecond!, 3);
         const ratio = ratioOf('outlink', 'provider');
         const ofForward = ratioOf('outlink', 'forward');
         const forwardRatio = ratioOf('forward', 'provider');
@@ -218,12 +221,9 @@ export async function benchTokens(options: {
           Math.round(spreadOf(rounds.map((r) => r[side]!.perSecond!)).median);
         // What each server in between adds to one refresh, in milliseconds (round by round).
         const addedMs = (side: string) =>
-          roundedSpread(
-            spreadOf(rounds.map((r) => 1000 / r[side]!.perSecond! - 1000 / r.provider!.perSecond!)),
-            2,
-          );
+          perRound((r) => 1000 / r[side]!.perSecond! - 1000 / r.provider!.perSecond!, 2);
         const outlinkAdds = addedMs('outlink');
-        const outlinkCpu = roundedSpread(spreadOf(rounds.map((r) => r.outlink!.cpuMs!)), 2);
+        const outlinkCpu = perRound((r) => r.outlink!.cpuMs!, 2);
         const forwardAdds = addedMs('forward');
         results.push({
           name: `POST /api/v1/connections/:id/refresh one after another vs the refresh grant straight to the provider${away}`,
