@@ -21,7 +21,7 @@ import {
   startCluster,
 } from '../test/cluster/cluster-world.js';
 import { createTestLink } from '../test/support/worlds.js';
-import { roundedSpread, type Spread, spreadOf } from './stats.js';
+import { range, roundedSpread, spreadOf } from './stats.js';
 
 const LEASE_SECONDS = 5;
 
@@ -29,8 +29,6 @@ const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-const range = (s: Spread, digits = 2) =>
-  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 export async function benchCluster(options: {
   connections: number;

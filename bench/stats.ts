@@ -41,3 +41,8 @@ export function roundedSpread(spread: Spread, digits: number): Spread {
     rounds: spread.rounds,
   };
 }
+
+/** A spread as text: `median (min–max)`, with `digits` decimals. */
+export function range(s: Spread, digits = 2): string {
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}

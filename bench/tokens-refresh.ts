@@ -21,7 +21,7 @@ import { type AuthorizationServer, startAuthorizationServer } from '../test/peer
 import { startOutlink } from '../test/support/harness.js';
 import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/worlds.js';
 import { getSelfSigned, lineOf, SHIPPED_CLI, stop } from './https-routes.js';
-import { roundedSpread, type Spread, spreadOf } from './stats.js';
+import { range, roundedSpread, spreadOf } from './stats.js';
 
 // The parts of oidc-provider's model API used to mint grants (see mintGrants).
 declare module 'oidc-provider' {
@@ -126,8 +126,6 @@ export const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-const range = (s: Spread, digits = 2) =>
-  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /**
  * Refreshing `connections` due connections with the scheduler against the same number of

@@ -26,7 +26,7 @@ import {
   TEST_CLIENT,
 } from '../test/support/worlds.js';
 import { lineOf, spawnServe, stop } from './https-routes.js';
-import { roundedSpread, type Spread, spreadOf } from './stats.js';
+import { range, roundedSpread, spreadOf } from './stats.js';
 import { cpuOfMs, jsonChild, loadAverage, rssOfMb } from './tokens-refresh.js';
 
 export { benchRefreshDue, mintGrants } from './tokens-refresh.js';
@@ -34,8 +34,6 @@ export { benchRefreshDue, mintGrants } from './tokens-refresh.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A result's words for the provider's distance (none on loopback). */
 const awayOf = (ms: number) => (ms > 0 ? `, the provider ${ms} ms away` : '');
-const range = (s: Spread, digits = 2) =>
-  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /** Least-squares slope of `samples` ([seconds, MB]) in MB per minute. */
 function slopePerMinute(samples: readonly [number, number][]): number {
