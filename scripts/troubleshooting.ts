@@ -18,7 +18,9 @@ for (const locale of Locales) {
   if (current === text) continue;
   if (check) {
     stale++;
-    process.stderr.write(`${GUIDE_FILES[locale]} differs from the catalog: run npm run docs:troubleshooting\n`);
+    process.stderr.write(
+      `${GUIDE_FILES[locale]} differs from the catalog: run npm run docs:troubleshooting\n`,
+    );
   } else {
     await writeFile(path, text);
     process.stdout.write(`wrote ${GUIDE_FILES[locale]}\n`);
