@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import { listenOnLoopback } from '../support/ports.js';
+import { listenClosable } from '../support/ports.js';
 import { type TestTls, testTls } from './ca.js';
 
 /** A small HTTPS server on 127.0.0.1 with the test CA's certificate. */
@@ -21,15 +21,8 @@ export async function startHttpsPeer(
 ): Promise<HttpsPeer> {
   const { server: pair } = tls ?? (await testTls());
   const server = createServer({ cert: pair.certPem, key: pair.keyPem }, handler);
-  const port = await listenOnLoopback(server);
-  return {
-    origin: `https://127.0.0.1:${port}`,
-    port,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { port, close } = await listenClosable(server);
+  return { origin: `https://127.0.0.1:${port}`, port, close };
 }
 
 /** Answers every request with `body` as JSON. */

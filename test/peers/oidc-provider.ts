@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { InteractionDetails, Provider } from 'oidc-provider';
 import type { Fetch } from '../../src/oauth/discovery.js';
-import { listenOnLoopback } from '../support/ports.js';
+import { listenClosable } from '../support/ports.js';
 import { type TestTls, testTls } from './ca.js';
 import { createTrustingFetch, type TrustingFetch, testFetch } from './fetch.js';
 
@@ -148,7 +148,7 @@ export async function startAuthorizationServer(
     res.statusCode = 503;
     res.end();
   });
-  const port = await listenOnLoopback(server);
+  const { port, close: closeServer } = await listenClosable(server);
   const issuer = `https://127.0.0.1:${port}`;
 
   const accounts = (options.accounts ?? []).map((a) => ({
@@ -300,8 +300,7 @@ export async function startAuthorizationServer(
     },
     async close() {
       handler = undefined;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer();
       await own?.close();
     },
   };

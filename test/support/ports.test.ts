@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
+import { testTls } from '../peers/ca.js';
 import { isAddressInUse } from '../peers/dovecot.js';
-import { closedPort, holdPorts, listenOnLoopback, startOnFreePorts } from './ports.js';
+import {
+  closedPort,
+  holdPorts,
+  listenClosable,
+  listenOnLoopback,
+  startOnFreePorts,
+} from './ports.js';
 
 /** What a connection to 127.0.0.1:`port` meets: `connected`, or the error's code. */
 function dial(port: number): Promise<string> {
@@ -29,6 +37,32 @@ async function bindTo(port: number): Promise<{ result: string; server: Server }>
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 describe('ports', () => {
+  it('listenClosable ends a connection still in its TLS handshake, and closes at once', async () => {
+    const { server: pair } = await testTls();
+    const server = createHttpsServer({ cert: pair.certPem, key: pair.keyPem }, (_req, res) =>
+      res.end('ok'),
+    );
+    const { port, close: closeServer } = await listenClosable(server);
+    // Connected, and never a TLS hello: no HTTP connection that closeAllConnections knows.
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise((resolve) => {
+      // Far below the server's 120 s handshake timeout, which a plain close() waits out.
+      timer = setTimeout(resolve, 10_000, 'still open');
+    });
+    try {
+      assert.equal(await Promise.race([closeServer().then(() => 'closed'), waited]), 'closed');
+      await ended;
+      assert.equal(await dial(port), 'ECONNREFUSED');
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+  });
+
   it('listenOnLoopback binds port 0 and reads the port back', async () => {
     const server = createServer((socket) => socket.end());
     const port = await listenOnLoopback(server);

@@ -28,6 +28,32 @@ export async function listenOnLoopback(server: Server): Promise<number> {
 }
 
 /**
+ * Binds `server` like `listenOnLoopback`, and gives it a `close` that first ends every
+ * connection it accepted: `closeAllConnections` knows only connections that have become
+ * HTTP ones, so a TLS socket still in its handshake (a client that connected as the test
+ * ended) would keep `server.close()` waiting for the 120 s handshake timeout.
+ */
+export async function listenClosable(
+  server: Server,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const port = await listenOnLoopback(server);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    return closing;
+  };
+  return { port, close };
+}
+
+/**
  * A loopback port that refuses every connection (ECONNREFUSED) and that nothing else can
  * bind while this process runs.
  *

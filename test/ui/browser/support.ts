@@ -9,7 +9,7 @@ import { buildApp } from '../../../src/http/app.js';
 import type { Fetch } from '../../../src/oauth/discovery.js';
 import { issueLeaf, testTls } from '../../peers/ca.js';
 import { ADMIN_PASSWORD, startOutlink, type TestOutlink } from '../../support/harness.js';
-import { listenOnLoopback } from '../../support/ports.js';
+import { listenClosable } from '../../support/ports.js';
 
 /** Where screenshots go: gitignored, looked at by people, never committed. */
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
@@ -98,22 +98,15 @@ export async function openListener(
   } else {
     server = createHttpServer();
   }
-  const port = await listenOnLoopback(server);
+  const { port, close } = await listenClosable(server);
   // A setup that fails before anyone closes the listener must not keep the test file alive.
   server.unref();
-  let closing: Promise<void> | undefined;
   return {
     base: `${scheme}://${options.host ?? 'localhost'}:${port}`,
     port,
     certPem,
     server,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      return closing;
-    },
+    close,
   };
 }
 
