@@ -5,7 +5,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * before use: under parallel test files such a port can be taken by any bind in between.
  *
  * - A server this process starts binds port 0 and reads its port back
- *   (`listenOnLoopback`); one whose URL must be known before it serves is bound first and
+ *   (`listenOnLoopback`; `listenClosable` for an HTTPS peer, whose close must also end the
+ *   connections still in their TLS handshake); one whose URL must be known before it serves is bound first and
  *   given its handler later (test/ui/browser/support.ts).
  * - A peer in another process that must name its ports in a config file (Dovecot) gets
  *   them from `startOnFreePorts`: held here until just before the peer starts, and the
