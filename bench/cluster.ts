@@ -12,7 +12,6 @@
  * - Takeover: a node SIGKILLed while its token request hangs (the fault proxy holds it);
  *   the time until another node's refresh reaches the provider (goal: ≤ the lease + 1 s).
  */
-import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ClusterNode,
@@ -21,14 +20,9 @@ import {
   startCluster,
 } from '../test/cluster/cluster-world.js';
 import { createTestLink } from '../test/support/worlds.js';
-import { range, roundedSpread, spreadOf } from './stats.js';
+import { loadAverage, range, roundedSpread, spreadOf } from './stats.js';
 
 const LEASE_SECONDS = 5;
-
-const loadAverage = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 export async function benchCluster(options: {
   connections: number;

@@ -1,3 +1,5 @@
+import { loadavg } from 'node:os';
+
 /** The figures a benchmark reports for a series of rounds: the middle and the spread. */
 export interface Spread {
   readonly median: number;
@@ -46,3 +48,9 @@ export function roundedSpread(spread: Spread, digits: number): Spread {
 export function range(s: Spread, digits = 2): string {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
+
+/** The machine's load averages (1, 5 and 15 minutes), printed beside a round's figures. */
+export const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');

@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redirectUrlFor } from '../src/domain/link.js';
@@ -21,7 +21,7 @@ import { type AuthorizationServer, startAuthorizationServer } from '../test/peer
 import { startOutlink } from '../test/support/harness.js';
 import { createTestLink, DEFAULT_BASE_URL, TEST_CLIENT } from '../test/support/worlds.js';
 import { getSelfSigned, lineOf, SHIPPED_CLI, stop } from './https-routes.js';
-import { range, roundedSpread, spreadOf } from './stats.js';
+import { loadAverage, range, roundedSpread, spreadOf } from './stats.js';
 
 // The parts of oidc-provider's model API used to mint grants (see mintGrants).
 declare module 'oidc-provider' {
@@ -121,11 +121,6 @@ export function cpuOfMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
-
-export const loadAverage = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 /**
  * Refreshing `connections` due connections with the scheduler against the same number of

@@ -26,8 +26,8 @@ import {
   TEST_CLIENT,
 } from '../test/support/worlds.js';
 import { lineOf, spawnServe, stop } from './https-routes.js';
-import { range, roundedSpread, spreadOf } from './stats.js';
-import { cpuOfMs, jsonChild, loadAverage, rssOfMb } from './tokens-refresh.js';
+import { loadAverage, range, roundedSpread, spreadOf } from './stats.js';
+import { cpuOfMs, jsonChild, rssOfMb } from './tokens-refresh.js';
 
 export { benchRefreshDue, mintGrants } from './tokens-refresh.js';
 
